@@ -1,0 +1,1 @@
+"""phta.audit — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""phta.beacon — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""phta.catalogue — see DESIGN.md."""

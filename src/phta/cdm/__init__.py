@@ -1,0 +1,1 @@
+"""phta.cdm — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""phta.cli — see DESIGN.md."""

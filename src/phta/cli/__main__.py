@@ -1,0 +1,3 @@
+from phta.cli.main import main
+
+main()

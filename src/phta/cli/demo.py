@@ -1,0 +1,54 @@
+"""``phta demo``: prepare the demo data on first run, print what to open, and serve.
+
+Preparation steps are registered in ``DEMO_STEPS``; each is idempotent (does nothing when its
+data is already there) and returns lines to print for the newcomer (sample users, stores, links).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from phta.config import Settings, load_settings
+
+DemoStep = Callable[[Settings, Console], list[str]]
+
+
+def _data_dir_step(settings: Settings, console: Console) -> list[str]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return [f"Data directory: {settings.data_dir}"]
+
+
+DEMO_STEPS: list[DemoStep] = [_data_dir_step]
+
+
+def prepare_demo(settings: Settings, console: Console) -> list[str]:
+    lines: list[str] = []
+    for step in DEMO_STEPS:
+        lines.extend(step(settings, console))
+    return lines
+
+
+def demo(
+    data_dir: Path = typer.Option(None, help="Data directory (default PHTA_DATA_DIR or ./data)."),
+    port: int = typer.Option(None, help="Port to listen on (default 8000)."),
+    prepare_only: bool = typer.Option(False, help="Prepare the demo data, print it, and exit."),
+) -> None:
+    """Bring up the demo: sample data, sample users for each role, and the web app."""
+    console = Console()
+    settings = load_settings(data_dir)
+    console.rule("[bold]PHTA demo")
+    for line in prepare_demo(settings, console):
+        console.print(line)
+    url = f"http://{settings.host}:{port or settings.port}/"
+    console.print(f"\n[bold green]Open {url} in your browser.[/] Press Ctrl+C to stop.\n")
+    if prepare_only:
+        return
+    import uvicorn
+
+    from phta.web.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=port or settings.port)

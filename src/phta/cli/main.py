@@ -1,0 +1,31 @@
+"""The ``phta`` command line: thin commands that parse, call one function and render.
+
+Each part contributes a Typer sub-app from its own module here; this file only assembles them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from phta import __version__
+from phta.cli import demo, serve
+
+app = typer.Typer(
+    name="phta",
+    help="PHTA: the Precision Health Technologies Accelerator platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the PHTA version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

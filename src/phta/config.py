@@ -1,0 +1,52 @@
+"""Deployment settings, read from the environment with embedded defaults.
+
+Every setting has a default that works on a fresh machine (``make demo``); production overrides
+them with environment variables. Documented in docs/configuration.md (a test checks every
+setting listed here is documented there).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+# name -> (description, default shown in docs)
+SETTINGS_DOC: dict[str, tuple[str, str]] = {
+    "PHTA_DATA_DIR": ("Directory holding the operational database, node stores and keys.", "./data"),
+    "PHTA_DATABASE_URL": (
+        "SQLAlchemy URL of the operational store (SQLite by default, PostgreSQL in production).",
+        "sqlite:///<PHTA_DATA_DIR>/phta.db",
+    ),
+    "PHTA_HOST": ("Interface `phta serve` binds to.", DEFAULT_HOST),
+    "PHTA_PORT": ("Port `phta serve` listens on.", str(DEFAULT_PORT)),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stores_dir(self) -> Path:
+        """Where the node stores (one directory per node) live."""
+        return self.data_dir / "stores"
+
+
+def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    root = Path(data_dir or env.get("PHTA_DATA_DIR") or "data").resolve()
+    url = env.get("PHTA_DATABASE_URL") or f"sqlite:///{root / 'phta.db'}"
+    return Settings(
+        data_dir=root,
+        database_url=url,
+        host=env.get("PHTA_HOST", DEFAULT_HOST),
+        port=int(env.get("PHTA_PORT", DEFAULT_PORT)),
+    )

@@ -1,0 +1,1 @@
+"""phta.disclosure — see DESIGN.md."""

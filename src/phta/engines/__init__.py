@@ -1,0 +1,1 @@
+"""phta.engines — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""phta.evaluation — see DESIGN.md."""

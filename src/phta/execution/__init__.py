@@ -1,0 +1,1 @@
+"""phta.execution — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""phta.federation — see DESIGN.md."""

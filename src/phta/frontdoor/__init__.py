@@ -1,0 +1,1 @@
+"""phta.frontdoor — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""phta.governance — see DESIGN.md."""

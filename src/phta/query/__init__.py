@@ -1,0 +1,1 @@
+"""phta.query — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""phta.store — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""phta.web — see DESIGN.md."""

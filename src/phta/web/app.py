@@ -1,0 +1,28 @@
+"""The FastAPI application factory: pages (Jinja2) and the JSON API, one router per part."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from phta import __version__
+from phta.config import Settings, load_settings
+from phta.web import pages, system
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="PHTA",
+        version=__version__,
+        description="Precision Health Technologies Accelerator: pages and JSON API.",
+    )
+    app.state.settings = settings
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(system.router)
+    app.include_router(pages.router)
+    return app
