@@ -122,18 +122,23 @@ def test_urban_sites_are_more_diverse():
 def test_age_and_sex_structure_matches_the_parameters(region):
     params = load_params()
     lower, upper, p = params.age_band_probs()
-    extract_year = params.raw["extract_date"].year
+    female_fraction = params.female_fraction()
+    extract = params.raw["extract_date"]
     ages, female = [], []
     for code in _gp_codes(region):
         with _con(region, code) as con:
-            a, g = con.execute("SELECT list(? - year_of_birth), list(gender_concept_id) FROM person", [extract_year]).fetchone()
+            a, g = con.execute(
+                "SELECT list(date_diff('day', make_date(year_of_birth, month_of_birth, day_of_birth), ?::DATE) / 365.25), "
+                "list(gender_concept_id) FROM person", [extract]).fetchone()
             ages += a
             female += [x == uk.GENDER_FEMALE for x in g]
-    ages = np.array(ages)
-    assert abs(np.mean(female) - 0.51) < 0.02
+    ages, female = np.array(ages), np.array(female)
+    n = len(ages)
+    expected_female = float((p * female_fraction).sum())
+    assert abs(female.mean() - expected_female) <= 4 * np.sqrt(0.25 / n)
     for lo, hi, share in zip(lower, upper, p, strict=True):
-        got = np.mean((ages >= lo + 1) & (ages < hi))  # year_of_birth arithmetic blurs band edges by a year
-        assert got <= share + 0.01
+        got = np.mean((ages >= lo) & (ages < hi))
+        assert abs(got - share) <= 4 * np.sqrt(share * (1 - share) / n) + 0.002, (lo, got, share)
 
 
 def test_condition_prevalence_within_tolerance_of_the_table(region):
