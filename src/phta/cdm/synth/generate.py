@@ -142,7 +142,7 @@ def _block(params: Params, gp: Site, trusts: list[Site], n: int, first_index: in
         if (people.dead[who]).any():
             died = who[people.dead[who]]
             tw.write("death", {"person_id": person_id[died], "death_date": people.obs_end[died],
-                               "death_type_concept_id": np.full(died.size, 32817)})
+                               "death_type_concept_id": np.full(died.size, uk.EHR_TYPE_CONCEPT_ID)})
 
 
 def _link(people: People, gp: Site, trusts: list[Site], rng: np.random.Generator) -> np.ndarray:

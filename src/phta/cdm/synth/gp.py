@@ -10,7 +10,7 @@ from phta.cdm.synth.events import Rows, expand
 from phta.cdm.synth.params import Params
 from phta.cdm.synth.population import YEAR, People
 
-EHR = 32817
+EHR = uk.EHR_TYPE_CONCEPT_ID
 GP_VISIT = vocabulary.concept_id("PHTA:GP")
 REVIEWED = ("t2dm", "hypertension", "ckd", "af", "hf", "copd", "asthma", "mi", "stroke")
 MAX_REVIEWS = 10
