@@ -54,6 +54,8 @@ class Policy:
     #: a release whose population differs from an earlier one by 1..threshold-1 persons is
     #: ``block``ed or sent to manual ``review``
     differencing: Literal["block", "review"] = "block"
+    #: the same population released this many times before is sent to review (averaging pattern)
+    repeat_limit: int = 5
 
     def __post_init__(self) -> None:
         def whole(v: Any) -> bool:
@@ -74,6 +76,7 @@ class Policy:
             ("secondary_suppression", lambda: isinstance(self.secondary_suppression, bool)),
             ("perturbation", lambda: self.perturbation in ("none", "cell_key")),
             ("differencing", lambda: self.differencing in ("block", "review")),
+            ("repeat_limit", lambda: whole(self.repeat_limit) and self.repeat_limit >= 1),
         ]
         for key, ok in checks:
             if not ok():
