@@ -139,20 +139,29 @@ def protect(
         weak = [c for c in sorted(suppressed) if intervals[c][1] - intervals[c][0] <= required.get(c, 0.0)]
         if not weak:
             return suppressed, intervals
-        cell = weak[0]
-        need = required.get(cell, 0.0)
-        near = {m for line in relations if cell in line.cells for m in line.cells}
-        options = [c for c in near if c not in suppressed and c not in known]
-        if not options:
-            options = [c for c in candidates if c not in suppressed]
-        if not options:
+        # widen weak cells whose lines were not widened already this round: fewer rounds of
+        # linear programs without suppressing two cells where one may do
+        added, touched = False, set()
+        for cell in weak:
+            need = required.get(cell, 0.0)
+            through = [line for line in relations if cell in line.cells]
+            if added and any(line in touched for line in through):
+                continue
+            touched.update(through)
+            near = {m for line in through for m in line.cells}
+            options = [c for c in near if c not in suppressed and c not in known]
+            if not options:
+                options = [c for c in candidates if c not in suppressed]
+            if options:
+
+                def widening(c: Cell, need: float = need) -> tuple:
+                    big_enough = table[c] > need
+                    return (is_total(c, shape), not big_enough, table[c] if big_enough else -table[c], c)
+
+                suppressed.add(min(options, key=widening))
+                added = True
+        if not added:
             return suppressed, intervals
-
-        def widening(c: Cell, need: float = need) -> tuple:
-            big_enough = table[c] > need
-            return (is_total(c, shape), not big_enough, table[c] if big_enough else -table[c], c)
-
-        suppressed.add(min(options, key=widening))
 
 
 def _singleton_pass(suppressed: set[Cell], relations: list[Line], known: set[Cell], cost) -> None:
