@@ -161,3 +161,20 @@ def lines_of_records(src: SourceFile, records: set[int]) -> dict[int, int]:
                         break
             start = reader.line_num + 1
     return out
+
+
+def first_other_line_ending(path: Path) -> int | None:
+    """The first line whose ending (\\n or \\r\\n) differs from line 1's, or None."""
+    with path.open("rb") as fh:
+        data = fh.read(_CHUNK * 16)  # a diagnostic on a failing file: the first 64 MiB suffice
+    first = data.find(b"\n")
+    if first < 0:
+        return None
+    crlf = first > 0 and data[first - 1 : first] == b"\r"
+    line, pos = 1, first
+    while (nxt := data.find(b"\n", pos + 1)) >= 0:
+        line += 1
+        if (nxt > 0 and data[nxt - 1 : nxt] == b"\r") != crlf:
+            return line
+        pos = nxt
+    return None

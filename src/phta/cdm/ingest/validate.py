@@ -20,6 +20,7 @@ from phta.cdm import schema
 from phta.cdm.ingest.csv_source import (
     MalformedFile,
     SourceFile,
+    first_other_line_ending,
     has_blank_lines,
     line_of_byte,
     lines_of_records,
@@ -104,14 +105,16 @@ def stage(con: duckdb.DuckDBPyConnection, src: SourceFile) -> int:
     for name in (RAW, REJECTS, REJECT_SCANS):
         con.execute(f"DROP TABLE IF EXISTS {name}")
     columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(src.columns)))
-    con.execute(
-        f"""CREATE TEMP TABLE {RAW} AS
-        SELECT row_number() OVER () AS _rn, *
-        FROM read_csv($path, delim=$delim, quote='"', escape='"', header=true,
-                      auto_detect=false, columns={{{columns}}}, strict_mode=true,
-                      store_rejects=true, rejects_table='{REJECTS}', rejects_scan='{REJECT_SCANS}')""",
-        {"path": str(src.path), "delim": src.delimiter},
-    )
+    try:
+        _read_raw(con, src, columns)
+    except duckdb.InvalidInputException:
+        # The strict parser gives up without a position on, e.g., mixed line endings.
+        line = first_other_line_ending(src.path)
+        if line is not None:
+            raise MalformedFile(
+                src.name, line, "the line ending differs from line 1's (mixed \\n and \\r\\n)"
+            ) from None
+        raise MalformedFile(src.name, 1, "the CSV parser cannot read this file") from None
     first = con.execute(
         f"SELECT line_byte_position, error_type FROM {REJECTS} ORDER BY byte_position LIMIT 1"
     ).fetchone()
@@ -123,6 +126,17 @@ def stage(con: duckdb.DuckDBPyConnection, src: SourceFile) -> int:
     return con.execute(f"SELECT count(*) FROM {RAW}").fetchone()[0]
 
 
+def _read_raw(con: duckdb.DuckDBPyConnection, src: SourceFile, columns: str) -> None:
+    con.execute(
+        f"""CREATE TEMP TABLE {RAW} AS
+        SELECT row_number() OVER () AS _rn, *
+        FROM read_csv($path, delim=$delim, quote='"', escape='"', header=true,
+                      auto_detect=false, columns={{{columns}}}, strict_mode=true,
+                      store_rejects=true, rejects_table='{REJECTS}', rejects_scan='{REJECT_SCANS}')""",
+        {"path": str(src.path), "delim": src.delimiter},
+    )
+
+
 def _value(col: int) -> str:
     return f"NULLIF(trim(c{col}), '')"
 
@@ -132,7 +146,9 @@ _DATE_SHAPE = r"'^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{8})'"
 
 def _parse(kind: str, v: str) -> str:
     if kind in ("integer", "bigint"):
-        return f"TRY_CAST({v} AS BIGINT)"
+        # DuckDB rounds '1.5' to 2 when casting to BIGINT; accept only integral values ('2.0', '1e3').
+        return (f"(CASE WHEN TRY_CAST({v} AS DOUBLE) = TRY_CAST({v} AS BIGINT) "
+                f"THEN TRY_CAST({v} AS BIGINT) END)")
     if kind == "float":
         return f"(CASE WHEN isfinite(TRY_CAST({v} AS DOUBLE)) THEN TRY_CAST({v} AS DOUBLE) END)"
     if kind == "date":
