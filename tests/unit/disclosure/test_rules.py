@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from phta.disclosure.check import check
+from phta.disclosure.decisions import ProtectedOutput
 from phta.disclosure.policy import BUILT_INS, Policy, PolicyError, load_policy, round_count
 from phta.disclosure.results import (
     TOTAL,
@@ -145,6 +146,9 @@ def test_every_output_carries_the_policy_and_its_hash_and_serialises():
     assert Policy(threshold=11).sha256 != Policy().sha256
     # suppressed values never travel in the output
     assert all(c["value"] is None for c in data["cells"] if c["suppressed"])
+    assert ProtectedOutput.from_json(out.to_json()) == out
+    everything_hidden = check(FrequencyTable(dimensions=(SEX,), counts=(3, 4)), Policy())
+    assert "Infinity" not in everything_hidden.to_json()  # strict JSON, even for unbounded intervals
 
 
 counts = st.lists(st.integers(0, 1000), min_size=2, max_size=6)
