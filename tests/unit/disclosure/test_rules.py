@@ -201,3 +201,14 @@ def test_policy_files_with_node_overrides(tmp_path):
     with pytest.raises(PolicyError, match="built-in"):
         load_policy("no-such-policy")
     assert set(BUILT_INS) >= {"default", "opensafely-midpoint6"}
+
+
+@given(st.lists(st.integers(10, 500), min_size=2, max_size=6), st.sampled_from(["base", "midpoint"]))
+def test_every_count_is_rounded_from_its_exact_value(values, method):
+    policy = Policy(rounding=method, rounding_base=5 if method == "base" else 6)
+    table = FrequencyTable(dimensions=(Dimension("g", tuple(f"l{i}" for i in range(len(values)))),), counts=tuple(values))
+    published = {c.cell: c.value for c in check(table, policy).cells}
+    assert published[(TOTAL,)] == policy.round_count(sum(values))
+    for i, v in enumerate(values):
+        assert published[(f"l{i}",)] == policy.round_count(v)
+        assert abs(published[(f"l{i}",)] - v) <= policy.rounding_base / 2
