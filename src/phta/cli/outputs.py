@@ -20,7 +20,7 @@ app = typer.Typer(help="Check research outputs (tables, results) before they are
 @app.command("check")
 def check(
     file: Path = typer.Argument(..., help="A crosstab .csv (header row, optional Total margins) or a result .json; .png/.svg/.html get the automatic file checks only."),
-    policy: str = typer.Option("default", "--policy", help="A built-in policy name (default, opensafely-midpoint6, strict) or a YAML/JSON policy file."),
+    policy: str = typer.Option("default", "--policy", help="A built-in policy name (default, project, feasibility, public, beacon, custodian, opensafely-midpoint6, strict) or a YAML/JSON policy file."),
     node: str = typer.Option(None, "--node", help="Apply this node's overrides from the policy file."),
     as_json: bool = typer.Option(False, "--json", help="Print the protected output and every decision as JSON."),
 ) -> None:

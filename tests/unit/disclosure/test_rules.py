@@ -212,3 +212,10 @@ def test_every_count_is_rounded_from_its_exact_value(values, method):
     for i, v in enumerate(values):
         assert published[(f"l{i}",)] == policy.round_count(v)
         assert abs(published[(f"l{i}",)] - v) <= policy.rounding_base / 2
+
+
+def test_every_policy_governance_names_is_a_built_in():
+    # phta.governance.purposes names these for its standing purposes and for project grants
+    for name in ("project", "feasibility", "custodian", "public", "beacon"):
+        assert load_policy(name).name == name
+    assert load_policy("feasibility").perturbation == "cell_key"  # security property 4
