@@ -39,3 +39,30 @@ def sign_in(client: httpx.Client, email: str, password: str = PASSWORD, secret: 
         token = csrf_token(client, "/sign-in/totp")
         r = client.post("/sign-in/totp", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token})
     return r
+
+
+def complete_request(title: str = "Heart failure readmissions in the Black Country") -> dict:
+    """Answers to every question of the data access request, valid for submission."""
+    return {
+        "applicants": "Ravi Researcher, University of Birmingham, chief investigator",
+        "accreditation": "ONS Accredited Researcher; IG training 2026",
+        "title": title,
+        "lay_summary": "We want to learn why some people with heart failure go back into hospital.",
+        "public_benefit": "Fewer emergency readmissions.",
+        "aims": "Describe readmission rates by area deprivation.",
+        "nodes": "uhb, swbh",
+        "tre_only": "on",
+        "datasets": "OMOP CDM inpatient episodes",
+        "cohort": "Adults with a heart failure diagnosis, 2020-2025",
+        "fields": "age band, sex, IMD quintile, admissions",
+        "linkage": "",
+        "pseudonymised": "on",
+        "planned_outputs": "Aggregate tables and a paper",
+        "disclosure_approach": "Threshold 10, rounding to 5, cell-key noise",
+        "task_types": ["feasibility", "characterisation"],
+        "duration_months": "12",
+        "article6": "6(1)(e)",
+        "article9": "9(2)(j)",
+        "common_law": "s251",
+        "s251_reference": "CAG 21/CAG/0001",
+    }

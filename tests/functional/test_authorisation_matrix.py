@@ -18,6 +18,8 @@ from tests.governance_support import csrf_token, make_user, sign_in
 ANYONE = "anyone"
 SIGNED_IN = frozenset(ALL_ROLES)
 ADMINS = frozenset({"hub_admin", "account_manager"})
+APPLICANTS = frozenset({"researcher", "innovator"})
+COMMITTEE = frozenset({"committee_member"})
 
 EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/"): ANYONE,
@@ -44,9 +46,24 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/users"): ADMINS,
     ("GET", "/api/v1/audit/verify"): frozenset({"hub_admin"}),
     ("GET", "/api/v1/audit/head"): ANYONE,
+    ("GET", "/projects"): APPLICANTS,
+    ("GET", "/projects/new"): APPLICANTS,
+    ("POST", "/projects/new"): APPLICANTS,
+    ("GET", "/projects/{project_id}/edit"): APPLICANTS,
+    ("POST", "/projects/{project_id}/edit"): APPLICANTS,
+    ("GET", "/projects/{project_id}"): APPLICANTS | COMMITTEE | {"hub_admin"},
+    ("POST", "/projects/{project_id}/withdraw"): APPLICANTS,
+    ("POST", "/projects/{project_id}/acknowledge"): APPLICANTS,
+    ("GET", "/review"): COMMITTEE,
+    ("GET", "/review/{project_id}"): COMMITTEE,
+    ("POST", "/review/{project_id}"): COMMITTEE,
+    ("GET", "/register"): ANYONE,
+    ("GET", "/register.json"): ANYONE,
+    ("GET", "/register.csv"): ANYONE,
+    ("GET", "/register/{project_id}"): ANYONE,
 }
 
-PATH_VALUES = {"{token_id}": "999999"}
+PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999"}
 
 
 def app_endpoints(app) -> list[tuple[str, str]]:

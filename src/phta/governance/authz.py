@@ -23,6 +23,9 @@ class Rule:
     roles: frozenset[str] | str  # a set of roles, or ANYONE
     scope: str | None = None  # the token scope needed when the caller uses an API token
     description: str = ""
+    # When set, only these roles may act on anyone's resource; the other allowed roles only on
+    # their own (``resource.applicant_user_id == principal.user_id``).
+    any_resource_roles: frozenset[str] | None = None
 
 
 ACTIONS: dict[str, Rule] = {
@@ -30,6 +33,13 @@ ACTIONS: dict[str, Rule] = {
     "auth.sign_in": Rule(ANYONE, None, "sign in, enter or enrol a second factor, sign out"),
     "account.read": Rule(SIGNED_IN, "account:read", "see your own account"),
     "account.tokens": Rule(SIGNED_IN, "account:write", "create and revoke your own API tokens"),
+    "projects.apply": Rule(frozenset({Role.RESEARCHER, Role.INNOVATOR}), None, "draft, submit, withdraw own requests"),
+    "projects.view": Rule(
+        frozenset({Role.RESEARCHER, Role.INNOVATOR, Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}), None,
+        "see a request (applicants: their own)",
+        any_resource_roles=frozenset({Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}),
+    ),
+    "projects.review": Rule(frozenset({Role.COMMITTEE_MEMBER}), None, "review requests and decide"),
     "users.list": Rule(frozenset({Role.HUB_ADMIN, Role.ACCOUNT_MANAGER}), "admin", "list users"),
     "audit.verify": Rule(frozenset({Role.HUB_ADMIN}), "admin", "verify the audit chain"),
 }
@@ -57,9 +67,8 @@ def rule_for(action: str) -> Rule:
 def authorise(principal: Principal | None, action: str, resource: Any = None) -> None:
     """Return if allowed; raise NotAuthenticated or Forbidden otherwise.
 
-    ``resource`` is for rules that depend on the thing acted on (own account, own node,
-    own organisation); the rules so far act only on the caller's own account, which the
-    handlers look up by principal, never by a user-supplied id.
+    ``resource`` is for rules that depend on the thing acted on: a route first checks the role
+    (no resource), then, once it has loaded the thing, checks again with it.
     """
     rule = rule_for(action)
     if rule.roles == ANYONE:
@@ -70,6 +79,9 @@ def authorise(principal: Principal | None, action: str, resource: Any = None) ->
         raise Forbidden(f"your roles do not allow {action!r}")
     if principal.scopes is not None and (rule.scope is None or rule.scope not in principal.scopes):
         raise Forbidden(f"this API token lacks the {rule.scope!r} scope needed for {action!r}")
+    staff = rule.any_resource_roles is None or bool(principal.roles & rule.any_resource_roles)
+    if resource is not None and not staff and getattr(resource, "applicant_user_id", None) != principal.user_id:
+        raise Forbidden(f"{action!r} is allowed only on your own requests")
 
 
 def allowed(principal: Principal | None, action: str, resource: Any = None) -> bool:

@@ -1,17 +1,18 @@
 """May this principal use patient data for this purpose? The execution path asks here.
 
 Standing purposes need no project; each has its legal basis and the roles it serves. Project
-purposes (``project:<id>``) need an approved, unexpired grant covering the node and task type —
-the project and access-request workflow is not built yet, so every project purpose is refused
-with a reason saying so (refusing is the safe default).
+purposes (``project:<id>``) need an approved, active, unexpired grant covering the node and
+task type, and the principal must be the project's applicant.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from phta.governance.principal import Principal
 from phta.governance.roles import ALL_ROLES, Role
+from phta.store import Database
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,11 @@ def is_use_allowed(
     *,
     node: str | None = None,
     task_type: str | None = None,
+    database: Database | None = None,
 ) -> UseDecision:
     """Decide whether ``principal`` may use patient data for ``purpose`` (on ``node``, for
-    ``task_type``). Never raises for an unknown purpose: it is refused with a reason."""
+    ``task_type``). Never raises for an unknown purpose: it is refused with a reason.
+    ``database`` is needed only for project purposes (to read the grant)."""
     standing = STANDING_PURPOSES.get(purpose)
     if standing is not None:
         if standing.roles is None:
@@ -98,7 +101,35 @@ def is_use_allowed(
             True, purpose, "standing purpose", standing.legal_basis, standing.disclosure_policy
         )
     if purpose.startswith("project:"):
-        return UseDecision(
-            False, purpose, "no approved grant: the project workflow is not available yet"
-        )
+        return _project_use(principal, purpose, node, task_type, database)
     return UseDecision(False, purpose, f"unknown purpose {purpose!r}")
+
+
+def _project_use(principal, purpose, node, task_type, database) -> UseDecision:
+    # Deferred: review imports numpy, which most callers of this module never need.
+    from phta.governance.review import grant_for
+
+    if principal is None:
+        return UseDecision(False, purpose, "sign in to use a project's grant")
+    if database is None:
+        return UseDecision(False, purpose, "project purposes need the operational database to check the grant")
+    if principal.scopes is not None and "query" not in principal.scopes:
+        return UseDecision(False, purpose, "this API token lacks the 'query' scope")
+    try:
+        project_id = int(purpose.split(":", 1)[1])
+    except ValueError:
+        return UseDecision(False, purpose, f"{purpose!r} is not a project purpose (project:<id>)")
+    grant = grant_for(database, project_id)
+    if grant is None:
+        return UseDecision(False, purpose, "no approved grant for this project")
+    if grant.applicant_user_id != principal.user_id:
+        return UseDecision(False, purpose, "you are not a member of this project")
+    if not grant.active:
+        return UseDecision(False, purpose, "the grant waits for the applicant to acknowledge its conditions")
+    if grant.expires_at <= datetime.now(UTC):
+        return UseDecision(False, purpose, "the grant has expired")
+    if node is not None and node not in grant.nodes:
+        return UseDecision(False, purpose, f"the grant does not cover node {node!r}")
+    if task_type is not None and task_type not in grant.task_types:
+        return UseDecision(False, purpose, f"the grant does not allow {task_type!r} tasks")
+    return UseDecision(True, purpose, "approved project grant", "as approved for the project", "project")

@@ -122,3 +122,68 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64), index=True)
     succeeded: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Project(Base):
+    """A project and its data access request (the Five Safes form is ``form``, canonical JSON)."""
+
+    __tablename__ = "project"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applicant_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(30), index=True)
+    form: Mapped[str] = mapped_column(Text)
+    round: Mapped[int] = mapped_column(Integer, default=1)  # review round; +1 on each resubmission
+    conditions: Mapped[str | None] = mapped_column(Text)
+    conditions_acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+
+
+class ProjectEvent(Base):
+    """Append-only history of a request's states (who moved it, when, from what to what)."""
+
+    __tablename__ = "project_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    from_state: Mapped[str | None] = mapped_column(String(30))
+    to_state: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Review(Base):
+    __tablename__ = "review"
+    __table_args__ = (UniqueConstraint("project_id", "reviewer_user_id", "round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    reviewer_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    round: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(30))
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    lay_member: Mapped[bool] = mapped_column(Boolean)  # as it was when the review was made
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Grant(Base):
+    """What an approved project may do: datasets, nodes, task types, until when."""
+
+    __tablename__ = "project_grant"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), unique=True)
+    datasets: Mapped[str] = mapped_column(Text)  # JSON list
+    nodes: Mapped[str] = mapped_column(Text)  # JSON list
+    task_types: Mapped[str] = mapped_column(Text)  # JSON list
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean)  # False until conditions are acknowledged

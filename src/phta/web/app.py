@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from phta import __version__
 from phta.config import Settings, load_settings
 from phta.store import open_database
-from phta.web import accounts, governance_api, pages, security, system
+from phta.web import accounts, governance_api, pages, projects, register, security, system
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -31,4 +31,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(accounts.router)
     app.include_router(governance_api.router)
+    app.include_router(projects.router)
+    app.include_router(register.router)
     return app

@@ -106,5 +106,5 @@ def test_is_use_allowed_for_standing_and_project_purposes():
     assert is_use_allowed(_p("data_custodian"), "custodian_quality").allowed
     assert not is_use_allowed(_p("researcher"), "custodian_quality").allowed
     refused = is_use_allowed(_p("researcher"), "project:7")
-    assert not refused.allowed and "no approved grant" in refused.reason
+    assert not refused.allowed and "operational database" in refused.reason
     assert not is_use_allowed(_p("hub_admin"), "anything-else").allowed
