@@ -137,7 +137,10 @@ def _read_raw(con: duckdb.DuckDBPyConnection, src: SourceFile, columns: str) -> 
     )
 
 
-def _value(col: int) -> str:
+def _value(col: int, kind: str = "number") -> str:
+    """An empty cell is NULL; non-text values may carry surrounding spaces, text is kept as is."""
+    if kind == "text":
+        return f"NULLIF(c{col}, '')"
     return f"NULLIF(trim(c{col}), '')"
 
 
@@ -196,7 +199,7 @@ def check(con: duckdb.DuckDBPyConnection, plan: FilePlan, source_version: str) -
         if p.column is None:
             level1.append(f'CAST(NULL AS {schema.duckdb_type(f)}) AS "{f.name}"')
             continue
-        v = _value(p.column)
+        v = _value(p.column, f.kind)
         level1.append(f'CAST({_parse(f.kind, v)} AS {schema.duckdb_type(f)}) AS "{f.name}"')
         if f.kind != "text":
             level1.append(
@@ -205,7 +208,7 @@ def check(con: duckdb.DuckDBPyConnection, plan: FilePlan, source_version: str) -
             )
     for i, name in plan.unknown_columns:
         level1.append(
-            f"CASE WHEN {_value(i)} IS NOT NULL THEN 'column {name} is not a field of table "
+            f"CASE WHEN {_value(i, 'text')} IS NOT NULL THEN 'column {name} is not a field of table "
             f"{plan.table} in OMOP CDM v{source_version}' END AS {reason_column(name)}"
         )
     # Level 2 (final): defaults (which may refer to other parsed fields), then the required check.
