@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from phta import __version__
-from phta.cli import demo, serve, store
+from phta.cli import demo, serve, store, synth
 
 app = typer.Typer(
     name="phta",
@@ -21,6 +21,7 @@ app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.add_typer(store.load_app, name="load")
 app.add_typer(store.app, name="store")
+app.command("synth")(synth.synth)
 
 
 @app.command("version")
