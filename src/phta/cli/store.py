@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -70,7 +71,7 @@ def load_omop(
                 skip_unknown_files=skip_unknown_files, observer=observe,
             )
     except (LoadError, StoreError) as exc:
-        console.print(f"[bold red]Load failed:[/] {exc}", markup=True, highlight=False)
+        console.print(f"[bold red]Load failed:[/] {escape(str(exc))}", highlight=False)
         console.print("The store is unchanged.")
         raise typer.Exit(1) from None
     _print_report(console, report)
