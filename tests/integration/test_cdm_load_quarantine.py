@@ -195,3 +195,12 @@ def test_line_numbers_hold_on_a_file_read_in_parallel(tmp_path):
     store, report = _load(src, tmp_path)
     assert [line for _, line, _, _ in quarantine(store)] == [50001, 100001, 150001, 200001, 250001, 300001]
     assert _file(report, "condition_occurrence.csv").rows_loaded == 300000 - 6
+
+
+def test_bom_quoted_header_and_crlf_line_endings(tmp_path):
+    src = valid_folder(tmp_path / "src")
+    header = ",".join(f'"{h.upper()}"' for h in PERSON.strip().split(","))
+    write(src, "person.csv", ("\ufeff" + header + "\r\n1,8507,1970,0,0\r\n2,8532,1980,0,x\r\n").encode())
+    store, _ = _load(src, tmp_path)
+    assert quarantine(store) == [("person.csv", 3, "ethnicity_concept_id", "not a whole number (integer field)")]
+    assert rows(store, "SELECT person_id FROM person") == [(1,)]
