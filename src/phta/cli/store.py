@@ -97,6 +97,13 @@ def _print_report(console: Console, report: LoadReport) -> None:
     table.add_row("total", "", f"{report.rows_read:,}", f"{report.rows_loaded:,}",
                   f"{report.rows_quarantined:,}", "yes" if report.reconciled else "NO")
     console.print(table)
+    for f in report.files:
+        for field_name, n in f.defaulted_rows.items():
+            console.print(f"Default (v5.3 -> v5.4): {f.table}.{field_name} filled in {n:,} row(s).")
+    for f in report.files:
+        if f.unknown_columns:
+            console.print(f"[yellow]Unknown columns[/] in {f.file}: {', '.join(f.unknown_columns)} "
+                          "(rows with a value there are quarantined).")
     found = [(t, k, n) for t, kinds in report.findings.items() for k, n in kinds.items() if n]
     if found:
         ftable = Table(title="Findings (rows loaded, counted for data-quality checks)")

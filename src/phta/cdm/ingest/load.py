@@ -171,7 +171,6 @@ def _load_file(
         file=src.name,
         table=plan.table,
         unknown_columns=[name for _, name in plan.unknown_columns],
-        defaulted_fields=plan.defaulted,
     )
     try:
         result.rows_read = validate.stage(con, src)
@@ -180,6 +179,7 @@ def _load_file(
         notify(src.name, "checked", size)
         result.rows_quarantined = validate.count_bad(con)
         result.rows_loaded = validate.insert_good(con, plan)
+        result.defaulted_rows = validate.count_defaulted(con, plan)
         if result.rows_quarantined:
             validate.write_quarantine(con, plan, load_id)
     except duckdb.Error as exc:
