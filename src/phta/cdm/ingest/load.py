@@ -114,7 +114,15 @@ def load_omop_csv(
     plans = [validate.plan_file(f, version) for f in folder.files]  # header errors, store untouched
     dir_existed = store_path.exists()
     store, created = _open_store(store_path, create, node_name)
-    con = store.connect()
+    try:
+        con = store.connect()
+    except duckdb.Error as exc:
+        if created:
+            _remove_created(store, dir_existed)
+        raise LoadError(
+            f"{store.db_path}: cannot open the store's database for writing "
+            f"({type(exc).__name__}; is another process using it?)"
+        ) from None
     try:
         con.execute("BEGIN TRANSACTION")
         load_id = con.execute(
