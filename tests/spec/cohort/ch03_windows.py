@@ -1,0 +1,3 @@
+TITLE="x"
+INTRO=""
+CASES=[]
