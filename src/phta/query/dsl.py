@@ -23,8 +23,20 @@ from typing import Any as _Any
 from phta.query import ir as _ir
 
 __all__ = [
-    "DSLError", "cohort", "codes", "conditions", "date", "days", "devices", "drugs", "index_date",
-    "measurements", "observations", "patients", "procedures", "visits",
+    "DSLError",
+    "codes",
+    "cohort",
+    "conditions",
+    "date",
+    "days",
+    "devices",
+    "drugs",
+    "index_date",
+    "measurements",
+    "observations",
+    "patients",
+    "procedures",
+    "visits",
 ]
 
 

@@ -22,6 +22,7 @@ missing; ``And``/``Or``/``Not`` follow three-valued (Kleene) logic; ``Count`` of
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
@@ -627,7 +628,7 @@ def age_band_label(age: int | None, bounds: tuple[int, ...]) -> str:
         return "unknown"
     if age < bounds[0]:
         return f"below {bounds[0]}"
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    for lo, hi in itertools.pairwise(bounds):
         if lo <= age < hi:
             return f"{lo}-{hi - 1}"
     return f"{bounds[-1]}+"

@@ -1,6 +1,13 @@
 """The chapters of the cohort language's spec, in reading order (also the reference page's order)."""
 
-from tests.spec.cohort import ch01_events, ch02_values, ch03_windows, ch04_patients, ch05_logic, ch06_cohorts
+from tests.spec.cohort import (
+    ch01_events,
+    ch02_values,
+    ch03_windows,
+    ch04_patients,
+    ch05_logic,
+    ch06_cohorts,
+)
 
 CHAPTERS = [ch01_events, ch02_values, ch03_windows, ch04_patients, ch05_logic, ch06_cohorts]
 
