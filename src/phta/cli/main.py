@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from phta import __version__
-from phta.cli import demo, serve
+from phta.cli import cohort, demo, serve
 
 app = typer.Typer(
     name="phta",
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
+app.add_typer(cohort.app, name="cohort")
 
 
 @app.command("version")

@@ -4,6 +4,7 @@ Public API: :func:`execute`, :class:`ExecutionRequest`, :class:`ExecutionContext
 :class:`ExecutionPolicy`, purposes and result types.
 """
 
+from phta.execution.definitions import DefinitionError, compiled_sql, load_definition
 from phta.execution.path import UnknownConcepts, execute
 from phta.execution.policy import AuditEvent, ExecutionPolicy, InMemoryAuditSink, NotAuthorised
 from phta.execution.request import (
@@ -18,6 +19,6 @@ from phta.execution.results import AttritionStep, CohortResult, Member, StratumC
 
 __all__ = [
     "FEASIBILITY", "LOCAL_CUSTODIAN_QUALITY", "AttritionStep", "AuditEvent", "CohortResult",
-    "ExecutionContext", "ExecutionPolicy", "ExecutionRequest", "InMemoryAuditSink", "Member",
-    "NotAuthorised", "Purpose", "RequestError", "StratumCount", "UnknownConcepts", "execute",
+    "DefinitionError", "ExecutionContext", "ExecutionPolicy", "ExecutionRequest", "InMemoryAuditSink", "Member",
+    "NotAuthorised", "Purpose", "RequestError", "StratumCount", "UnknownConcepts", "compiled_sql", "execute", "load_definition",
 ]
