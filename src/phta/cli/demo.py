@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 
 from phta.config import Settings, load_settings
+from phta.governance.demo_users import seed_demo_project, seed_demo_users
+from phta.store import open_database
 
 DemoStep = Callable[[Settings, Console], list[str]]
 
@@ -38,7 +40,12 @@ def _synthetic_region_step(settings: Settings, console: Console) -> list[str]:
     return synth.describe(result)
 
 
-DEMO_STEPS: list[DemoStep] = [_data_dir_step, _synthetic_region_step]
+def _demo_users_step(settings: Settings, console: Console) -> list[str]:
+    database = open_database(settings)
+    return seed_demo_users(database) + seed_demo_project(database)
+
+
+DEMO_STEPS: list[DemoStep] = [_data_dir_step, _synthetic_region_step, _demo_users_step]
 
 
 def prepare_demo(settings: Settings, console: Console) -> list[str]:
