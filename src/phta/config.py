@@ -13,6 +13,7 @@ from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+DEFAULT_SPARK_MASTER = "local[2]"
 
 # name -> (description, default shown in docs)
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
@@ -23,6 +24,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     ),
     "PHTA_HOST": ("Interface `phta serve` binds to.", DEFAULT_HOST),
     "PHTA_PORT": ("Port `phta serve` listens on.", str(DEFAULT_PORT)),
+    "PHTA_SPARK_MASTER": (
+        "Spark master for nodes that use the Spark engine: `local[N]` runs Spark inside the node's "
+        "process; `spark://host:7077`, `yarn` or `k8s://https://host:443` use a cluster.",
+        DEFAULT_SPARK_MASTER,
+    ),
 }
 
 
@@ -32,6 +38,7 @@ class Settings:
     database_url: str
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
+    spark_master: str = DEFAULT_SPARK_MASTER
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -49,4 +56,5 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
         database_url=url,
         host=env.get("PHTA_HOST", DEFAULT_HOST),
         port=int(env.get("PHTA_PORT", DEFAULT_PORT)),
+        spark_master=env.get("PHTA_SPARK_MASTER") or DEFAULT_SPARK_MASTER,
     )
