@@ -411,7 +411,9 @@ SPARK_FOR_DUCKDB = {
 
 def test_every_omop_table_is_a_view_typed_like_the_duckdb_store(duck, spark):
     assert set(spark.sources) == set(schema.tables(schema.CURRENT_VERSION))
-    for name in ("person", "death", "measurement", "drug_exposure"):
+    assert spark.sources["person"].endswith("person.parquet") and spark.sources["death"] == "empty"
+    for name in ("person", "death", "measurement", "drug_exposure", "visit_occurrence"):
+        assert spark.execute(exp.select(exp.Star()).from_(name).limit(0)) == []
         description = duck.execute(f"SELECT * FROM {name} LIMIT 0").description
         duck_columns = [(column, SPARK_FOR_DUCKDB[str(kind)]) for column, kind, *_ in description]
         spark_columns = [

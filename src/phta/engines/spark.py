@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,10 @@ class SparkEngine:
         # A child session: shares the JVM and executors, keeps this store's views to itself.
         self.session: SparkSession = spark_session.get_session(master).newSession()
         self.sources = spark_views.register_views(self.session, self.parquet_location)
+        self._empty_pending = {
+            n for n, source in self.sources.items() if source == spark_views.EMPTY
+        }
+        self._lock = threading.Lock()
 
     def render(
         self, query: exp.Expression, params: Mapping[str, Any] | Sequence[Any] | None = None
@@ -75,6 +80,7 @@ class SparkEngine:
         from pyspark.errors import PySparkException
 
         try:
+            self._create_empty_views_named_in(query)
             frame = self.session.sql(sql, args=values or None)
             frame, zoned = _zone_free(frame)
             rows = _collect(frame)
@@ -88,6 +94,14 @@ class SparkEngine:
                     values_out[index] = values_out[index].replace(tzinfo=dt.UTC)
             result.append(tuple(values_out))
         return list(frame.columns), result
+
+    def _create_empty_views_named_in(self, query: exp.Expression) -> None:
+        named = {table.name.lower() for table in query.find_all(exp.Table)}
+        with self._lock:
+            wanted = named & self._empty_pending
+            if wanted:
+                spark_views.create_empty_views(self.session, wanted)
+                self._empty_pending -= wanted
 
 
 def _collect(frame) -> list:

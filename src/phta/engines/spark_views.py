@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 PARQUET_SUFFIX = ".parquet"
+EMPTY = "empty"
 
 # OMOP field kind -> Spark SQL type, matching phta.cdm.schema.DUCKDB_TYPES column for column.
 SPARK_TYPES = {
@@ -73,21 +74,30 @@ def empty_table_query(table: schema.Table) -> exp.Select:
 
 
 def register_views(session: SparkSession, location: str) -> dict[str, str]:
-    """Create a temporary view per OMOP table in ``session``; returns ``{table: source}`` where
-    source is the Parquet path, or ``"empty"`` for tables the export has no file for."""
+    """Create a temporary view in ``session`` per OMOP table the export has a file for.
+
+    Returns ``{table: source}`` for every OMOP table: the Parquet path, or ``"empty"`` for a
+    table with no file, whose view ``create_empty_views`` makes when a query first names it
+    (each costs Spark an analysis pass; most queries name a handful of the 40-odd tables)."""
     files = list_parquet_tables(session, location)
     sources: dict[str, str] = {}
     for name, table in schema.tables(schema.CURRENT_VERSION).items():
-        if name in files:
-            frame = session.read.parquet(files[name])
-            missing = [f for f in table.field_names if f not in frame.columns]
-            if missing:
-                raise ParquetExportError(
-                    f"{files[name]}: table {name} lacks field(s) {', '.join(missing)}; re-export the store"
-                )
-            sources[name] = files[name]
-        else:
-            frame = session.sql(empty_table_query(table).sql(dialect="spark"))
-            sources[name] = "empty"
+        if name not in files:
+            sources[name] = EMPTY
+            continue
+        frame = session.read.parquet(files[name])
+        missing = [f for f in table.field_names if f not in frame.columns]
+        if missing:
+            raise ParquetExportError(
+                f"{files[name]}: table {name} lacks field(s) {', '.join(missing)}; re-export the store"
+            )
         frame.createOrReplaceTempView(name)
+        sources[name] = files[name]
     return sources
+
+
+def create_empty_views(session: SparkSession, names: set[str]) -> None:
+    """An empty, correctly typed view for each OMOP table in ``names``."""
+    for name in sorted(names):
+        query = empty_table_query(schema.table(name, schema.CURRENT_VERSION))
+        session.sql(query.sql(dialect="spark")).createOrReplaceTempView(name)
