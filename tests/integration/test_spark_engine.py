@@ -495,9 +495,158 @@ def test_known_differences_are_as_documented(duck, spark, sql, on_duckdb, on_spa
     assert _pair(duck, spark, sql) == ([(on_duckdb,)], [(on_spark,)])
 
 
+def test_whole_years_between_disagree_for_a_29_february_birthday(duck, spark):
+    # DuckDB's DATESUB('year') (SQLGlot does not translate it) and Spark's DATEDIFF(YEAR) both
+    # count completed years, but differ on 28 February for a 29 February birthday: use age_at.
+    on_duckdb = sqlglot.parse_one(
+        "SELECT DATESUB('year', DATE '2000-02-29', DATE '2001-02-28')", read="duckdb"
+    )
+    on_spark = sqlglot.parse_one(
+        "SELECT DATEDIFF(YEAR, DATE '2000-02-29', DATE '2001-02-28')", read="spark"
+    )
+    assert run_duckdb(duck, on_duckdb) == [(1,)]
+    assert spark.execute(on_spark) == [(0,)]
+
+
 def test_division_by_zero_is_inf_on_duckdb_and_an_error_on_spark(duck, spark):
     tree = sqlglot.parse_one("SELECT 1 / 0", read="duckdb")
     assert run_duckdb(duck, tree) == [(math.inf,)]
     with pytest.raises(SparkQueryError) as raised:
         spark.execute(tree)
     assert raised.value.condition == "DIVIDE_BY_ZERO"
+
+
+# --- the Spark entries proposed for phta.query.dialects (docs/spark.md) ------------------------
+# Each pair below is (DuckDB hook, proposed Spark hook); the trees differ, the answers must not.
+
+
+def duckdb_add_days(date: exp.Expression, days: exp.Expression) -> exp.Expression:
+    return exp.Add(this=exp.paren(date, copy=False), expression=exp.cast(days, "INTEGER"))
+
+
+def spark_add_days(date: exp.Expression, days: exp.Expression) -> exp.Expression:
+    # DATE_ADD(date, INT) is a DATE in Spark; its second argument must be INT, not BIGINT.
+    return exp.DateAdd(this=date, expression=exp.cast(days, "INT"), unit=exp.var("DAY"))
+
+
+def days_between(start: exp.Expression, end: exp.Expression) -> exp.Expression:
+    # The same tree serves both: DATE_DIFF('DAY', ...) / DATEDIFF(DAY, ...), both BIGINT.
+    return exp.DateDiff(this=end, expression=start, unit=exp.var("DAY"))
+
+
+def make_date(y: exp.Expression, m: exp.Expression, d: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this="make_date", expressions=[y, m, d])
+
+
+def age_at(birth: exp.Expression, date: exp.Expression) -> exp.Expression:
+    """Completed years, birthday counted on the day, from date parts only: the engines' own
+    year differences disagree (DuckDB DATE_DIFF counts boundaries; DATESUB and Spark's DATEDIFF
+    differ for 29 February birthdays)."""
+    before_birthday = exp.or_(
+        exp.Month(this=date.copy()) < exp.Month(this=birth.copy()),
+        exp.and_(
+            exp.Month(this=date.copy()).eq(exp.Month(this=birth.copy())),
+            exp.Day(this=date.copy()) < exp.Day(this=birth.copy()),
+        ),
+    )
+    years = exp.Sub(this=exp.Year(this=date.copy()), expression=exp.Year(this=birth.copy()))
+    return exp.Sub(
+        this=years,
+        expression=exp.Case(
+            ifs=[exp.If(this=before_birthday, true=exp.Literal.number(1))],
+            default=exp.Literal.number(0),
+        ),
+    )
+
+
+def both_hooks(duck, spark, duck_tree: exp.Expression, spark_tree: exp.Expression, params=None):
+    expected = run_duckdb(duck, duck_tree, params)
+    assert expected
+    assert_same_rows(expected, spark.execute(spark_tree, params))
+    return expected
+
+
+def test_proposed_add_days_and_days_between_hooks_agree(duck, spark):
+    def tree(add_days_hook):
+        start, supply = col("drug_exposure_start_date"), col("days_supply")
+        return (
+            exp.select(
+                col("drug_exposure_id"),
+                exp.alias_(add_days_hook(start.copy(), supply.copy()), "end_by_supply"),
+                exp.alias_(
+                    add_days_hook(start.copy(), exp.Neg(this=exp.Placeholder(this="back"))),
+                    "lookback",
+                ),
+                exp.alias_(days_between(start.copy(), col("drug_exposure_end_date")), "length"),
+                exp.alias_(days_between(col("drug_exposure_end_date"), start.copy()), "negative"),
+            )
+            .from_("drug_exposure")
+            .order_by(ordered(col("drug_exposure_id")))
+        )
+
+    rows = both_hooks(duck, spark, tree(duckdb_add_days), tree(spark_add_days), {"back": 365})
+    assert any(r[1] is None for r in rows) and all(type(r[2]) is dt.date for r in rows)
+
+
+def test_proposed_make_date_and_age_agree_including_29_february(duck, spark):
+    births = [
+        dt.date(2000, 2, 29),
+        dt.date(2000, 6, 15),
+        dt.date(1999, 12, 31),
+        dt.date(2000, 3, 1),
+    ]
+    ons = [
+        dt.date(2001, 2, 28),
+        dt.date(2001, 3, 1),
+        dt.date(2004, 2, 28),
+        dt.date(2004, 2, 29),
+        dt.date(2020, 6, 14),
+        dt.date(2020, 6, 15),
+    ]
+    grid = exp.values(
+        [(exp.convert(b), exp.convert(o)) for b in births for o in ons],
+        alias="grid",
+        columns=["birth", "on_date"],
+    )
+    tree = (
+        exp.select(
+            col("birth"),
+            col("on_date"),
+            exp.alias_(age_at(col("birth"), col("on_date")), "age"),
+            exp.alias_(
+                make_date(
+                    exp.Year(this=col("on_date")),
+                    exp.Month(this=col("birth")),
+                    exp.Literal.number(1),
+                ),
+                "month_start",
+            ),
+        )
+        .from_(grid)
+        .order_by(ordered(col("birth")), ordered(col("on_date")))
+    )
+    rows = both_hooks(duck, spark, tree, tree)
+    ages = {(b, o): age for b, o, age, _ in rows}
+    assert ages[(dt.date(2000, 2, 29), dt.date(2001, 2, 28))] == 0
+    assert ages[(dt.date(2000, 2, 29), dt.date(2001, 3, 1))] == 1
+    assert ages[(dt.date(2000, 6, 15), dt.date(2020, 6, 14))] == 19
+    assert ages[(dt.date(2000, 6, 15), dt.date(2020, 6, 15))] == 20
+
+
+def test_the_duckdb_add_days_hook_also_runs_on_spark(duck, spark):
+    start = exp.cast(exp.convert("2020-01-31"), "DATE")
+    tree = exp.select(
+        duckdb_add_days(start, exp.Literal.number(30)),
+        spark_add_days(start.copy(), exp.Literal.number(30)),
+    )
+    assert (
+        spark.execute(tree)
+        == run_duckdb(
+            duck,
+            exp.select(
+                duckdb_add_days(start.copy(), exp.Literal.number(30)),
+                duckdb_add_days(start.copy(), exp.Literal.number(30)),
+            ),
+        )
+        == [(dt.date(2020, 3, 1),) * 2]
+    )
