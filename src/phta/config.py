@@ -29,6 +29,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "process; `spark://host:7077`, `yarn` or `k8s://https://host:443` use a cluster.",
         DEFAULT_SPARK_MASTER,
     ),
+    "PHTA_SPARK_PARQUET_URI": (
+        "Where the Spark engine reads the node's Parquet export (`hdfs://...`, `s3a://...`, or a "
+        "path every executor mounts); empty means the store's own `parquet/` directory.",
+        "",
+    ),
 }
 
 
@@ -39,6 +44,7 @@ class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     spark_master: str = DEFAULT_SPARK_MASTER
+    spark_parquet_uri: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -57,4 +63,5 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
         host=env.get("PHTA_HOST", DEFAULT_HOST),
         port=int(env.get("PHTA_PORT", DEFAULT_PORT)),
         spark_master=env.get("PHTA_SPARK_MASTER") or DEFAULT_SPARK_MASTER,
+        spark_parquet_uri=env.get("PHTA_SPARK_PARQUET_URI") or None,
     )

@@ -429,7 +429,7 @@ def test_stores_in_one_process_share_spark_but_not_views(tmp_path: Path, spark, 
             "INSERT INTO person (person_id, gender_concept_id, year_of_birth, race_concept_id, ethnicity_concept_id) VALUES (1, 8507, 2000, 0, 0)"
         )
     export_parquet(other)
-    second = SparkEngine(str(other.parquet_dir), master=spark_master)
+    second = SparkEngine.for_store(other, master=spark_master)
     count = exp.select(exp.Count(this=exp.Star())).from_("person")
     assert second.execute(count) == [(1,)]
     assert spark.execute(count) == [(300,)]
@@ -474,6 +474,12 @@ def _pair(duck, spark, sql: str) -> tuple[list[tuple], list[tuple]]:
     [
         # DATE_ADD: DuckDB renders date + INTERVAL, a TIMESTAMP; Spark's DATE_ADD is a DATE.
         ("SELECT DATE_ADD(DATE '2020-01-31', 30)", dt.datetime(2020, 3, 1), dt.date(2020, 3, 1)),
+        # + INTERVAL n MONTH: a TIMESTAMP on DuckDB, a DATE on Spark; month ends clamp alike.
+        (
+            "SELECT DATE '2020-01-31' + INTERVAL 1 MONTH",
+            dt.datetime(2020, 2, 29),
+            dt.date(2020, 2, 29),
+        ),
         # DATE_DIFF in years/months: DuckDB counts boundaries crossed, Spark whole units elapsed.
         ("SELECT DATE_DIFF('year', DATE '2000-06-15', DATE '2020-06-14')", 20, 19),
         ("SELECT DATE_DIFF('month', DATE '2020-01-31', DATE '2020-02-01')", 1, 0),

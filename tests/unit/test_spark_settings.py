@@ -31,3 +31,6 @@ def test_spark_master_setting(tmp_path: Path):
     assert load_settings(tmp_path, env={}).spark_master == "local[2]"
     env = {"PHTA_SPARK_MASTER": "spark://10.0.0.5:7077"}
     assert load_settings(tmp_path, env=env).spark_master == "spark://10.0.0.5:7077"
+    assert load_settings(tmp_path, env={}).spark_parquet_uri is None
+    env = {"PHTA_SPARK_PARQUET_URI": "hdfs://nn/phta/node-a/parquet"}
+    assert load_settings(tmp_path, env=env).spark_parquet_uri == "hdfs://nn/phta/node-a/parquet"

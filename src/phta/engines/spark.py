@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from phta.cdm.store import Store
 from phta.engines import spark_session, spark_views
 from phta.engines.params import bind
 
@@ -59,6 +60,14 @@ class SparkEngine:
             n for n, source in self.sources.items() if source == spark_views.EMPTY
         }
         self._lock = threading.Lock()
+
+    @classmethod
+    def for_store(
+        cls, store: Store, master: str | None = None, parquet_uri: str | None = None
+    ) -> SparkEngine:
+        """The engine for a store: its export at ``parquet_uri`` (``PHTA_SPARK_PARQUET_URI``)
+        if the cluster reads it elsewhere, else the store's own ``parquet/`` directory."""
+        return cls(parquet_uri or str(store.parquet_dir), master=master)
 
     def render(
         self, query: exp.Expression, params: Mapping[str, Any] | Sequence[Any] | None = None
