@@ -34,6 +34,10 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "path every executor mounts); empty means the store's own `parquet/` directory.",
         "",
     ),
+    "PHTA_LINKAGE_KEY": (
+        "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
+        "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",
+    ),
 }
 
 
