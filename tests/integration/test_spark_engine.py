@@ -24,6 +24,7 @@ import sqlglot
 from sqlglot import exp
 
 from phta.cdm import schema
+from phta.cdm.extensions import ensure_extension_tables
 from phta.cdm.store import Store
 from phta.engines.params import bind
 from phta.engines.spark import SparkEngine, SparkQueryError
@@ -68,14 +69,23 @@ FILL_STORE = [
         SELECT i, 1 + (i * 29) % 300, {HBA1C}, DATE '2012-01-01' + ((i * 41) % 3500), 44818702,
                CASE WHEN i % 11 = 0 THEN NULL ELSE 30 + ((i * 7919) % 700) / 10.0 END, 'mmol/mol'
         FROM (SELECT CAST(range AS INTEGER) AS i FROM range(1, 901))""",
+    """INSERT INTO variant
+        SELECT 1 + (i * 31) % 300, '17', 43044295 + i, 'G', 'A', CASE WHEN i % 2 = 0 THEN 'BRCA1' ELSE 'BRCA2' END,
+               NULL, CASE WHEN i % 5 = 0 THEN 'homozygous' ELSE 'heterozygous' END,
+               CASE WHEN i % 3 = 0 THEN 'Pathogenic' WHEN i % 3 = 1 THEN 'Benign' END
+        FROM (SELECT CAST(range AS INTEGER) AS i FROM range(1, 41))""",
 ]
 
 
 def export_parquet(store: Store) -> Path:
-    """What ``phta store export-parquet`` writes: STORE/parquet/<table>.parquet per non-empty table."""
+    """What ``phta store export-parquet`` writes: STORE/parquet/<table>.parquet per non-empty
+    OMOP or extension table."""
     store.parquet_dir.mkdir(exist_ok=True)
     with store.connect(read_only=True) as con:
-        for name in schema.tables(schema.CURRENT_VERSION):
+        present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        for name in [*schema.tables(schema.CURRENT_VERSION), "variant"]:
+            if name not in present:
+                continue
             (count,) = con.execute(f"SELECT count(*) FROM {name}").fetchone()
             if count:
                 con.execute(f"COPY {name} TO '{store.parquet_dir / name}.parquet' (FORMAT parquet)")
@@ -86,6 +96,7 @@ def export_parquet(store: Store) -> Path:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     store = Store.create(tmp_path_factory.mktemp("spark") / "store", node_name="spark-test")
     with store.connect() as con:
+        ensure_extension_tables(con)
         for statement in FILL_STORE:
             con.execute(statement)
     export_parquet(store)
@@ -325,6 +336,18 @@ def test_age_bands_with_integer_and_true_division_and_booleans(duck, spark):
     assert {type(r[2]) for r in rows} == {bool}
 
 
+def test_extension_tables_are_views_too(duck, spark):
+    tree = (
+        exp.select(col("gene", "v"), col("gender_concept_id", "p"), exp.Count(this=exp.Star()))
+        .from_(exp.to_table("variant").as_("v"))
+        .join(exp.to_table("person").as_("p"), on=col("person_id", "v").eq(col("person_id", "p")))
+        .where(col("clinical_significance", "v").isin(exp.Placeholder(this="significance")))
+        .group_by(col("gene", "v"), col("gender_concept_id", "p"))
+        .order_by(ordered(col("gene", "v")), ordered(col("gender_concept_id", "p")))
+    )
+    same_on_both(duck, spark, tree, {"significance": ["Pathogenic", "Likely pathogenic"]})
+
+
 def test_null_ordering_is_the_same_both_ways(duck, spark):
     for desc in (False, True):
         tree = (
@@ -410,9 +433,9 @@ SPARK_FOR_DUCKDB = {
 
 
 def test_every_omop_table_is_a_view_typed_like_the_duckdb_store(duck, spark):
-    assert set(spark.sources) == set(schema.tables(schema.CURRENT_VERSION))
+    assert set(spark.sources) == {*schema.tables(schema.CURRENT_VERSION), "variant"}
     assert spark.sources["person"].endswith("person.parquet") and spark.sources["death"] == "empty"
-    for name in ("person", "death", "measurement", "drug_exposure", "visit_occurrence"):
+    for name in ("person", "death", "measurement", "drug_exposure", "visit_occurrence", "variant"):
         assert spark.execute(exp.select(exp.Star()).from_(name).limit(0)) == []
         description = duck.execute(f"SELECT * FROM {name} LIMIT 0").description
         duck_columns = [(column, SPARK_FOR_DUCKDB[str(kind)]) for column, kind, *_ in description]
@@ -432,6 +455,8 @@ def test_stores_in_one_process_share_spark_but_not_views(tmp_path: Path, spark, 
     second = SparkEngine.for_store(other, master=spark_master)
     count = exp.select(exp.Count(this=exp.Star())).from_("person")
     assert second.execute(count) == [(1,)]
+    assert second.sources["variant"] == "empty"
+    assert second.execute(exp.select(exp.Count(this=exp.Star())).from_("variant")) == [(0,)]
     assert spark.execute(count) == [(300,)]
     assert second.session.sparkContext is spark.session.sparkContext
 
@@ -441,9 +466,12 @@ def test_a_missing_export_and_a_stray_file_are_refused(tmp_path: Path, spark_mas
         SparkEngine(str(tmp_path / "nowhere"), master=spark_master)
     stray = tmp_path / "parquet"
     stray.mkdir()
-    duckdb.sql(f"COPY (SELECT 1 AS x) TO '{stray / 'patients.parquet'}' (FORMAT parquet)")
-    with pytest.raises(ParquetExportError, match="'patients' is not an OMOP CDM"):
-        SparkEngine(str(stray), master=spark_master)
+    for bad in ("Patients", "phta_quarantine"):
+        path = stray / f"{bad}.parquet"
+        duckdb.sql(f"COPY (SELECT 1 AS x) TO '{path}' (FORMAT parquet)")
+        with pytest.raises(ParquetExportError, match=f"'{bad}' cannot be a table of the store"):
+            SparkEngine(str(stray), master=spark_master)
+        path.unlink()
 
 
 def test_a_failed_query_names_the_error_but_never_a_data_value(spark):
