@@ -28,6 +28,7 @@ from phta.cdm.extensions import ensure_extension_tables
 from phta.cdm.store import Store
 from phta.engines.params import bind
 from phta.engines.spark import SparkEngine, SparkQueryError
+from phta.engines.spark_decorrelate import has_deep_correlation
 from phta.engines.spark_views import ParquetExportError
 
 pytestmark = pytest.mark.java
@@ -346,6 +347,36 @@ def test_extension_tables_are_views_too(duck, spark):
         .order_by(ordered(col("gene", "v")), ordered(col("gender_concept_id", "p")))
     )
     same_on_both(duck, spark, tree, {"significance": ["Pathogenic", "Likely pathogenic"]})
+
+
+def test_a_subquery_correlated_two_levels_up_runs_and_agrees(duck, spark):
+    # Conditions within 365 days after the person's first T2DM diagnosis: the inner MIN refers
+    # to the person row two levels up, which Spark cannot resolve until it is decorrelated.
+    first = (
+        exp.select(exp.Min(this=col("condition_start_date", "e2")))
+        .from_(exp.table_("condition_occurrence", alias="e2"))
+        .where(col("person_id", "e2").eq(col("person_id", "p")))
+        .where(col("condition_concept_id", "e2").eq(exp.Placeholder(this="first_concept")))
+    )
+    within = (
+        exp.select(exp.Count(this=exp.Star()))
+        .from_(exp.table_("condition_occurrence", alias="e1"))
+        .where(col("person_id", "e1").eq(col("person_id", "p")))
+        .where(
+            col("condition_start_date", "e1").between(
+                first.subquery(), add_days(first.subquery(), exp.Literal.number(365))
+            )
+        )
+    )
+    tree = (
+        exp.select(col("person_id", "p"), exp.alias_(within.subquery(), "n"))
+        .from_(exp.table_("person", alias="p"))
+        .order_by(ordered(col("person_id", "p")))
+    )
+    assert has_deep_correlation(tree)
+    assert "JOIN" in spark.render(tree, {"first_concept": T2DM})[0]
+    rows = same_on_both(duck, spark, tree, {"first_concept": T2DM})
+    assert {n for _, n in rows} - {0}, "some persons should have conditions in the window"
 
 
 def test_null_ordering_is_the_same_both_ways(duck, spark):

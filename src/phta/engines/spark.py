@@ -28,6 +28,7 @@ from sqlglot import exp
 from phta.cdm.store import Store
 from phta.engines import spark_session, spark_views
 from phta.engines.params import bind
+from phta.engines.spark_decorrelate import decorrelate_for_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -74,7 +75,7 @@ class SparkEngine:
     ) -> tuple[str, dict[str, Any]]:
         """The Spark SQL text (with ``:name`` placeholders) and the values to bind."""
         bound = bind(query, params)
-        return bound.tree.sql(dialect=DIALECT), bound.values
+        return decorrelate_for_spark(bound.tree).sql(dialect=DIALECT), bound.values
 
     def execute(
         self, query: exp.Expression, params: Mapping[str, Any] | Sequence[Any] | None = None
