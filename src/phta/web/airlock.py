@@ -57,6 +57,7 @@ async def read_uploads(request: Request) -> tuple[dict, list[airlock_checks.Uplo
         if upload is None or isinstance(upload, str) or not upload.filename:
             continue
         uploads.append(airlock_checks.Upload(upload.filename, await upload.read(), str(form.get(f"shows_{slot}") or "")))
+    await form.close()  # the form was parsed outside FastAPI's own handling, so close its spooled files here
     return context, uploads
 
 
