@@ -60,6 +60,9 @@ def test_automatic_checks_refuse_scripts_and_highlight_failing_cells(live_server
         findings = refused.json()["detail"]["findings"]
         assert any(f["file"] == "figure.svg" and f["rule"] == "script" for f in findings)
         assert r.get("/api/v1/outputs").json() == []  # nothing was created
+        # a file over every limit is refused before it is read
+        big = submit(r, pid, [("big.png", b"\x89PNG" + bytes(11 * 1024 * 1024), "A picture")])
+        assert big.status_code == 400 and big.json()["detail"]["findings"][0]["rule"] == "size"
 
         ok = submit(r, pid, [("table.csv", SMALL_CELL_CSV, "Readmissions by age and sex"),
                              ("figure.svg", CLEAN_SVG, "The same as a chart")])

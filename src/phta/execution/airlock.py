@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from phta.disclosure.check import check as check_result
-from phta.disclosure.file_checks import check_file
+from phta.disclosure.file_checks import DEFAULT_LIMITS, check_file
 from phta.disclosure.policy import load_policy
 from phta.disclosure.results import FrequencyTable
 from phta.disclosure.table_files import TableFileError, parse_table_file
@@ -27,6 +27,8 @@ from phta.store.blobs import BlobStore
 
 PROJECT_POLICY = "project"
 MAX_NAME = 200
+# Anything larger than the largest per-type limit is refused before it is read into memory.
+MAX_UPLOAD_BYTES = max(DEFAULT_LIMITS.values())
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9 ._-]*$")
 
 
@@ -43,6 +45,12 @@ class FilesRefused(airlock.AirlockError):
     def __init__(self, findings: list[dict]) -> None:
         self.findings = findings
         super().__init__("; ".join(f"{f['file']}: {f['rule']} at {f['where']}: {f['explanation']}" for f in findings))
+
+
+def refuse_oversized(file_name: str, size: int | None) -> None:
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        raise FilesRefused([{"file": file_name[:60], "rule": "size", "where": file_name[:60],
+                             "explanation": f"{size} bytes is over the {MAX_UPLOAD_BYTES}-byte limit for any file"}])
 
 
 def _safe_name(name: str) -> str:

@@ -37,7 +37,6 @@ from phta.governance.airlock import (
     node_setting,
 )
 from phta.governance.principal import Principal
-from phta.governance.roles import Role
 from phta.store import Database
 from phta.store.models import AirlockNode, OutputFile, OutputRequest, OutputReview, Project, User
 
@@ -191,8 +190,7 @@ def visible_reviews(view: RequestView, principal: Principal) -> list[ReviewView]
     who made them) once the round is settled."""
     this_round = [r for r in view.reviews if r.round == view.round]
     firsts = [r for r in this_round if r.stage == "first"]
-    is_staff = principal.has_role(Role.OUTPUT_CHECKER, Role.DATA_CUSTODIAN, Role.HUB_ADMIN)
-    if principal.user_id == view.applicant_user_id and not is_staff:
+    if principal.user_id == view.applicant_user_id:
         settled = [r for r in view.reviews if r.round < view.round or view.state in ("returned", "rejected", "released")]
         return [ReviewView(0, "Output checker" if r.stage != "custodian" else "Data custodian", r.round, r.stage,
                            r.decision, r.comment, r.at) for r in settled]

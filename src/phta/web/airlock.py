@@ -56,6 +56,11 @@ async def read_uploads(request: Request) -> tuple[dict, list[airlock_checks.Uplo
         upload = form.get(f"file_{slot}")
         if upload is None or isinstance(upload, str) or not upload.filename:
             continue
+        try:
+            airlock_checks.refuse_oversized(upload.filename, upload.size)
+        except airlock_checks.FilesRefused:
+            await form.close()
+            raise
         uploads.append(airlock_checks.Upload(upload.filename, await upload.read(), str(form.get(f"shows_{slot}") or "")))
     await form.close()  # the form was parsed outside FastAPI's own handling, so close its spooled files here
     return context, uploads
@@ -80,7 +85,10 @@ def new_request(request: Request, principal: Principal = Depends(require("output
 
 @router.post("/outputs/new", dependencies=[Depends(csrf_protected)])
 async def create_request(request: Request, principal: Principal = Depends(require("outputs.request"))) -> Response:
-    context, uploads = await read_uploads(request)
+    try:
+        context, uploads = await read_uploads(request)
+    except airlock_checks.FilesRefused as exc:
+        return _form(request, principal, 400, "A file is too large.", exc.findings)
     project, _, node = context.pop("project_node").partition(":")
     try:
         request_id = airlock_checks.submit(db(request), principal, int(project or 0), node, context, uploads)
@@ -117,7 +125,10 @@ async def resubmit_request(request: Request, request_id: int,
     if view is None:
         return not_found(request)
     authz.authorise(principal, "outputs.request", view)
-    context, uploads = await read_uploads(request)
+    try:
+        context, uploads = await read_uploads(request)
+    except airlock_checks.FilesRefused as exc:
+        return _detail(request, principal, request_id, 400, "A file is too large.", exc.findings)
     context.pop("project_node")
     try:
         airlock_checks.resubmit(db(request), principal, request_id, context, uploads)

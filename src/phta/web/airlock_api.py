@@ -81,8 +81,11 @@ def _out(view: airlock.RequestView, principal: Principal) -> RequestOut:
 def _uploads(files: list[UploadFile], what_it_shows: list[str]) -> list[airlock_checks.Upload]:
     if len(what_it_shows) != len(files):
         raise HTTPException(400, "send one what_it_shows for each file, in the same order")
-    return [airlock_checks.Upload(f.filename or "", f.file.read(), shows) for f, shows in zip(files, what_it_shows,
-                                                                                             strict=True)]
+    uploads = []
+    for f, shows in zip(files, what_it_shows, strict=True):
+        airlock_checks.refuse_oversized(f.filename or "", f.size)
+        uploads.append(airlock_checks.Upload(f.filename or "", f.file.read(), shows))
+    return uploads
 
 
 def _refused(exc: airlock.AirlockError) -> HTTPException:
