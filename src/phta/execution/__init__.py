@@ -1,1 +1,24 @@
-"""phta.execution — see DESIGN.md."""
+"""phta.execution — the single path to patient data (see DESIGN.md).
+
+Public API: :func:`execute`, :class:`ExecutionRequest`, :class:`ExecutionContext`,
+:class:`ExecutionPolicy`, purposes and result types.
+"""
+
+from phta.execution.definitions import DefinitionError, compiled_sql, load_definition
+from phta.execution.path import UnknownConcepts, execute
+from phta.execution.policy import AuditEvent, ExecutionPolicy, InMemoryAuditSink, NotAuthorised
+from phta.execution.request import (
+    FEASIBILITY,
+    LOCAL_CUSTODIAN_QUALITY,
+    ExecutionContext,
+    ExecutionRequest,
+    Purpose,
+    RequestError,
+)
+from phta.execution.results import AttritionStep, CohortResult, Member, StratumCount
+
+__all__ = [
+    "FEASIBILITY", "LOCAL_CUSTODIAN_QUALITY", "AttritionStep", "AuditEvent", "CohortResult",
+    "DefinitionError", "ExecutionContext", "ExecutionPolicy", "ExecutionRequest", "InMemoryAuditSink", "Member",
+    "NotAuthorised", "Purpose", "RequestError", "StratumCount", "UnknownConcepts", "compiled_sql", "execute", "load_definition",
+]

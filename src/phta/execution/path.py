@@ -1,0 +1,99 @@
+"""The one path every research use of patient data takes: :func:`execute`.
+
+authorise -> governance rewrites (opt-outs) -> compile -> check concepts -> run -> typed result
+-> disclosure -> audit -> return. Each step is a hook of the :class:`ExecutionPolicy` or a fixed
+step here; an exception in any step stops the run and nothing is returned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from phta.engines import duckdb as duckdb_engine
+from phta.execution.policy import AuditEvent, ExecutionPolicy
+from phta.execution.request import ExecutionContext, ExecutionRequest
+from phta.execution.results import AttritionStep, CohortResult, Member, StratumCount
+from phta.query import ir, serial
+from phta.query.compiler import compile_cohort, compile_concept_check, python_value
+from phta.query.reference import CohortRows
+
+
+class UnknownConcepts(ir.IRError):
+    """The query names concepts the store's vocabulary does not hold."""
+
+
+def execute(request: ExecutionRequest, context: ExecutionContext,
+            policy: ExecutionPolicy | None = None) -> CohortResult:
+    policy = policy or ExecutionPolicy()
+    query_hash = serial.content_hash(request.query)
+
+    def audit(outcome: str) -> None:
+        policy.audit(AuditEvent(query_hash, request.purpose.code, request.node, context.user, outcome,
+                                dt.datetime.now(dt.UTC)))
+
+    try:
+        policy.authorise(request, context)
+    except Exception:
+        audit("refused")
+        raise
+    cohort = policy.governance_rewrite(request.query)
+    if not isinstance(cohort, ir.Cohort):
+        raise TypeError("the governance rewrite must return a Cohort")
+    compiled = compile_cohort(cohort)
+    check = compile_concept_check(_concept_ids(cohort)) if _concept_ids(cohort) else None
+    statements = [(s.sql(), s.params) for s in (compiled.membership, compiled.attrition, compiled.strata)]
+    if check is not None:
+        statements.append((check.sql(), check.params))
+    results = duckdb_engine.run(request.store.db_path, statements)
+    if check is not None:
+        _reject_unknown_concepts(cohort, {r[0] for r in results[3].rows})
+    rows = CohortRows(
+        membership=[(r[0], python_value("date", r[1]), python_value("date", r[2])) for r in results[0].rows],
+        attrition=[int(v or 0) for v in results[1].rows[0]],
+        strata=[(r[0], r[1], int(r[2])) for r in results[2].rows],
+    )
+    result = build_result(rows, cohort, request, query_hash)
+    result = policy.disclosure(result, request)
+    audit("completed")
+    return result
+
+
+def _concept_ids(cohort: ir.Cohort) -> set[int]:
+    return {i for cs in cohort.concept_sets() for i in cs.concept_ids()}
+
+
+def _reject_unknown_concepts(cohort: ir.Cohort, known: set[int]) -> None:
+    for cs in cohort.concept_sets():
+        missing = sorted(cs.concept_ids() - known)
+        if missing:
+            raise UnknownConcepts("ConceptSet", "items", f"concepts not in this store's vocabulary: {missing}")
+
+
+def build_result(rows: CohortRows, cohort: ir.Cohort, request: ExecutionRequest, query_hash: str) -> CohortResult:
+    """Typed result from engine rows (shared with the reference engine in tests)."""
+    names = ("index date", *(r.name for r in cohort.rules))
+    attrition = tuple(
+        AttritionStep(name, n, (rows.attrition[k - 1] - n) if k else 0)
+        for k, (name, n) in enumerate(zip(names, rows.attrition, strict=True))
+    )
+    counts: dict[tuple[str, str], int] = {}
+    for stratum, value, n in rows.strata:
+        if stratum == "age_band":
+            value = ir.age_band_label(None if value is None else int(value), cohort.age_bands)
+        key = (stratum, "unknown" if value is None else value)
+        counts[key] = counts.get(key, 0) + n
+    strata = tuple(StratumCount(s, v, n) for (s, v), n in sorted(counts.items()))
+    want = request.outputs
+    membership = None
+    if "membership" in want and request.purpose.record_level_allowed:
+        membership = tuple(Member(*m) for m in rows.membership)
+    return CohortResult(
+        query_hash=query_hash,
+        node=request.node,
+        purpose=request.purpose.code,
+        population_count=len(rows.membership),
+        attrition=attrition if "attrition" in want else (),
+        strata=strata if "strata" in want else (),
+        membership=membership,
+        disclosure="not yet applied",
+    )

@@ -1,0 +1,79 @@
+"""The hooks of the execution path, gathered in one :class:`ExecutionPolicy`.
+
+Governance, disclosure control and audit plug in by replacing a field; the path itself
+(:mod:`phta.execution.path`) never changes. The defaults are the local, single-custodian case:
+a custodian may query their own store, no opt-out register is configured, no disclosure policy
+is applied (and the result says so), and audit events go to an in-memory sink and the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from phta.execution.request import ExecutionContext, ExecutionRequest
+from phta.execution.results import CohortResult
+from phta.query import ir
+
+log = logging.getLogger("phta.execution")
+
+
+class NotAuthorised(PermissionError):
+    """The requester may not run this query for this purpose on this node."""
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """What the audit hook receives. Never results: the query's hash, not its answers."""
+
+    query_hash: str
+    purpose: str
+    node: str
+    user: str
+    outcome: str  # "completed" or "refused"
+    timestamp: dt.datetime
+
+
+def custodian_of_own_store(request: ExecutionRequest, context: ExecutionContext) -> None:
+    """Default authorisation: a local custodian running a query on their own node's store."""
+    if "custodian" not in context.roles:
+        raise NotAuthorised(f"{context.user!r} is not a custodian; no other purposes are configured")
+    if context.node != request.node:
+        raise NotAuthorised(f"{context.user!r} is custodian of {context.node!r}, not of {request.node!r}")
+
+
+def no_opt_out_register(cohort: ir.Cohort) -> ir.Cohort:
+    """Default governance rewrite: no opt-out register is configured, so nothing changes."""
+    return cohort
+
+
+def exclude_persons(cohort: ir.Cohort, person_ids: tuple[int, ...]) -> ir.Cohort:
+    """Restrict a cohort's universe so these persons are never counted (the opt-out rewrite)."""
+    outside = ir.Not(ir.PersonIn(tuple(sorted(person_ids))))
+    universe = outside if cohort.universe is None else ir.And((cohort.universe, outside))
+    return replace(cohort, universe=universe)
+
+
+def no_disclosure_policy(result: CohortResult, request: ExecutionRequest) -> CohortResult:
+    """Default disclosure hook: pass the result through, recording that no policy was applied."""
+    return replace(result, disclosure="none (no disclosure policy configured)")
+
+
+@dataclass
+class InMemoryAuditSink:
+    events: list[AuditEvent] = field(default_factory=list)
+
+    def __call__(self, event: AuditEvent) -> None:
+        self.events.append(event)
+        log.info("query %s purpose=%s node=%s user=%s %s", event.query_hash[:12], event.purpose,
+                 event.node, event.user, event.outcome)
+
+
+@dataclass(frozen=True)
+class ExecutionPolicy:
+    authorise: Callable[[ExecutionRequest, ExecutionContext], None] = custodian_of_own_store
+    governance_rewrite: Callable[[ir.Cohort], ir.Cohort] = no_opt_out_register
+    disclosure: Callable[[CohortResult, ExecutionRequest], CohortResult] = no_disclosure_policy
+    audit: Callable[[AuditEvent], None] = field(default_factory=InMemoryAuditSink)

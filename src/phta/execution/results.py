@@ -1,0 +1,46 @@
+"""Typed results of the execution path: frozen dataclasses, aggregates first.
+
+Record-level membership is present only when the purpose allows record-level output locally
+(a custodian on their own node); everything that may cross a boundary is a count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AttritionStep:
+    rule: str  # "index date" for the first step
+    remaining: int
+    excluded: int
+
+
+@dataclass(frozen=True)
+class StratumCount:
+    stratum: str  # sex, age_band, ethnic_group, imd_quintile, site
+    value: str  # "unknown" for a missing value
+    count: int
+
+
+@dataclass(frozen=True)
+class Member:
+    person_id: int
+    start_date: dt.date
+    end_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class CohortResult:
+    query_hash: str
+    node: str
+    purpose: str
+    population_count: int
+    attrition: tuple[AttritionStep, ...]
+    strata: tuple[StratumCount, ...]
+    membership: tuple[Member, ...] | None
+    disclosure: str  # which disclosure policy was applied ("none" until one is configured)
+
+    def strata_of(self, stratum: str) -> dict[str, int]:
+        return {s.value: s.count for s in self.strata if s.stratum == stratum}

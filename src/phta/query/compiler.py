@@ -1,0 +1,404 @@
+"""Compile IR to SQLGlot syntax trees with bound parameters — one handler per node kind.
+
+Every user value (concept ids, dates, numbers, strings, person ids) becomes a named placeholder
+(``$p1``) with its value in :attr:`Compiled.params`; table and column names come only from the
+OMOP specification (:mod:`phta.query.domains`), never from the query. The tree is rendered by
+SQLGlot for the dialect; what differs between dialects lives in :mod:`phta.query.dialects`.
+
+Shape: a patient series is an expression over one row ``p`` of ``person`` (extended with the
+index date inside a cohort); an aggregate of an event frame is a correlated scalar subquery over
+the domain's table, so date windows anchored on other series need no special plumbing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import singledispatchmethod
+
+import sqlglot.expressions as exp
+
+from phta.cdm import uk
+from phta.query import ir
+from phta.query.dialects import Dialect, UnsupportedFeature, get_dialect
+
+
+@dataclass(frozen=True)
+class Statement:
+    tree: exp.Expression
+    params: dict[str, object]
+    dialect: str
+
+    def sql(self, pretty: bool = False) -> str:
+        return self.tree.sql(dialect=self.dialect, pretty=pretty)
+
+
+@dataclass(frozen=True)
+class CompiledCohort:
+    """The statements of a cohort query: membership rows, attrition counts, strata counts."""
+
+    membership: Statement
+    attrition: Statement
+    strata: Statement
+    rule_names: tuple[str, ...]
+
+
+@dataclass
+class _Scope:
+    row: str  # alias of the patient row the series is evaluated on
+    has_index: bool = False
+
+
+@dataclass
+class SeriesCompiler:
+    dialect: Dialect
+    params: dict[str, object] = field(default_factory=dict)
+    _aliases: int = 0
+
+    # --- helpers ----------------------------------------------------------------------------
+    def param(self, value) -> exp.Expression:
+        name = f"p{len(self.params) + 1}"
+        self.params[name] = value
+        return exp.Placeholder(this=name)
+
+    def typed_param(self, value, series_type: str) -> exp.Expression:
+        # Casting keeps DuckDB's parameter type inference out of date arithmetic and comparisons.
+        return exp.cast(self.param(value), self.dialect.types[series_type])
+
+    def alias(self, stem: str) -> str:
+        self._aliases += 1
+        return f"{stem}{self._aliases}"
+
+    # --- series -----------------------------------------------------------------------------
+    @singledispatchmethod
+    def series(self, node: ir.Series, scope: _Scope) -> exp.Expression:
+        raise UnsupportedFeature(f"{type(node).__name__} has no {self.dialect.name} translation")
+
+    @series.register
+    def _(self, node: ir.Literal, scope: _Scope) -> exp.Expression:
+        return self.typed_param(node.value, node.value_type)
+
+    @series.register
+    def _(self, node: ir.Exists, scope: _Scope) -> exp.Expression:
+        return exp.Exists(this=self._frame_select(node.frame, scope, exp.Literal.number(1)))
+
+    @series.register
+    def _(self, node: ir.Count, scope: _Scope) -> exp.Expression:
+        return exp.Subquery(this=self._frame_select(node.frame, scope, exp.Count(this=exp.Star())))
+
+    @series.register
+    def _(self, node: ir.FirstDate, scope: _Scope) -> exp.Expression:
+        return self._frame_agg(node.frame, scope, exp.Min, node.frame.domain.start)
+
+    @series.register
+    def _(self, node: ir.LastDate, scope: _Scope) -> exp.Expression:
+        return self._frame_agg(node.frame, scope, exp.Max, node.frame.domain.start)
+
+    @series.register
+    def _(self, node: ir.MinValue, scope: _Scope) -> exp.Expression:
+        return self._frame_agg(node.frame, scope, exp.Min, node.frame.domain.value)
+
+    @series.register
+    def _(self, node: ir.MaxValue, scope: _Scope) -> exp.Expression:
+        return self._frame_agg(node.frame, scope, exp.Max, node.frame.domain.value)
+
+    @series.register
+    def _(self, node: ir.Sex, scope: _Scope) -> exp.Expression:
+        case = exp.Case(this=exp.column("gender_concept_id", scope.row))
+        case = case.when(exp.Literal.number(uk.GENDER_MALE), exp.Literal.string("male"))
+        case = case.when(exp.Literal.number(uk.GENDER_FEMALE), exp.Literal.string("female"))
+        return case.else_(exp.Literal.string("unknown"))
+
+    @series.register
+    def _(self, node: ir.DateOfBirth, scope: _Scope) -> exp.Expression:
+        return self._dob(scope)
+
+    @series.register
+    def _(self, node: ir.EthnicCategory, scope: _Scope) -> exp.Expression:
+        col = exp.column("race_source_value", scope.row)
+        known = exp.In(this=col, expressions=[exp.Literal.string(c) for c in uk.NHS_ETHNIC_CATEGORIES])
+        return exp.Case().when(known, col.copy())
+
+    @series.register
+    def _(self, node: ir.EthnicGroup, scope: _Scope) -> exp.Expression:
+        case = exp.Case(this=exp.column("race_source_value", scope.row))
+        for code, group in uk.ETHNIC_GROUP_OF.items():
+            case = case.when(exp.Literal.string(code), exp.Literal.string(group))
+        return case.else_(exp.Literal.string("Unknown"))
+
+    @series.register
+    def _(self, node: ir.ImdQuintile, scope: _Scope) -> exp.Expression:
+        o = self.alias("imd")
+        value = exp.column("value_as_number", o)
+        select = (
+            exp.select(exp.cast(value, "BIGINT"))
+            .from_(exp.table_("observation", alias=o))
+            .where(exp.column("person_id", o).eq(exp.column("person_id", scope.row)))
+            .where(exp.column("observation_concept_id", o).eq(exp.Literal.number(uk.IMD_QUINTILE_CONCEPT_ID)))
+            .where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
+            .order_by(exp.Ordered(this=exp.column("observation_date", o), desc=True),
+                      exp.Ordered(this=value.copy(), desc=True))
+            .limit(1)
+        )
+        return exp.Subquery(this=select)
+
+    @series.register
+    def _(self, node: ir.Site, scope: _Scope) -> exp.Expression:
+        c = self.alias("cs")
+        select = (
+            exp.select(exp.Max(this=exp.column("care_site_source_value", c)))
+            .from_(exp.table_("care_site", alias=c))
+            .where(exp.column("care_site_id", c).eq(exp.column("care_site_id", scope.row)))
+        )
+        return exp.Subquery(this=select)
+
+    @series.register
+    def _(self, node: ir.IndexDate, scope: _Scope) -> exp.Expression:
+        if not scope.has_index:
+            raise ir.IRError("IndexDate", None, "the index date is only defined inside a Cohort")
+        return exp.column("index_date", scope.row)
+
+    @series.register
+    def _(self, node: ir.PersonIn, scope: _Scope) -> exp.Expression:
+        if not node.person_ids:
+            return exp.false()
+        return exp.In(this=exp.column("person_id", scope.row),
+                      expressions=[self.param(p) for p in node.person_ids])
+
+    @series.register
+    def _(self, node: ir.AgeAt, scope: _Scope) -> exp.Expression:
+        date, dob = self.series(node.date, scope), self._dob(scope)
+        years = exp.Sub(this=exp.Year(this=date), expression=exp.Year(this=dob))
+        before_birthday = exp.LT(this=_month_day(date.copy()), expression=_month_day(dob.copy()))
+        minus = exp.Case().when(before_birthday, exp.Literal.number(1)).else_(exp.Literal.number(0))
+        return exp.paren(exp.Sub(this=years, expression=minus), copy=False)
+
+    @series.register
+    def _(self, node: ir.YearAgeAt, scope: _Scope) -> exp.Expression:
+        date = self.series(node.date, scope)
+        return exp.paren(exp.Sub(this=exp.Year(this=date), expression=exp.column("year_of_birth", scope.row)), copy=False)
+
+    @series.register
+    def _(self, node: ir.AddDays, scope: _Scope) -> exp.Expression:
+        return self.dialect.add_days(self.series(node.date, scope), self.series(node.days, scope))
+
+    @series.register
+    def _(self, node: ir.DaysBetween, scope: _Scope) -> exp.Expression:
+        return self.dialect.days_between(self.series(node.start, scope), self.series(node.end, scope))
+
+    @series.register
+    def _(self, node: ir.Compare, scope: _Scope) -> exp.Expression:
+        ops = {"eq": exp.EQ, "ne": exp.NEQ, "lt": exp.LT, "le": exp.LTE, "gt": exp.GT, "ge": exp.GTE}
+        return exp.paren(ops[node.op](this=self.series(node.left, scope),
+                                      expression=self.series(node.right, scope)), copy=False)
+
+    @series.register
+    def _(self, node: ir.IsMissing, scope: _Scope) -> exp.Expression:
+        return exp.paren(exp.Is(this=self.series(node.series, scope), expression=exp.Null()), copy=False)
+
+    @series.register
+    def _(self, node: ir.And, scope: _Scope) -> exp.Expression:
+        return exp.paren(exp.and_(*[self.series(a, scope) for a in node.args], copy=False), copy=False)
+
+    @series.register
+    def _(self, node: ir.Or, scope: _Scope) -> exp.Expression:
+        return exp.paren(exp.or_(*[self.series(a, scope) for a in node.args], copy=False), copy=False)
+
+    @series.register
+    def _(self, node: ir.Not, scope: _Scope) -> exp.Expression:
+        return exp.Not(this=exp.paren(self.series(node.arg, scope), copy=False))
+
+    # --- frames -----------------------------------------------------------------------------
+    def _frame_agg(self, frame: ir.Frame, scope: _Scope, agg, column: str) -> exp.Expression:
+        alias = self.alias("e")
+        select = self._frame_select(frame, scope, agg(this=exp.column(column, alias)), alias)
+        return exp.Subquery(this=select)
+
+    def _frame_select(self, frame: ir.Frame, scope: _Scope, projection, alias: str | None = None):
+        alias = alias or self.alias("e")
+        conditions = [exp.column("person_id", alias).eq(exp.column("person_id", scope.row))]
+        conditions += self.frame(frame, alias, scope)
+        return exp.select(projection).from_(exp.table_(frame.domain.table, alias=alias)).where(
+            exp.and_(*conditions, copy=False), copy=False
+        )
+
+    @singledispatchmethod
+    def frame(self, node: ir.Frame, alias: str, scope: _Scope) -> list[exp.Expression]:
+        raise UnsupportedFeature(f"{type(node).__name__} has no {self.dialect.name} translation")
+
+    @frame.register
+    def _(self, node: ir.Events, alias: str, scope: _Scope) -> list[exp.Expression]:
+        return []
+
+    @frame.register
+    def _(self, node: ir.WhereConcepts, alias: str, scope: _Scope) -> list[exp.Expression]:
+        column = exp.column(node.domain.concept, alias)
+        included = [i for i in node.concepts.items if not i.excluded]
+        excluded = [i for i in node.concepts.items if i.excluded]
+        conds = [self._in_concepts(column, included)]
+        if excluded:
+            conds.append(exp.Not(this=exp.paren(self._in_concepts(column.copy(), excluded), copy=False)))
+        return [*self.frame(node.source, alias, scope), *conds]
+
+    @frame.register
+    def _(self, node: ir.WhereValue, alias: str, scope: _Scope) -> list[exp.Expression]:
+        value = exp.column(node.domain.value, alias)
+        conds = [exp.Not(this=exp.Is(this=value, expression=exp.Null()))]
+        if node.low is not None:
+            conds.append(exp.GTE(this=value.copy(), expression=exp.cast(self.param(float(node.low)), "DOUBLE")))
+        if node.high is not None:
+            conds.append(exp.LTE(this=value.copy(), expression=exp.cast(self.param(float(node.high)), "DOUBLE")))
+        if node.unit_concept_ids:
+            conds.append(exp.In(this=exp.column(node.domain.unit, alias),
+                                expressions=[self.param(u) for u in node.unit_concept_ids]))
+        return [*self.frame(node.source, alias, scope), *conds]
+
+    @frame.register
+    def _(self, node: ir.WhereDate, alias: str, scope: _Scope) -> list[exp.Expression]:
+        column_name = node.domain.start if node.event_date == "start" else node.domain.end
+        if column_name is None:
+            raise ir.IRError("WhereDate", "event_date", f"domain {node.domain.name!r} has no end date")
+        column = exp.column(column_name, alias)
+        conds: list[exp.Expression] = [exp.Not(this=exp.Is(this=column, expression=exp.Null()))]
+        for days, op in ((node.start_days, exp.GTE), (node.end_days, exp.LTE)):
+            if days is not None:
+                bound = self.dialect.add_days(self.series(node.anchor, scope), self.typed_param(days, "int"))
+                conds.append(op(this=column.copy(), expression=bound))
+        return [*self.frame(node.source, alias, scope), *conds]
+
+    def _in_concepts(self, column: exp.Expression, items: list[ir.ConceptItem]) -> exp.Expression:
+        ids = sorted({i.concept_id for i in items})
+        with_descendants = sorted({i.concept_id for i in items if i.descendants})
+        own = exp.In(this=column, expressions=[self.param(c) for c in ids])
+        if not with_descendants:
+            return own
+        a = self.alias("ca")
+        descendants = (
+            exp.select(exp.column("descendant_concept_id", a))
+            .from_(exp.table_("concept_ancestor", alias=a))
+            .where(exp.In(this=exp.column("ancestor_concept_id", a),
+                          expressions=[self.param(c) for c in with_descendants]))
+        )
+        return exp.paren(exp.or_(own, exp.In(this=column.copy(), query=exp.Subquery(this=descendants)), copy=False), copy=False)
+
+    def _dob(self, scope: _Scope) -> exp.Expression:
+        def col(name, default=None):
+            c = exp.column(name, scope.row)
+            return exp.Coalesce(this=c, expressions=[exp.Literal.number(default)]) if default else c
+
+        return self.dialect.make_date(col("year_of_birth"), col("month_of_birth", 1), col("day_of_birth", 1))
+
+
+def _month_day(date: exp.Expression) -> exp.Expression:
+    return exp.Add(this=exp.Mul(this=exp.Month(this=date), expression=exp.Literal.number(100)),
+                   expression=exp.Day(this=date.copy()))
+
+
+# --- entry points --------------------------------------------------------------------------
+
+
+def compile_series_table(columns: dict[str, ir.Series], dialect: str = "duckdb") -> Statement:
+    """One row per person: ``person_id`` and each named series (ordered by person_id)."""
+    c = SeriesCompiler(get_dialect(dialect))
+    scope = _Scope("p")
+    projections = [exp.column("person_id", "p")]
+    for name, series in columns.items():
+        projections.append(exp.alias_(c.series(series, scope), exp.to_identifier(name, quoted=True)))
+    tree = exp.select(*projections).from_(exp.table_("person", alias="p")).order_by(exp.column("person_id", "p"))
+    return Statement(tree, dict(c.params), c.dialect.name)
+
+
+def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> exp.Select:
+    """CTEs ``base`` (persons with their index date) and ``flags`` (rules, end date, strata)."""
+    base = exp.select(exp.Star(), exp.alias_(c.series(cohort.index_date, _Scope("p")), "index_date")).from_(
+        exp.table_("person", alias="p")
+    )
+    if cohort.universe is not None:
+        base = base.where(c.series(cohort.universe, _Scope("p")))
+    scope = _Scope("b", has_index=True)
+    cols: list[exp.Expression] = [exp.column("person_id", "b"), exp.column("index_date", "b")]
+    for i, rule in enumerate(cohort.rules):
+        met = exp.Coalesce(this=c.series(rule.condition, scope), expressions=[exp.false()])
+        cols.append(exp.alias_(met, f"rule_{i}"))
+    end = c.series(cohort.end_date, scope) if cohort.end_date is not None else exp.cast(exp.Null(), "DATE")
+    cols.append(exp.alias_(end, "end_date"))
+    strata = {"sex": ir.Sex(), "ethnic_group": ir.EthnicGroup(), "imd_quintile": ir.ImdQuintile(),
+              "site": ir.Site(), "age_band": ir.AgeAt(ir.IndexDate())}
+    for name in cohort.strata:
+        cols.append(exp.alias_(c.series(strata[name], scope), f"s_{name}"))
+    flags = (
+        exp.select(*cols).from_(exp.table_("base", alias="b"))
+        .where(exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null())))
+    )
+    return exp.select(exp.Star()).from_("flags").with_("base", as_=base).with_("flags", as_=flags)
+
+
+def compile_cohort(cohort: ir.Cohort, dialect: str = "duckdb") -> CompiledCohort:
+    c = SeriesCompiler(get_dialect(dialect))
+    flags_query = _cohort_flags(cohort, c)
+    params = dict(c.params)
+    ctes = flags_query.args["with_"] if "with_" in flags_query.args else flags_query.args["with"]
+    all_rules = [exp.column(f"rule_{i}") for i in range(len(cohort.rules))]
+    member = exp.and_(*all_rules, copy=False) if all_rules else exp.true()
+
+    membership = (
+        exp.select("person_id", exp.alias_(exp.column("index_date"), "start_date"), "end_date")
+        .from_("flags").where(member.copy()).order_by("person_id")
+    )
+    membership.set("with_" if "with_" in flags_query.args else "with", ctes.copy())
+
+    counts: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "n_0")]
+    for k in range(1, len(cohort.rules) + 1):
+        cond = exp.and_(*[r.copy() for r in all_rules[:k]], copy=False)
+        counts.append(exp.alias_(exp.Sum(this=exp.Case().when(cond, exp.Literal.number(1)).else_(
+            exp.Literal.number(0))), f"n_{k}"))
+    attrition = exp.select(*counts).from_("flags")
+    attrition.set("with_" if "with_" in flags_query.args else "with", ctes.copy())
+
+    parts: list[exp.Select] = []
+    for name in cohort.strata:
+        parts.append(
+            exp.select(exp.alias_(exp.Literal.string(name), "stratum"),
+                       exp.alias_(exp.cast(exp.column(f"s_{name}"), "VARCHAR"), "value"),
+                       exp.alias_(exp.Count(this=exp.Star()), "n"))
+            .from_("flags").where(member.copy()).group_by(exp.column(f"s_{name}"))
+        )
+    if parts:
+        strata: exp.Expression = parts[0]
+        for p in parts[1:]:
+            strata = exp.union(strata, p, distinct=False)
+        strata = exp.select("stratum", "value", "n").from_(exp.Subquery(this=strata, alias="s"))
+    else:  # no strata requested: an empty result of the right shape
+        strata = exp.select(exp.alias_(exp.Literal.string(""), "stratum"),
+                            exp.alias_(exp.Literal.string(""), "value"),
+                            exp.alias_(exp.Literal.number(0), "n")).where(exp.false())
+    strata.set("with_" if "with_" in flags_query.args else "with", ctes.copy())
+
+    def stmt(tree):
+        return Statement(tree, params, c.dialect.name)
+
+    return CompiledCohort(stmt(membership), stmt(attrition), stmt(strata), tuple(r.name for r in cohort.rules))
+
+
+def python_value(series_type: str, value):
+    """Normalise a value fetched from an engine to the IR's Python type for the series type."""
+    if value is None:
+        return None
+    if series_type == "date" and isinstance(value, dt.datetime):
+        return value.date()
+    if series_type == "float":
+        return float(value)
+    if series_type == "int":
+        return int(value)
+    if series_type == "bool":
+        return bool(value)
+    return value
+
+
+def compile_concept_check(concept_ids: set[int], dialect: str = "duckdb") -> Statement:
+    """Which of these concept ids the store's vocabulary knows (to reject unknown concepts)."""
+    c = SeriesCompiler(get_dialect(dialect))
+    tree = exp.select("concept_id").from_("concept").where(
+        exp.In(this=exp.column("concept_id"), expressions=[c.param(i) for i in sorted(concept_ids)])
+    )
+    return Statement(tree, dict(c.params), c.dialect.name)

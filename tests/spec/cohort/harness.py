@@ -1,0 +1,119 @@
+"""Spec-test machinery: tiny inline tables -> a real DuckDB store and the reference engine.
+
+A chapter module defines ``TITLE``, ``INTRO`` and ``CASES`` (a list of :class:`Case`). Each case's
+tables are completed with defaults for the OMOP columns the case does not care about, loaded
+into a real store (DuckDB) and handed to the reference engine; both must give the expected
+per-patient values (or cohort membership, attrition and strata).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from phta.cdm import schema
+from phta.cdm.store import Store
+from phta.engines import duckdb as duckdb_engine
+from phta.execution import LOCAL_CUSTODIAN_QUALITY, ExecutionContext, ExecutionRequest, execute
+from phta.execution.path import build_result
+from phta.query import ir, serial
+from phta.query.compiler import compile_series_table, python_value
+from phta.query.reference import ReferenceEngine
+
+
+@dataclass(frozen=True)
+class Case:
+    title: str
+    tables: dict[str, list[dict]]
+    query: str  # a DSL expression: a patient series, or cohort(...)
+    expected: dict[int, object] | None = None  # person_id -> value, for a series
+    expected_members: list[tuple] | None = None  # (person_id, start, end) for a cohort
+    expected_attrition: list[int] | None = None
+    expected_strata: dict[str, dict[str, int]] = field(default_factory=dict)
+    explanation: str = ""
+
+    def build(self) -> ir.Series | ir.Cohort:
+        from phta.query import dsl
+
+        namespace = {name: getattr(dsl, name) for name in dsl.__all__}
+        value = eval(self.query, namespace)  # our own chapter text, not user input
+        return value.node if isinstance(value, dsl.Series) else value
+
+
+_DEFAULTS = {"integer": 0, "bigint": 0, "float": 0.0, "date": dt.date(2000, 1, 1),
+             "datetime": dt.datetime(2000, 1, 1), "text": ""}
+
+
+def complete(tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Fill required OMOP columns the case left out (ids numbered, others a neutral default)."""
+    out = {}
+    for name, rows in tables.items():
+        spec = schema.table(name)
+        filled = []
+        for i, row in enumerate(rows, start=1):
+            unknown = set(row) - set(spec.field_names)
+            assert not unknown, f"{name} has no columns {unknown}"
+            full = {f.name: row.get(f.name) for f in spec.fields}
+            for f in spec.fields:
+                if f.name not in row and f.required:
+                    full[f.name] = i if f.primary_key else _DEFAULTS[f.kind]
+            filled.append(full)
+        out[name] = filled
+    out.setdefault("person", [])
+    return out
+
+
+def build_store(path: Path, tables: dict[str, list[dict]]) -> Store:
+    store = Store.create(path, node_name="spec")
+    con = store.connect()
+    try:
+        for name, rows in tables.items():
+            if rows:
+                cols = list(rows[0])
+                marks = ", ".join("?" for _ in cols)
+                con.executemany(f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({marks})",
+                                [[r[c] for c in cols] for r in rows])
+    finally:
+        con.close()
+    return store
+
+
+def duckdb_series(store: Store, series: ir.Series) -> dict[int, object]:
+    stmt = compile_series_table({"v": series})
+    (rows,) = duckdb_engine.run(store.db_path, [(stmt.sql(), stmt.params)])
+    return {r[0]: python_value(series.type, r[1]) for r in rows.rows}
+
+
+def reference_series(tables, series: ir.Series) -> dict[int, object]:
+    return {r[0]: r[1] for r in ReferenceEngine(tables).series_table({"v": series})}
+
+
+def duckdb_cohort(store: Store, cohort: ir.Cohort):
+    request = ExecutionRequest.build(cohort, LOCAL_CUSTODIAN_QUALITY, store,
+                                     outputs=("count", "strata", "attrition", "membership"))
+    return execute(request, ExecutionContext.local_custodian(store))
+
+
+def reference_cohort(tables, cohort: ir.Cohort):
+    request = ExecutionRequest(cohort, LOCAL_CUSTODIAN_QUALITY, Store(Path("/nonexistent")), "spec",
+                               frozenset({"count", "strata", "attrition", "membership"}))
+    rows = ReferenceEngine(tables).cohort(cohort)
+    return build_result(rows, cohort, request, serial.content_hash(cohort))
+
+
+def person(pid: int, born: str = "1980-01-01", sex: str = "F", ethnic: str | None = None,
+           care_site: int | None = None) -> dict:
+    """A person row from readable facts (sex F/M/U, born YYYY-MM-DD, NHS ethnic category code)."""
+    y, m, d = (int(x) for x in born.split("-"))
+    gender = {"F": 8532, "M": 8507, "U": 8551}[sex]
+    return {"person_id": pid, "year_of_birth": y, "month_of_birth": m, "day_of_birth": d,
+            "gender_concept_id": gender, "race_source_value": ethnic, "care_site_id": care_site}
+
+
+def concepts(*ids: int) -> list[dict]:
+    return [{"concept_id": i, "concept_name": f"concept {i}"} for i in ids]
+
+
+def d(iso: str) -> dt.date:
+    return dt.date.fromisoformat(iso)
