@@ -20,6 +20,8 @@ SIGNED_IN = frozenset(ALL_ROLES)
 ADMINS = frozenset({"hub_admin", "account_manager"})
 APPLICANTS = frozenset({"researcher", "innovator"})
 COMMITTEE = frozenset({"committee_member"})
+CHECKERS = frozenset({"output_checker"})
+CUSTODIANS = frozenset({"data_custodian"})
 
 EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/"): ANYONE,
@@ -59,13 +61,33 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/review"): COMMITTEE,
     ("GET", "/review/{project_id}"): COMMITTEE,
     ("POST", "/review/{project_id}"): COMMITTEE,
+    ("GET", "/outputs"): APPLICANTS,
+    ("GET", "/outputs/new"): APPLICANTS,
+    ("POST", "/outputs/new"): APPLICANTS,
+    ("GET", "/outputs/{request_id}"): APPLICANTS,
+    ("POST", "/outputs/{request_id}/resubmit"): APPLICANTS,
+    ("GET", "/outputs/{request_id}/files/{file_id}"): APPLICANTS | CHECKERS | CUSTODIANS,
+    ("GET", "/checking"): CHECKERS,
+    ("GET", "/checking/{request_id}"): CHECKERS,
+    ("POST", "/checking/{request_id}"): CHECKERS,
+    ("GET", "/signoff"): CUSTODIANS,
+    ("GET", "/signoff/{request_id}"): CUSTODIANS,
+    ("POST", "/signoff/{request_id}"): CUSTODIANS,
+    ("GET", "/api/v1/outputs"): APPLICANTS,
+    ("POST", "/api/v1/outputs"): APPLICANTS,
+    ("GET", "/api/v1/outputs/queue"): CHECKERS,
+    ("GET", "/api/v1/outputs/{request_id}"): APPLICANTS | CHECKERS | CUSTODIANS,
+    ("POST", "/api/v1/outputs/{request_id}/resubmit"): APPLICANTS,
+    ("POST", "/api/v1/outputs/{request_id}/reviews"): CHECKERS,
+    ("POST", "/api/v1/outputs/{request_id}/signoff"): CUSTODIANS,
+    ("GET", "/api/v1/outputs/{request_id}/files/{file_id}"): APPLICANTS | CHECKERS | CUSTODIANS,
     ("GET", "/register"): ANYONE,
     ("GET", "/register.json"): ANYONE,
     ("GET", "/register.csv"): ANYONE,
     ("GET", "/register/{project_id}"): ANYONE,
 }
 
-PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999"}
+PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999", "{request_id}": "999999", "{file_id}": "999999"}
 
 
 def app_endpoints(app) -> list[tuple[str, str]]:

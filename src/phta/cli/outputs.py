@@ -72,3 +72,34 @@ def _print_file_report(report, as_json: bool) -> None:
     console.print(f"{report.name}: automatic file checks {'passed' if report.passed else 'FAILED'} (sha256 {report.sha256})")
     for finding in report.findings:
         console.print(f"- {finding.rule} at {finding.where}: {finding.explanation}", markup=False)
+
+
+@app.command("node")
+def node(
+    name: str = typer.Argument(None, help="The node (e.g. uhb). Leave out to list every node's setting."),
+    custodian_signoff: bool = typer.Option(None, "--custodian-signoff/--no-custodian-signoff",
+                                           help="Whether this node's data custodian must sign off every release."),
+    custodian_organisation: str = typer.Option(None, "--custodian-organisation",
+                                               help="The organisation whose data custodians speak for this node."),
+    data_dir: Path = typer.Option(None, help="Data directory (default PHTA_DATA_DIR or ./data)."),
+) -> None:
+    """Show or set a node's airlock setting: must its custodian sign off releases, and who are they."""
+    from phta.config import load_settings
+    from phta.governance import airlock
+    from phta.store import open_database
+
+    database = open_database(load_settings(data_dir))
+    if name is not None and custodian_signoff is not None:
+        try:
+            airlock.set_node_setting(database, name, custodian_signoff=custodian_signoff,
+                                     custodian_organisation=custodian_organisation, actor="cli")
+        except airlock.AirlockError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    settings = airlock.list_node_settings(database)
+    if name is not None:
+        settings = [s for s in settings if s.node == name.strip().lower()] or [airlock.node_setting(database, name)]
+    for s in settings:
+        who = f" by a data custodian of {s.custodian_organisation}" if s.custodian_signoff else ""
+        typer.echo(f"{s.node}: custodian sign-off {'required' if s.custodian_signoff else 'not required'}{who}")
+    if not settings:
+        typer.echo("No node has an airlock setting: no node requires custodian sign-off.")

@@ -40,6 +40,18 @@ ACTIONS: dict[str, Rule] = {
         any_resource_roles=frozenset({Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}),
     ),
     "projects.review": Rule(frozenset({Role.COMMITTEE_MEMBER}), None, "review requests and decide"),
+    "outputs.request": Rule(
+        frozenset({Role.RESEARCHER, Role.INNOVATOR}), "outputs",
+        "ask for outputs of your approved projects to be released; see your own requests",
+        any_resource_roles=frozenset(),
+    ),
+    "outputs.check": Rule(frozenset({Role.OUTPUT_CHECKER}), "outputs", "check output release requests and decide"),
+    "outputs.signoff": Rule(frozenset({Role.DATA_CUSTODIAN}), "outputs", "sign off releases from your node"),
+    "outputs.view": Rule(
+        frozenset({Role.RESEARCHER, Role.INNOVATOR, Role.OUTPUT_CHECKER, Role.DATA_CUSTODIAN}), "outputs",
+        "see an output request and download its files (researchers: their own; checkers and custodians: those they may check)",
+        any_resource_roles=frozenset({Role.OUTPUT_CHECKER, Role.DATA_CUSTODIAN}),
+    ),
     "users.list": Rule(frozenset({Role.HUB_ADMIN, Role.ACCOUNT_MANAGER}), "admin", "list users"),
     "audit.verify": Rule(frozenset({Role.HUB_ADMIN}), "admin", "verify the audit chain"),
 }

@@ -27,6 +27,8 @@ DEMO_USERS: list[tuple[str, Role, str, str | None, bool]] = [
     ("committee", Role.COMMITTEE_MEMBER, "Colin Committee", "PHTA Hub", False),
     ("lay-member", Role.COMMITTEE_MEMBER, "Lara Lay", None, True),
     ("checker", Role.OUTPUT_CHECKER, "Olu Checker", "PHTA Hub", False),
+    # the airlock needs two independent output checkers
+    ("checker-2", Role.OUTPUT_CHECKER, "Kim Checker", "Keele University", False),
     ("account-manager", Role.ACCOUNT_MANAGER, "Amir Manager", "PHTA Hub", False),
     ("admin", Role.HUB_ADMIN, "Hana Admin", "PHTA Hub", False),
 ]

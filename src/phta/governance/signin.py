@@ -30,6 +30,7 @@ TOKEN_SCOPES = {
     "account:read": "see your account",
     "account:write": "manage your own API tokens",
     "projects": "see your data access requests (and, for committee members, those under review)",
+    "outputs": "ask for outputs to be released (researchers), check them (output checkers) or sign them off (custodians)",
     "query": "run queries for standing purposes and your approved projects",
     "admin": "administer users and verify the audit chain (hub admins only)",
 }

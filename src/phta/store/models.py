@@ -187,3 +187,83 @@ class Grant(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(Boolean)  # False until conditions are acknowledged
+
+
+class OutputRequest(Base):
+    """An output release request through the airlock (``phta.governance.airlock`` owns the rules)."""
+
+    __tablename__ = "output_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    applicant_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    node: Mapped[str] = mapped_column(String(64))  # the node whose data the outputs describe
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    population: Mapped[str] = mapped_column(Text)
+    controls: Mapped[str] = mapped_column(Text)  # the disclosure controls the researcher applied
+    state: Mapped[str] = mapped_column(String(30), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)  # +1 on each resubmission
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutputFile(Base):
+    """One file of one round of a request. The bytes live in the data directory, addressed by
+    their SHA-256 (``phta.store.blobs``); the database keeps the hash and the check results."""
+
+    __tablename__ = "output_file"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("output_request.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    file_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    what_it_shows: Mapped[str] = mapped_column(Text)
+    checks: Mapped[str] = mapped_column(Text)  # canonical JSON of the automatic checks
+    check_status: Mapped[str] = mapped_column(String(20))  # pass | suppressed | review | not_a_table
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutputReview(Base):
+    """One checker's (or custodian's) decision in one round. ``stage`` is ``first`` (the two
+    blinded checkers), ``third`` (the tie-breaker) or ``custodian`` (the node's sign-off)."""
+
+    __tablename__ = "output_review"
+    __table_args__ = (UniqueConstraint("request_id", "reviewer_user_id", "round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("output_request.id"), index=True)
+    reviewer_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    round: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(20))
+    decision: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutputRequestEvent(Base):
+    """Append-only history of a request's states."""
+
+    __tablename__ = "output_request_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("output_request.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    from_state: Mapped[str | None] = mapped_column(String(30))
+    to_state: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class AirlockNode(Base):
+    """A node's airlock setting: whether its custodian must sign off releases, and which
+    organisation's data custodians speak for the node."""
+
+    __tablename__ = "airlock_node"
+
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    custodian_signoff: Mapped[bool] = mapped_column(Boolean, default=False)
+    custodian_organisation: Mapped[str | None] = mapped_column(String(200))

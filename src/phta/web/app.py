@@ -12,6 +12,9 @@ from phta.config import Settings, load_settings
 from phta.store import open_database
 from phta.web import (
     accounts,
+    airlock,
+    airlock_api,
+    airlock_checking,
     governance_api,
     pages,
     projects,
@@ -43,4 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(projects.router)
     app.include_router(projects_api.router)
     app.include_router(register.router)
+    app.include_router(airlock.router)
+    app.include_router(airlock_checking.router)
+    app.include_router(airlock_api.router)
     return app

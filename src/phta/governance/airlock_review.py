@@ -1,0 +1,219 @@
+"""Output checkers' and custodians' decisions on airlock requests, and the release.
+
+The rule (documented in docs/airlock.md):
+
+- Two output checkers decide each round independently. Neither can see the other's decision
+  until both have decided (``visible_reviews``): the first pass is blinded.
+- No one checks a request from their own project or from their own organisation.
+- Both approve -> released (or, where the node requires it, ``awaiting_custodian``); both return
+  -> returned to the researcher with comments; both reject -> rejected.
+- They disagree -> ``needs_third_checker``: a third checker (neither of the first two, under the
+  same independence rules) sees both decisions and comments, and their decision settles it.
+- Returning or rejecting needs a comment; so does approving files whose automatic checks found
+  failing cells (the checker says why releasing them is safe).
+- Where the node's setting requires it, a data custodian of that node's organisation signs off
+  (approve -> released; reject, with a reason -> rejected).
+
+Release writes one ``output.released`` audit entry per file (target ``project:<id>``, details
+``file_name`` and ``sha256``): the transparency register reads these for the project's public log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from phta import audit
+from phta.governance.airlock import (
+    OPEN_FOR_CHECKERS,
+    AirlockError,
+    RequestView,
+    ReviewView,
+    list_in_states,
+    load_row,
+    move,
+    node_setting,
+)
+from phta.governance.principal import Principal
+from phta.store import Database
+from phta.store.models import AirlockNode, OutputFile, OutputRequest, OutputReview, Project, User
+
+DECISIONS = {"approve": "Approve release", "return": "Return to the researcher with comments", "reject": "Reject"}
+CUSTODIAN_DECISIONS = {"approve": "Sign off the release", "reject": "Refuse the release"}
+OUTCOME_STATE = {"approve": "approved", "return": "returned", "reject": "rejected"}
+
+
+def independence_problem(session: Session, principal: Principal, request: OutputRequest) -> str | None:
+    """Why this person may not check (or sign off) this request, or None if they may."""
+    project = session.get(Project, request.project_id)
+    if principal.user_id in (request.applicant_user_id, project.applicant_user_id):
+        return "you cannot check outputs from your own project"
+    reviewer = session.get(User, principal.user_id)
+    if project.organisation_id is not None and reviewer.organisation_id == project.organisation_id:
+        return "you are from the project's organisation, so you cannot check its outputs"
+    return None
+
+
+def _round_reviews(session: Session, request: OutputRequest) -> list[OutputReview]:
+    return list(session.scalars(select(OutputReview).where(OutputReview.request_id == request.id,
+                                                           OutputReview.round == request.round)
+                                .order_by(OutputReview.id)).all())
+
+
+def record_check(database: Database, principal: Principal, request_id: int, decision: str,
+                 comment: str = "") -> str:
+    """Record one output checker's decision on the current round; returns the state afterwards."""
+    comment = comment.strip()
+    if decision not in DECISIONS:
+        raise AirlockError(f"unknown decision {decision!r}")
+    if decision in ("return", "reject") and not comment:
+        raise AirlockError("write a comment saying why, so the researcher can act on it")
+    with database.session() as session:
+        request = load_row(session, request_id)
+        if request.state not in OPEN_FOR_CHECKERS:
+            raise AirlockError("this request is not waiting for an output checker")
+        problem = independence_problem(session, principal, request)
+        if problem:
+            raise AirlockError(problem)
+        reviews = _round_reviews(session, request)
+        if any(r.reviewer_user_id == principal.user_id for r in reviews):
+            raise AirlockError("you have already decided on this round of the request")
+        failing = session.scalar(select(OutputFile.id).where(
+            OutputFile.request_id == request.id, OutputFile.round == request.round,
+            OutputFile.check_status.in_(("suppressed", "review"))))
+        if decision == "approve" and failing is not None and not comment:
+            raise AirlockError("the automatic checks found failing cells: say why releasing them is safe")
+        stage = "third" if request.state == "needs_third_checker" else "first"
+        now = datetime.now(UTC)
+        session.add(OutputReview(request_id=request.id, reviewer_user_id=principal.user_id, round=request.round,
+                                 stage=stage, decision=decision, comment=comment, at=now))
+        audit.record(session, actor=principal.actor, action="output.reviewed", target=f"output_request:{request.id}",
+                     details={"decision": decision, "round": request.round, "stage": stage},
+                     data_dir=database.data_dir)
+        session.flush()
+        firsts = [r for r in _round_reviews(session, request) if r.stage == "first"]
+        if stage == "third":
+            _settle(session, request, decision, principal, comment, database.data_dir, now)
+        elif len(firsts) == 1:
+            if request.state != "in_review":
+                move(session, request, "in_review", principal.user_id, "", database.data_dir)
+        elif firsts[0].decision == firsts[1].decision:
+            note = "\n\n".join(r.comment for r in firsts if r.comment)
+            _settle(session, request, decision, principal, note, database.data_dir, now)
+        else:
+            move(session, request, "needs_third_checker", principal.user_id, "", database.data_dir)
+        return request.state
+
+
+def _settle(session: Session, request: OutputRequest, decision: str, principal: Principal, note: str,
+            data_dir, now: datetime) -> None:
+    outcome = OUTCOME_STATE[decision]
+    if outcome == "approved":
+        setting = session.get(AirlockNode, request.node)
+        if setting is not None and setting.custodian_signoff:
+            move(session, request, "awaiting_custodian", principal.user_id, note, data_dir)
+            return
+        _release(session, request, principal, note, data_dir, now)
+        return
+    if outcome == "rejected":
+        request.decided_at = now
+    move(session, request, outcome, principal.user_id, note, data_dir)
+
+
+def _release(session: Session, request: OutputRequest, principal: Principal, note: str, data_dir,
+             now: datetime) -> None:
+    files = session.scalars(select(OutputFile).where(OutputFile.request_id == request.id,
+                                                     OutputFile.round == request.round)
+                            .order_by(OutputFile.id)).all()
+    for f in files:
+        f.released_at = now
+        audit.record(session, actor=principal.actor, action="output.released", target=f"project:{request.project_id}",
+                     details={"file_name": f.file_name, "sha256": f.sha256, "output_request": request.id},
+                     data_dir=data_dir)
+    request.decided_at = now
+    move(session, request, "released", principal.user_id, note, data_dir)
+
+
+def custodian_problem(session: Session, principal: Principal, request: OutputRequest) -> str | None:
+    setting = session.get(AirlockNode, request.node)
+    reviewer = session.get(User, principal.user_id)
+    org = reviewer.organisation.name if reviewer.organisation else None
+    if setting is None or not setting.custodian_signoff or org != setting.custodian_organisation:
+        return f"only a data custodian of node {request.node!r} can sign off this release"
+    return independence_problem(session, principal, request)
+
+
+def sign_off(database: Database, principal: Principal, request_id: int, decision: str, comment: str = "") -> str:
+    """The node's custodian signs off (or refuses) a release the checkers approved."""
+    comment = comment.strip()
+    if decision not in CUSTODIAN_DECISIONS:
+        raise AirlockError(f"unknown decision {decision!r}")
+    if decision == "reject" and not comment:
+        raise AirlockError("say why the release is refused")
+    with database.session() as session:
+        request = load_row(session, request_id)
+        if request.state != "awaiting_custodian":
+            raise AirlockError("this request is not waiting for a custodian's sign-off")
+        problem = custodian_problem(session, principal, request)
+        if problem:
+            raise AirlockError(problem)
+        now = datetime.now(UTC)
+        session.add(OutputReview(request_id=request.id, reviewer_user_id=principal.user_id, round=request.round,
+                                 stage="custodian", decision=decision, comment=comment, at=now))
+        audit.record(session, actor=principal.actor, action="output.custodian_signoff",
+                     target=f"output_request:{request.id}", details={"decision": decision, "round": request.round},
+                     data_dir=database.data_dir)
+        if decision == "approve":
+            _release(session, request, principal, comment, database.data_dir, now)
+        else:
+            request.decided_at = now
+            move(session, request, "rejected", principal.user_id, comment, database.data_dir)
+        return request.state
+
+
+def may_check(database: Database, principal: Principal, request_id: int) -> str | None:
+    with database.session() as session:
+        return independence_problem(session, principal, load_row(session, request_id))
+
+
+def may_sign_off(database: Database, principal: Principal, request_id: int) -> str | None:
+    with database.session() as session:
+        return custodian_problem(session, principal, load_row(session, request_id))
+
+
+def visible_reviews(view: RequestView, principal: Principal) -> list[ReviewView]:
+    """The decisions this person may see. Blinding: while the first pass of a round is open, a
+    checker sees only their own decision, and the researcher sees none; once both first-pass
+    decisions are in, checkers and custodians see them all. The researcher sees decisions (not
+    who made them) once the round is settled."""
+    this_round = [r for r in view.reviews if r.round == view.round]
+    firsts = [r for r in this_round if r.stage == "first"]
+    if principal.user_id == view.applicant_user_id:
+        settled = [r for r in view.reviews if r.round < view.round or view.state in ("returned", "rejected", "released")]
+        return [ReviewView(0, "Output checker" if r.stage != "custodian" else "Data custodian", r.round, r.stage,
+                           r.decision, r.comment, r.at) for r in settled]
+    if len(firsts) < 2:
+        return [r for r in view.reviews if r.round < view.round or r.reviewer_user_id == principal.user_id]
+    return list(view.reviews)
+
+
+def checker_queue(database: Database, principal: Principal) -> list[RequestView]:
+    """Requests this checker may decide on now (independent of them, not yet decided by them)."""
+    result = []
+    for view in list_in_states(database, OPEN_FOR_CHECKERS):
+        decided = any(r.reviewer_user_id == principal.user_id and r.round == view.round for r in view.reviews)
+        if decided or may_check(database, principal, view.id) is not None:
+            continue
+        result.append(view)
+    return result
+
+
+def custodian_queue(database: Database, principal: Principal) -> list[RequestView]:
+    return [v for v in list_in_states(database, {"awaiting_custodian"})
+            if may_sign_off(database, principal, v.id) is None]
+
+
+def requires_signoff(database: Database, node: str) -> bool:
+    return node_setting(database, node).custodian_signoff
