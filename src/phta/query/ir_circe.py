@@ -265,14 +265,15 @@ class Window(Node):
 
 @dataclass(frozen=True)
 class Occurrence(Node):
-    type: int  # 0 exactly, 1 at most, 2 at least
+    occurrence_type: int  # 0 exactly, 1 at most, 2 at least
     count: int
     distinct: bool = False
     count_column: str | None = None
 
     def __post_init__(self):
-        if self.type not in OCCURRENCE_TYPES:
-            self._fail("type", f"expected 0 (exactly), 1 (at most) or 2 (at least), got {self.type!r}")
+        if self.occurrence_type not in OCCURRENCE_TYPES:
+            self._fail("occurrence_type", f"expected 0 (exactly), 1 (at most) or 2 (at least), "
+                       f"got {self.occurrence_type!r}")
         self._expect("count", self.count, int)
         if self.count < 0:
             self._fail("count", "a count cannot be negative")
@@ -325,16 +326,16 @@ class DemographicCriterion(Node):
 
 @dataclass(frozen=True)
 class CriteriaGroup(Node):
-    type: str
+    group_type: str
     criteria: tuple[CorrelatedCriterion, ...] = ()
     demographics: tuple[DemographicCriterion, ...] = ()
     groups: tuple[CriteriaGroup, ...] = ()
     count: int | None = None
 
     def __post_init__(self):
-        if self.type not in GROUP_TYPES:
-            self._fail("type", f"expected one of {GROUP_TYPES}, got {self.type!r}")
-        if self.type.startswith("AT_"):
+        if self.group_type not in GROUP_TYPES:
+            self._fail("group_type", f"expected one of {GROUP_TYPES}, got {self.group_type!r}")
+        if self.group_type.startswith("AT_"):
             self._expect("count", self.count, int)
         for f, kind in (("criteria", CorrelatedCriterion), ("demographics", DemographicCriterion),
                         ("groups", CriteriaGroup)):

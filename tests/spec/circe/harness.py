@@ -26,8 +26,9 @@ def load_rows(store: Store, tables: dict[str, list[dict]]) -> None:
             described = con.execute(f"DESCRIBE {table}").fetchall()
             existing = {r[0] for r in described}
             # Circe's fixtures leave some CDM-required columns out (e.g. drug_exposure_end_date, to
-            # exercise Circe's end-date defaults); relax NOT NULL on the columns they omit.
-            given = {k.lower() for row in rows for k in row}
+            # exercise Circe's end-date defaults); relax NOT NULL on the columns they omit or leave null.
+            given = {name for name, *_ in described
+                     if all(row.get(name, row.get(name.upper())) is not None for row in rows)}
             for name, _type, null, *_ in described:
                 if null == "NO" and name not in given:
                     con.execute(f"ALTER TABLE {table} ALTER COLUMN {name} DROP NOT NULL")

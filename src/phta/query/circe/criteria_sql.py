@@ -188,16 +188,16 @@ class CriteriaCompiler:
             parts.append(self.group(sub, events, i))
             i += 1
         join = "INNER"
-        if g.type == "ALL":
+        if g.group_type == "ALL":
             having = f"= {i}"
-        elif g.type == "ANY":
+        elif g.group_type == "ANY":
             having = "> 0"
-        elif g.type == "AT_LEAST":
+        elif g.group_type == "AT_LEAST":
             having = f">= {self.p(g.count, 'BIGINT')}"
         else:
             having = f"<= {self.p(g.count, 'BIGINT')}"
             join = "LEFT"
-        if g.type.startswith("AT_") and g.count == 0:
+        if g.group_type.startswith("AT_") and g.count == 0:
             join = "LEFT"
         union = " UNION ALL ".join(f"({q})" for q in parts)
         return (f"SELECT {index_id} AS index_id, person_id, event_id FROM ("
@@ -238,9 +238,9 @@ class CriteriaCompiler:
             clauses.append("A.visit_occurrence_id = P.visit_occurrence_id")
         windowed = (f"SELECT P.person_id, P.event_id{extra} FROM {events} P JOIN ({self.criterion(cc.criterion)}) A "
                     f"ON A.person_id = P.person_id{' AND ' + ' AND '.join(clauses) if clauses else ''}")
-        op = {0: "=", 1: "<=", 2: ">="}[occ.type]
+        op = {0: "=", 1: "<=", 2: ">="}[occ.occurrence_type]
         having = f"HAVING COUNT({'DISTINCT ' if occ.distinct else ''}{count}) {op} {self.p(occ.count, 'BIGINT')}"
-        if occ.type == 1 or occ.count == 0:
+        if occ.occurrence_type == 1 or occ.count == 0:
             return (f"SELECT {index_id} AS index_id, p.person_id, p.event_id FROM {events} p "
                     f"LEFT JOIN ({windowed}) cc ON p.person_id = cc.person_id AND p.event_id = cc.event_id "
                     f"GROUP BY p.person_id, p.event_id {having}")
