@@ -52,7 +52,7 @@ def test_default_path_returns_typed_result_and_records_no_disclosure(store):
     assert [m.person_id for m in result.membership] == [1, 3, 5]
     assert "no disclosure policy" in result.disclosure
     (event,) = audit.events
-    assert event.query_hash == serial.content_hash(COHORT) and event.purpose == "custodian-quality"
+    assert event.query_hash == serial.content_hash(COHORT) and event.purpose == "custodian_quality"
     assert event.node == "spec" and event.outcome == "completed" and event.timestamp.tzinfo is not None
     # the audit event carries no results: only these fields
     assert {f.name for f in dataclasses.fields(event)} == {"query_hash", "purpose", "node", "user", "outcome", "timestamp"}
@@ -128,3 +128,14 @@ def test_unknown_concepts_are_named(store):
 def test_requests_accept_json(store):
     result = run(store, query=serial.to_json(COHORT))
     assert result.population_count == 3
+
+
+def test_engine_errors_carry_no_data_values(tmp_path):
+    from phta.engines import duckdb as duckdb_engine
+    from phta.engines.duckdb import EngineError
+
+    store = harness.build_store(tmp_path / "n", harness.complete({"person": [harness.person(1)],
+                                                                  "care_site": [{"care_site_id": 1, "care_site_source_value": "secret-value"}]}))
+    with pytest.raises(EngineError) as info:
+        duckdb_engine.run(store.db_path, [("SELECT CAST(care_site_source_value AS INTEGER) FROM care_site", {})])
+    assert "secret-value" not in str(info.value) and "ConversionException" in str(info.value)
