@@ -180,3 +180,16 @@ def test_circe_defaults_are_explicit_in_the_ir():
 def test_detects_circe_documents():
     assert looks_like_circe({"PrimaryCriteria": {}})
     assert not looks_like_circe({"phta_query": 1, "query": {}})
+
+
+def test_compatibility_doc_lists_every_criterion_attribute():
+    from pathlib import Path
+
+    from phta.query.circe.domains import UNSUPPORTED_CRITERIA
+
+    doc = (Path(__file__).parents[2] / "docs" / "circe-compatibility.md").read_text(encoding="utf-8")
+    for kind, spec in CRITERIA.items():
+        for name in spec.attributes:
+            assert f"`{kind}.{name}`" in doc
+    for kind in UNSUPPORTED_CRITERIA:
+        assert f"| {kind} | not supported" in doc
