@@ -48,6 +48,8 @@ from phta.query.series import (
     MaxValue,
     MinValue,
     Not,
+    ObservationPeriodEnd,
+    ObservationPeriodStart,
     Or,
     PersonIn,
     Sex,
@@ -59,7 +61,8 @@ __all__ = [
     "COMPARISONS", "NUMERIC", "SERIES_TYPES", "STRATA", "AddDays", "AgeAt", "And", "Cohort", "Compare",
     "ConceptItem", "ConceptSet", "Count", "DateOfBirth", "DaysBetween", "EthnicCategory", "EthnicGroup",
     "Events", "Exists", "FirstDate", "Frame", "IRError", "ImdQuintile", "IndexDate", "IsMissing",
-    "LastDate", "Literal", "MaxValue", "MinValue", "Node", "Not", "Or", "PersonIn", "Rule", "Series",
+    "LastDate", "Literal", "MaxValue", "MinValue", "Node", "Not", "ObservationPeriodEnd",
+    "ObservationPeriodStart", "Or", "PersonIn", "Rule", "Series",
     "Sex", "Site", "WhereConcepts", "WhereDate", "WhereValue", "YearAgeAt", "age_band_label",
     "expect_series",
 ]

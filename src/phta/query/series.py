@@ -313,3 +313,30 @@ class Not(Series):
     @property
     def type(self) -> str:
         return "bool"
+
+
+class _ObservationPeriodBound(Series):
+    date: Series
+
+    def __post_init__(self):
+        expect_series(self, "date", self.date, ("date",))
+
+    @property
+    def type(self) -> str:
+        return "date"
+
+
+@dataclass(frozen=True)
+class ObservationPeriodStart(_ObservationPeriodBound):
+    """Start of the observation period containing the date (earliest, if several overlap it);
+    missing if the date is in none. Circe's observation window is built on this."""
+
+    date: Series
+
+
+@dataclass(frozen=True)
+class ObservationPeriodEnd(_ObservationPeriodBound):
+    """End of the observation period containing the date (latest, if several overlap it);
+    missing if the date is in none."""
+
+    date: Series
