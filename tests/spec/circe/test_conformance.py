@@ -16,31 +16,78 @@ import pytest
 from tests.spec.circe import harness as h
 
 GEN = "cohortgeneration"
-SIMPLE = [
-    ("censorWindow", "censorWindowExpression.json", "censorWindow_PREP.json", "censorWindow_VERIFY.json"),
-    ("eraDupes", "eraDupesExpression.json", "eraDupes_PREP.json", "eraDupes_VERIFY.json"),
-    ("exits", "censorEventExpression.json", "censorEvent_PREP.json", "censorEvent_VERIFY.json"),
-    ("exits", "continuousExposureExpression.json", "continuousExposure_PREP.json", "continuousExposure_VERIFY.json"),
-    ("exits", "continuousExposureCensorExpression.json", "continuousExposureCensor_PREP.json",
-     "continuousExposureCensor_VERIFY.json"),
-    ("exits", "fixedOffsetExpression.json", "fixedOffset_PREP.json", "fixedOffset_VERIFY.json"),
-    ("exits", "fixedOffsetCensorExpression.json", "fixedOffsetCensor_PREP.json", "fixedOffsetCensor_VERIFY.json"),
-    ("inclusionRules", "simpleInclusionRule.json", "simpleInclusionRule_PREP.json", "simpleInclusionRule_VERIFY.json"),
-    ("limits", "limitExpression.json", "limitTest_PREP.json", "limitTest_VERIFY.json"),
-    ("mixedConceptsets", "mixedConceptsetsExpression.json", "mixedConceptsets_PREP.json",
-     "mixedConceptsets_VERIFY.json"),
-]
+AC0 = ("AdditionalCriteria", "CriteriaList", 0, "Occurrence")
+
+# Each case: (folder, expression, PREP, VERIFY, variations). Circe's Java test
+# (CohortGeneration_5_0_0_Test) generates cohort 1 from the expression file, then edits the
+# expression in place before each further cohort id; those edits are restated here as cumulative
+# patches (json path, value), or ("file", name) where the test loads another expression file.
+CASES = {
+    "censorWindow": ("censorWindow", "censorWindowExpression.json", "censorWindow_PREP.json",
+                     "censorWindow_VERIFY.json", [(1, [])]),
+    "eraDupes": ("eraDupes", "eraDupesExpression.json", "eraDupes_PREP.json", "eraDupes_VERIFY.json", [(1, [])]),
+    "censorEvent": ("exits", "censorEventExpression.json", "censorEvent_PREP.json", "censorEvent_VERIFY.json",
+                    [(1, [])]),
+    "continuousExposure": ("exits", "continuousExposureExpression.json", "continuousExposure_PREP.json",
+                           "continuousExposure_VERIFY.json",
+                           [(1, []), (2, [(("PrimaryCriteria", "PrimaryCriteriaLimit", "Type"), "First")])]),
+    "continuousExposureCensor": ("exits", "continuousExposureCensorExpression.json",
+                                 "continuousExposureCensor_PREP.json", "continuousExposureCensor_VERIFY.json",
+                                 [(1, [])]),
+    "fixedOffset": ("exits", "fixedOffsetExpression.json", "fixedOffset_PREP.json", "fixedOffset_VERIFY.json",
+                    [(1, [])]),
+    "fixedOffsetCensor": ("exits", "fixedOffsetCensorExpression.json", "fixedOffsetCensor_PREP.json",
+                          "fixedOffsetCensor_VERIFY.json", [(1, [])]),
+    "simpleInclusionRule": ("inclusionRules", "simpleInclusionRule.json", "simpleInclusionRule_PREP.json",
+                            "simpleInclusionRule_VERIFY.json", [(1, [])]),
+    "limits": ("limits", "limitExpression.json", "limitTest_PREP.json", "limitTest_VERIFY.json", [
+        (1, []), (2, [(("ExpressionLimit", "Type"), "first")]), (3, [(("QualifiedLimit", "Type"), "first")]),
+        (4, [(("PrimaryCriteria", "PrimaryCriteriaLimit", "Type"), "first")]),
+        (5, [(("PrimaryCriteria", "PrimaryCriteriaLimit", "Type"), "last")])]),
+    "mixedConceptsets": ("mixedConceptsets", "mixedConceptsetsExpression.json", "mixedConceptsets_PREP.json",
+                         "mixedConceptsets_VERIFY.json", [(1, [])]),
+    "correlatedCounts": ("correlatedCriteria", "countsExpression.json", "countsTest_PREP.json",
+                         "countsTest_VERIFY.json", [
+        (1, []), (2, [((*AC0, "Type"), 2), ((*AC0, "Count"), 1)]), (3, [((*AC0, "Type"), 1), ((*AC0, "Count"), 0)]),
+        (4, [("file", "visitExpression.json")])]),
+    "correlatedGroups": ("correlatedCriteria", "groupExpression.json", "groupTest_PREP.json",
+                         "groupTest_VERIFY.json", [
+        (1, []), (2, [(("AdditionalCriteria", "Type"), "AT_LEAST"), (("AdditionalCriteria", "Count"), 2)]),
+        (3, [(("AdditionalCriteria", "Type"), "AT_MOST"), (("AdditionalCriteria", "Count"), 2)]),
+        (4, [(("AdditionalCriteria", "Type"), "ALL"), (("AdditionalCriteria", "Groups", 0, "Type"), "AT_MOST"),
+             (("AdditionalCriteria", "Groups", 0, "Count"), 0)]),
+        (5, [(("AdditionalCriteria", "Groups"), [])])]),
+}
 
 
-@pytest.mark.parametrize(("folder", "expression", "prep", "verify"), SIMPLE, ids=[c[1] for c in SIMPLE])
-def test_cohortgeneration_case(tmp_path, folder, expression, prep, verify):
+def _patch(doc: dict, path: tuple, value) -> None:
+    for key in path[:-1]:
+        doc = doc[key]
+    doc[path[-1]] = value
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_cohortgeneration_case(tmp_path, case):
+    folder, expression_file, prep, verify, variations = CASES[case]
     store = h.build_store(tmp_path, f"{GEN}/{folder}/{prep}")
-    result = h.run(store, h.fixture(f"{GEN}/{folder}/{expression}"))
     want = h.fixture(f"{GEN}/{folder}/{verify}")
-    assert h.rows(result) == h.expected(want)
-    for key, rows in want.items():  # censor window statistics, where the fixture states them
-        if key.endswith("cohort_censor_stats"):
-            assert result.censored_lost == rows[0]["lost_count"]
+    expression = copy.deepcopy(h.fixture(f"{GEN}/{folder}/{expression_file}"))
+    for cohort_id, patches in variations:
+        for path, value in patches:
+            if path == "file":
+                expression = copy.deepcopy(h.fixture(f"{GEN}/{folder}/{value}"))
+            else:
+                _patch(expression, path, value)
+        result = h.run(store, expression)
+        assert h.rows(result) == h.expected(want, cohort_id=cohort_id), f"cohort {cohort_id}"
+        for key, rows in want.items():  # statistics, where the fixture states them
+            mine = [r for r in rows if r["cohort_definition_id"] == cohort_id]
+            if key.endswith("cohort_censor_stats") and mine:
+                assert result.censored_lost == mine[0]["lost_count"]
+            if key.endswith("cohort_inclusion_result"):
+                for mode, stats in ((0, result.by_event), (1, result.by_person)):
+                    assert sorted(stats.masks) == sorted((r["inclusion_rule_mask"], r["person_count"])
+                                                         for r in mine if r["mode_id"] == mode)
 
 
 # firstOccurrence: Circe's Java test fills the empty PrimaryCriteria with one criterion per domain,
