@@ -15,6 +15,7 @@ from phta.execution.policy import AuditEvent, ExecutionPolicy
 from phta.execution.request import ExecutionContext, Purpose
 from phta.query import serial
 from phta.query.circe.compiler import compile_circe
+from phta.query.circe.negative_controls import NegativeControlOutcome, compile_negative_control
 from phta.query.compiler import python_value
 from phta.query.ir_circe import CirceCohort
 
@@ -97,3 +98,24 @@ def execute_circe(request: CirceRequest, context: ExecutionContext,
     )
     audit("completed")
     return replace(result)
+
+
+def execute_negative_control(outcome: NegativeControlOutcome, purpose: Purpose, store, node: str,
+                             context: ExecutionContext, policy: ExecutionPolicy | None = None
+                             ) -> tuple[tuple[int, dt.date, dt.date], ...]:
+    """Circe negative-control outcome cohort rows; record level, so only for purposes that allow it."""
+    policy = policy or ExecutionPolicy()
+    query_hash = serial.content_hash(outcome)
+    request = CirceRequest(outcome, purpose, store, node)  # type: ignore[arg-type]
+    event = AuditEvent(query_hash, purpose.code, node, context.user, "refused", dt.datetime.now(dt.UTC))
+    try:
+        policy.authorise(request, context)  # type: ignore[arg-type]
+        if not purpose.record_level_allowed:
+            raise PermissionError(f"purpose {purpose.code!r} does not allow record-level outcome cohorts")
+    except Exception:
+        policy.audit(event)
+        raise
+    statement = compile_negative_control(outcome)
+    (rows,) = duckdb_engine.run(store.db_path, [(statement.sql(), statement.params)])
+    policy.audit(replace(event, outcome="completed", timestamp=dt.datetime.now(dt.UTC)))
+    return tuple((int(r[0]), python_value("date", r[1]), python_value("date", r[2])) for r in rows.rows)
