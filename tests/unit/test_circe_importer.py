@@ -23,6 +23,8 @@ def _value(kind: str, name: str):
         return 1 if name in SOURCE_CONCEPT_ATTRIBUTES else {"CodesetId": 1, "IsExclusion": False}
     if kind == "TextFilter":
         return {"Text": "abc", "Op": "contains"}
+    if kind == "PeriodFilter":
+        return {"StartDate": "2002-01-01", "EndDate": "2003-01-01"}
     return True  # FlagFilter
 
 
@@ -153,16 +155,15 @@ def test_ir_round_trips_through_canonical_json():
      "$.InclusionRules[0].expression.CriteriaList[0].Criteria.DrugExposure.EffectiveDrugDose"),
     (lambda d: d["PrimaryCriteria"]["CriteriaList"].append({"PayerPlanPeriod": {}}),
      "$.PrimaryCriteria.CriteriaList[14].PayerPlanPeriod"),
-    (lambda d: d["PrimaryCriteria"]["CriteriaList"][9]["ObservationPeriod"].update(
-        UserDefinedPeriod={"StartDate": "2001-01-01"}),
-     "$.PrimaryCriteria.CriteriaList[9].ObservationPeriod.UserDefinedPeriod"),
+    (lambda d: d["PrimaryCriteria"]["CriteriaList"][13]["VisitOccurrence"].update(PlaceOfServiceLocation=3),
+     "$.PrimaryCriteria.CriteriaList[13].VisitOccurrence.PlaceOfServiceLocation"),
     (lambda d: d.update(Unheard={"x": 1}), "$.Unheard"),
     (lambda d: d["AdditionalCriteria"]["CriteriaList"][0]["Occurrence"].update(Type=7),
      "$.AdditionalCriteria.CriteriaList[0]"),
 ])
 def test_unsupported_features_name_their_json_path(mutate, path):
     doc = rich_expression()
-    assert next(iter(doc["PrimaryCriteria"]["CriteriaList"][9])) == "ObservationPeriod"
+    assert next(iter(doc["PrimaryCriteria"]["CriteriaList"][13])) == "VisitOccurrence"
     mutate(doc)
     with pytest.raises(CirceImportError) as err:
         import_expression(doc)
@@ -193,3 +194,14 @@ def test_compatibility_doc_lists_every_criterion_attribute():
             assert f"`{kind}.{name}`" in doc
     for kind in UNSUPPORTED_CRITERIA:
         assert f"| {kind} | not supported" in doc
+
+
+def test_every_column_an_attribute_reads_exists_in_omop_5_4():
+    from phta.cdm import schema
+
+    for kind, spec in CRITERIA.items():
+        columns = {f.name for f in schema.table(spec.table).fields}
+        needed = [spec.id, spec.start, *(c for c in (spec.concept, spec.end, spec.visit, spec.source_concept) if c)]
+        needed += [a.column for a in spec.attributes.values()
+                   if not a.column.startswith("@") and a.column not in ("start_date", "end_date")]
+        assert [c for c in needed if c not in columns] == [], kind

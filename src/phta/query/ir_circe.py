@@ -173,6 +173,24 @@ class FlagFilter(CriterionFilter):
         self._expect("value", self.value, bool)
 
 
+@dataclass(frozen=True)
+class PeriodFilter(CriterionFilter):
+    """ObservationPeriod.UserDefinedPeriod: periods covering the given date(s), whose event dates
+    become those dates (Circe replaces the period's start/end with them)."""
+
+    attribute: str
+    start: str | None = None
+    end: str | None = None
+
+    def __post_init__(self):
+        self._expect("attribute", self.attribute, str)
+        if self.start is None and self.end is None:
+            self._fail(None, "give a start date, an end date or both")
+        for f in ("start", "end"):
+            if getattr(self, f) is not None:
+                _check_date(self, f, getattr(self, f))
+
+
 # --- criteria -----------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from phta.cdm.store import Store
 from phta.execution.circe import CirceRequest, CirceResult, execute_circe
 from phta.execution.request import LOCAL_CUSTODIAN_QUALITY, ExecutionContext
-from phta.query.circe.importer import import_expression
+from phta.query.circe.importer import CirceImportError, import_expression  # noqa: F401 (re-exported for tests)
 from tests.components import REFERENCE_DIR, require_reference
 
 FIXTURES = REFERENCE_DIR / "circe-be-tests"

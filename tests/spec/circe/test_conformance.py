@@ -116,3 +116,18 @@ def test_manifest_lists_every_fixture_file():
     on_disk = {str(p.relative_to(h.FIXTURES)) for p in h.FIXTURES.rglob("*.json")}
     assert on_disk - listed == set(), "fixture files missing from MANIFEST.md"
     assert listed - on_disk == set(), "MANIFEST.md lists files that do not exist"
+
+
+def test_all_criteria_expression_imports_and_runs(tmp_path):
+    """circe-be's allCriteria test only checks the SQL runs; here it must also import, after
+    removing the two attributes PHTA rejects (see docs/circe-compatibility.md): DrugExposure's
+    EffectiveDrugDose (ignored by Circe's own SQL) and DoseUnit (no such OMOP 5.4 column)."""
+    expression = copy.deepcopy(h.fixture(f"{GEN}/allCriteria/allCriteriaExpression.json"))
+    drug = expression["InclusionRules"][6]["expression"]["CriteriaList"][0]["Criteria"]["DrugExposure"]
+    with pytest.raises(h.CirceImportError) as err:
+        h.run(h.build_store(tmp_path / "a", "datasets/vocabulary.json"), expression)
+    assert err.value.path == "$.InclusionRules[6].expression.CriteriaList[0].Criteria.DrugExposure.DoseUnit"
+    for name in ("EffectiveDrugDose", "DoseUnit"):
+        drug.pop(name)
+    result = h.run(h.build_store(tmp_path / "b", "datasets/vocabulary.json"), expression)
+    assert result.episode_count == 0 and len(result.by_event.rules) == len(expression["InclusionRules"])

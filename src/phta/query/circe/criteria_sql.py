@@ -127,8 +127,17 @@ class CriteriaCompiler:
         if cr.codeset_id is not None:
             inner_where.append(codeset_in(f"t.{spec.concept}", cr.codeset_id, False, self.p))
         outer_where, joins = [], []
+        out_start, out_end = "C.start_date", "C.end_date"
         for f in cr.filters:
             attr = spec.attributes[f.attribute]
+            if isinstance(f, c.PeriodFilter):  # the period must cover the dates, which become its dates
+                for iso in (f.start, f.end):
+                    if iso is not None:
+                        d = self.p.date(iso)
+                        outer_where.append(f"C.start_date <= {d} AND C.end_date >= {d}")
+                out_start = self.p.date(f.start) if f.start else out_start
+                out_end = self.p.date(f.end) if f.end else out_end
+                continue
             if f.attribute in SOURCE_CONCEPT_ATTRIBUTES:  # Circe joins these before ranking First
                 inner_where.append(codeset_in(f"t.{attr.column}", f.codeset_id, False, self.p))
                 continue
@@ -154,10 +163,10 @@ class CriteriaCompiler:
         visit = f"C.{spec.visit}" if spec.visit else "CAST(NULL AS BIGINT)"
         concept = f"C.{spec.concept}" if spec.concept else "CAST(NULL AS BIGINT)"
         query = (
-            f"SELECT C.person_id, C.{spec.id} AS event_id, C.start_date, C.end_date, "
+            f"SELECT C.person_id, C.{spec.id} AS event_id, {out_start} AS start_date, {out_end} AS end_date, "
             f"CAST({visit} AS BIGINT) AS visit_occurrence_id, C.start_date AS sort_date, "
             f"CAST({concept} AS BIGINT) AS domain_concept_id, "
-            "DATE_DIFF('day', C.start_date, C.end_date) AS duration "
+            f"DATE_DIFF('day', {out_start}, {out_end}) AS duration "
             f"FROM (SELECT t.*, CAST({start_sel} AS DATE) AS start_date, CAST({end_sel} AS DATE) AS end_date{ordinal} "
             f"FROM {spec.table} t{' WHERE ' + ' AND '.join(inner_where) if inner_where else ''}) C "
             + " ".join(join_sql)

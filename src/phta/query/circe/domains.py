@@ -82,7 +82,6 @@ CRITERIA: dict[str, CriterionSpec] = {
                     **_type("Drug", "drug_type_concept_id"), "StopReason": _a(T, "stop_reason"),
                     "Refills": _a(N, "refills"), "Quantity": _a(N, "quantity"), "DaysSupply": _a(N, "days_supply"),
                     "RouteConcept": _a(C, "route_concept_id"), "RouteConceptCS": _a(S, "route_concept_id"),
-                    "DoseUnit": _a(C, "dose_unit_concept_id"), "DoseUnitCS": _a(S, "dose_unit_concept_id"),
                     "LotNumber": _a(T, "lot_number"), "DrugSourceConcept": _a(S, "drug_source_concept_id"),
                     **_PERSON, **_PROVIDER_VISIT}),
     "DrugEra": CriterionSpec(
@@ -156,14 +155,13 @@ CRITERIA: dict[str, CriterionSpec] = {
                     **_PERSON, **_PROVIDER_VISIT}),
     "Specimen": CriterionSpec(
         "specimen", "specimen_id", "specimen_concept_id", "specimen_date", None, "start+1", visit=None,
-        source_concept="specimen_source_concept_id",
         attributes={"OccurrenceStartDate": _a(D, "start_date"), **_type("Specimen", "specimen_type_concept_id"),
                     "Quantity": _a(N, "quantity"), "Unit": _a(C, "unit_concept_id"), "UnitCS": _a(S, "unit_concept_id"),
                     "AnatomicSite": _a(C, "anatomic_site_concept_id"),
                     "AnatomicSiteCS": _a(S, "anatomic_site_concept_id"),
                     "DiseaseStatus": _a(C, "disease_status_concept_id"),
                     "DiseaseStatusCS": _a(S, "disease_status_concept_id"), "SourceId": _a(T, "specimen_source_id"),
-                    "SpecimenSourceConcept": _a(S, "specimen_source_concept_id"), **_PERSON}),
+                    **_PERSON}),
     "Death": CriterionSpec(
         "death", "person_id", "cause_concept_id", "death_date", None, "start+1", visit=None, has_first=False,
         source_concept="cause_source_concept_id",
@@ -174,12 +172,22 @@ CRITERIA: dict[str, CriterionSpec] = {
         "observation_period_end_date", "none", visit=None,
         attributes={"PeriodStartDate": _a(D, "start_date"), "PeriodEndDate": _a(D, "end_date"),
                     "PeriodType": _a(C, "period_type_concept_id"), "PeriodTypeCS": _a(S, "period_type_concept_id"),
-                    "PeriodLength": _a(N, "@duration"), "AgeAtStart": _a(N, "@age"), "AgeAtEnd": _a(N, "@age_end")}),
+                    "PeriodLength": _a(N, "@duration"), "AgeAtStart": _a(N, "@age"), "AgeAtEnd": _a(N, "@age_end"),
+                    "UserDefinedPeriod": _a("PeriodFilter", "@user_period")}),
 }
 
 # Attributes whose JSON key holds a concept id of the *source* concept column (a codeset id).
 SOURCE_CONCEPT_ATTRIBUTES = {name for spec in CRITERIA.values() for name, a in spec.attributes.items()
                              if name.endswith("SourceConcept")}
+
+# Attributes ATLAS can emit that the importer rejects, with the reason (the error names the path).
+UNSUPPORTED_ATTRIBUTES = {
+    "DoseUnit": "OMOP CDM v5.4 drug_exposure has no dose_unit_concept_id column",
+    "DoseUnitCS": "OMOP CDM v5.4 drug_exposure has no dose_unit_concept_id column",
+    "EffectiveDrugDose": "Circe parses it but its SQL ignores it (no such CDM v5 column)",
+    "SpecimenSourceConcept": "OMOP CDM v5.4 specimen has no specimen_source_concept_id column",
+    "PlaceOfServiceLocation": "needs the location_history table, which PHTA stores do not hold",
+}
 
 # Circe criterion kinds ATLAS can emit that the importer does not support, with the reason.
 UNSUPPORTED_CRITERIA = {

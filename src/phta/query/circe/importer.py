@@ -11,7 +11,12 @@ from __future__ import annotations
 import json
 
 from phta.query import ir_circe as c
-from phta.query.circe.domains import CRITERIA, SOURCE_CONCEPT_ATTRIBUTES, UNSUPPORTED_CRITERIA
+from phta.query.circe.domains import (
+    CRITERIA,
+    SOURCE_CONCEPT_ATTRIBUTES,
+    UNSUPPORTED_ATTRIBUTES,
+    UNSUPPORTED_CRITERIA,
+)
 from phta.query.ir import IRError
 
 # Keys that carry no semantics (labels, ATLAS bookkeeping).
@@ -185,6 +190,9 @@ class _Importer:
             known.discard("CodesetId")
         if not spec.has_first:
             known.discard("First")
+        for name, why in UNSUPPORTED_ATTRIBUTES.items():
+            if isinstance(body, dict) and body.get(name) is not None:
+                raise CirceImportError(f"{path}.{name}", f"unsupported Circe feature {name!r}: {why}")
         body = _obj(body or {}, path, known)
         filters = []
         for name, attr in spec.attributes.items():
@@ -235,6 +243,9 @@ class _Importer:
         if kind == "TextFilter":
             b = _obj(v, path, {"Text", "Op"})
             return c.TextFilter(name, b.get("Op") or "contains", b.get("Text") or "")
+        if kind == "PeriodFilter":
+            b = _obj(v, path, {"StartDate", "EndDate"})
+            return c.PeriodFilter(name, b.get("StartDate") or None, b.get("EndDate") or None)
         if kind == "FlagFilter":
             return c.FlagFilter(name, True) if _bool(v, path) else None  # Circe only applies Abnormal=true
         raise CirceImportError(path, f"no importer for {kind}")  # pragma: no cover - table is closed
