@@ -67,3 +67,36 @@ def expected(verify: dict, table_suffix: str = ".cohort", cohort_id: int = 1) ->
             out += [(r["subject_id"], r["cohort_start_date"], r["cohort_end_date"]) for r in rs
                     if r.get("cohort_definition_id", 1) == cohort_id]
     return sorted(out)
+
+
+REFERENCE_TABLES = ("person", "observation_period", "condition_occurrence", "condition_era", "drug_exposure",
+                    "drug_era", "dose_era", "procedure_occurrence", "measurement", "observation",
+                    "visit_occurrence", "visit_detail", "device_exposure", "specimen", "death", "provider",
+                    "care_site", "concept", "concept_ancestor", "concept_relationship")
+
+
+def tables_of(store: Store) -> dict[str, list[dict]]:
+    """A store's OMOP tables as row dicts, for the reference engine (small test stores only)."""
+    con = store.connect(read_only=True)
+    try:
+        out = {}
+        for table in REFERENCE_TABLES:
+            cur = con.execute(f"SELECT * FROM {table}")
+            names = [d[0] for d in cur.description]
+            out[table] = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        return out
+    finally:
+        con.close()
+
+
+def reference(store: Store, expression: dict):
+    from phta.query.circe.reference import CirceReference
+
+    return CirceReference(tables_of(store), import_expression(expression)).run()
+
+
+def assert_reference_agrees(result: CirceResult, store: Store, expression: dict) -> None:
+    ref = reference(store, expression)
+    assert [(p, s, e) for p, s, e in result.episodes] == ref.rows
+    assert list(result.by_event.masks) == ref.masks_by_event
+    assert list(result.by_person.masks) == ref.masks_by_person

@@ -80,6 +80,7 @@ def test_cohortgeneration_case(tmp_path, case):
                 _patch(expression, path, value)
         result = h.run(store, expression)
         assert h.rows(result) == h.expected(want, cohort_id=cohort_id), f"cohort {cohort_id}"
+        h.assert_reference_agrees(result, store, expression)
         for key, rows in want.items():  # statistics, where the fixture states them
             mine = [r for r in rows if r["cohort_definition_id"] == cohort_id]
             if key.endswith("cohort_censor_stats") and mine:
@@ -104,7 +105,9 @@ def test_first_occurrence_per_domain(tmp_path, cohort_id, kind):
     expression["PrimaryCriteria"]["CriteriaList"] = [{kind: {"CodesetId": 0, "First": True}}]
     store = h.build_store(tmp_path, f"{folder}/firstOccurrenceTest_PREP.json")
     want = h.expected(h.fixture(f"{folder}/firstOccurrenceTest_VERIFY.json"), cohort_id=cohort_id)
-    assert h.rows(h.run(store, expression)) == want
+    result = h.run(store, expression)
+    assert h.rows(result) == want
+    h.assert_reference_agrees(result, store, expression)
 
 
 MANIFEST = Path(__file__).with_name("MANIFEST.md")

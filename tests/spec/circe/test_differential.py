@@ -3,7 +3,8 @@
 Cohort rows must be identical, and so must Circe's inclusion-rule statistics (per-mask counts by
 event and by person, per-rule counts and gains, base and final counts). Corpus: the ATLAS JSON
 definitions in tests/fixtures/circe/, on seeded synthetic stores and on Eunomia; plus
-Hypothesis-generated Circe expressions on a synthetic store.
+Hypothesis-generated Circe expressions on a synthetic store. On the synthetic stores the Python
+reference engine (phta.query.circe.reference) must agree too.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def synthetic_stores(tmp_path_factory):
 def test_corpus_matches_duckcdm_on_synthetic_stores(definition, synthetic_stores, tmp_path):
     expression = json.loads(definition.read_text(encoding="utf-8"))
     for store in synthetic_stores:
-        assert_same(h.run(store, expression), oracle.run_duckcdm(store.db_path, expression, tmp_path))
+        result = h.run(store, expression)
+        assert_same(result, oracle.run_duckcdm(store.db_path, expression, tmp_path))
+        h.assert_reference_agrees(result, store, expression)
 
 
 @pytest.fixture(scope="module")
@@ -181,4 +184,6 @@ def _corpus_sets():
 @given(expr=expression())
 def test_generated_expressions_match_duckcdm(expr, synthetic_stores, tmp_path):
     store = synthetic_stores[0]
-    assert_same(h.run(store, expr), oracle.run_duckcdm(store.db_path, expr, tmp_path))
+    result = h.run(store, expr)
+    assert_same(result, oracle.run_duckcdm(store.db_path, expr, tmp_path))
+    h.assert_reference_agrees(result, store, expr)
