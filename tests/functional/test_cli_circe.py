@@ -46,3 +46,10 @@ def test_run_detects_atlas_json_and_prints_counts_only(tmp_path):
     assert result["by_event"]["base"] >= result["by_event"]["final"]
     text = runner.invoke(app, ["cohort", "run", str(definition), "--store", str(store.path)])
     assert text.exit_code == 0 and "Inclusion rules (by person)" in text.output
+
+
+def test_sql_shows_placeholders_and_bound_values():
+    out = runner.invoke(app, ["cohort", "sql", str(CORPUS / "first_sinusitis_365_prior.json")])
+    assert out.exit_code == 0, out.output
+    assert "-- cohort" in out.stdout and "$p1" in out.stdout
+    assert "40481087" not in out.stdout.split("-- parameters")[0]  # concept ids are bound, not spliced

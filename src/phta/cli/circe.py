@@ -77,6 +77,18 @@ def run_circe_file(definition: Path, store: Path, as_json: bool) -> None:
         _print(result)
 
 
+def print_circe_sql(definition: Path, dialect: str) -> None:
+    """The statements an ATLAS definition compiles to (DuckDB only for now), with bound parameters."""
+    from phta.query.circe.compiler import compile_circe
+
+    if dialect != "duckdb":
+        raise _fail(f"Circe cohorts compile to duckdb only, not {dialect!r}")
+    compiled = compile_circe(_import(definition))
+    for name in ("cohort", "masks_by_event", "masks_by_person"):
+        stmt = getattr(compiled, name)
+        typer.echo(f"-- {name}\n{stmt.sql(pretty=True)};\n-- parameters: {json.dumps(stmt.params, default=str)}\n")
+
+
 def _print(result: CirceResult) -> None:
     console.print(f"[bold]Episodes:[/] {result.episode_count}  [bold]Persons:[/] {result.person_count}  "
                   f"(node {result.node}, query {result.query_hash[:12]}, lost to censor window: "

@@ -89,6 +89,8 @@ def sql(
     dialect: str = typer.Option("duckdb", "--dialect", help="SQL dialect to compile to."),
 ) -> None:
     """Print the SQL a cohort compiles to, with placeholders, and the bound parameters."""
+    if circe.is_circe_file(definition):  # an ATLAS / Circe expression (phta.cli.circe)
+        return circe.print_circe_sql(definition, dialect)
     cohort = _load(definition)
     try:
         statements = compiled_sql(cohort, dialect)
