@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from phta.cdm.store import StoreError
+from phta.cli import circe
 from phta.execution import (
     LOCAL_CUSTODIAN_QUALITY,
     CohortResult,
@@ -26,6 +27,7 @@ from phta.execution import (
 from phta.query.ir import IRError
 
 app = typer.Typer(help="Define cohorts and count them (PHTA JSON or DSL .py files).", no_args_is_help=True)
+circe.register(app)  # phta cohort import (ATLAS / Circe JSON -> PHTA JSON)
 console = Console()
 errors = Console(stderr=True)
 
@@ -44,11 +46,13 @@ def _load(definition: Path):
 
 @app.command("run")
 def run(
-    definition: Path = typer.Argument(..., help="A PHTA JSON query (.json) or a DSL file (.py)."),
+    definition: Path = typer.Argument(..., help="A PHTA JSON query (.json), a DSL file (.py) or ATLAS JSON."),
     store: Path = typer.Option(..., "--store", help="The store directory to count in."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables."),
 ) -> None:
     """Count a cohort in a store you are custodian of: population, strata and attrition."""
+    if circe.is_circe_file(definition):  # an ATLAS / Circe expression (phta.cli.circe)
+        return circe.run_circe_file(definition, store, as_json)
     cohort = _load(definition)
     try:
         request = ExecutionRequest.build(cohort, LOCAL_CUSTODIAN_QUALITY, store)
@@ -85,6 +89,8 @@ def sql(
     dialect: str = typer.Option("duckdb", "--dialect", help="SQL dialect to compile to."),
 ) -> None:
     """Print the SQL a cohort compiles to, with placeholders, and the bound parameters."""
+    if circe.is_circe_file(definition):  # an ATLAS / Circe expression (phta.cli.circe)
+        return circe.print_circe_sql(definition, dialect)
     cohort = _load(definition)
     try:
         statements = compiled_sql(cohort, dialect)

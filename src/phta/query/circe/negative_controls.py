@@ -1,0 +1,72 @@
+"""Circe's negative-control outcome cohorts (``OutcomeCohortExpression``) as IR and SQL.
+
+A negative-control outcome cohort is simpler than a cohort expression: every occurrence (or each
+person's first) of the outcome concepts in the chosen domains, one day long (start = end = the
+event date), with no observation-period requirement. ``descendants`` follows ``concept_ancestor``
+only (the concept itself counts only through its own ancestor row), as Circe's fixtures show.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlglot
+
+from phta.query.circe.criteria_sql import Params
+from phta.query.compiler import Statement
+from phta.query.ir import Node
+
+DOMAIN_TABLES = {
+    "CONDITION": ("condition_occurrence", "condition_concept_id", "condition_start_date"),
+    "DRUG": ("drug_exposure", "drug_concept_id", "drug_exposure_start_date"),
+    "DEVICE": ("device_exposure", "device_concept_id", "device_exposure_start_date"),
+    "MEASUREMENT": ("measurement", "measurement_concept_id", "measurement_date"),
+    "OBSERVATION": ("observation", "observation_concept_id", "observation_date"),
+    "PROCEDURE": ("procedure_occurrence", "procedure_concept_id", "procedure_date"),
+    "VISIT": ("visit_occurrence", "visit_concept_id", "visit_start_date"),
+}
+
+
+@dataclass(frozen=True)
+class NegativeControlOutcome(Node):
+    concept_ids: tuple[int, ...]
+    domains: tuple[str, ...]
+    occurrence: str = "ALL"  # ALL or FIRST
+    descendants: bool = True
+
+    def __post_init__(self):
+        self._expect("concept_ids", self.concept_ids, tuple)
+        if not self.concept_ids:
+            self._fail("concept_ids", "give at least one outcome concept")
+        for cid in self.concept_ids:
+            self._expect("concept_ids", cid, int)
+        self._expect("domains", self.domains, tuple)
+        if not self.domains:
+            self._fail("domains", "give at least one domain")
+        for d in self.domains:
+            if d not in DOMAIN_TABLES:
+                self._fail("domains", f"unknown domain {d!r}; known: {sorted(DOMAIN_TABLES)}")
+        if self.occurrence not in ("ALL", "FIRST"):
+            self._fail("occurrence", "expected ALL or FIRST")
+        self._expect("descendants", self.descendants, bool)
+
+
+def compile_negative_control(node: NegativeControlOutcome) -> Statement:
+    """person_id, start_date, end_date rows of the outcome cohort, values bound."""
+    p = Params()
+    ids = p.ids(node.concept_ids)
+    if node.descendants:
+        concepts = f"SELECT descendant_concept_id FROM concept_ancestor WHERE ancestor_concept_id IN ({ids})"
+    else:
+        concepts = f"SELECT concept_id FROM concept WHERE concept_id IN ({ids})"
+    parts = [f"SELECT t.person_id, t.{start} AS start_date FROM {table} t WHERE t.{concept} IN ({concepts})"
+             for table, concept, start in (DOMAIN_TABLES[d] for d in node.domains)]
+    text = ("SELECT person_id, start_date, start_date AS end_date FROM (SELECT person_id, start_date, "
+            "row_number() OVER (PARTITION BY person_id ORDER BY start_date) AS ordinal FROM ("
+            + " UNION ALL ".join(f"({q})" for q in parts) + ") E) X"
+            + (" WHERE X.ordinal = 1" if node.occurrence == "FIRST" else "")
+            + " ORDER BY person_id, start_date")
+    used = set(re.findall(r"\$(p\d+)\b", text))
+    return Statement(sqlglot.parse_one(text, read="duckdb"), {k: v for k, v in p.values.items() if k in used},
+                     "duckdb")
