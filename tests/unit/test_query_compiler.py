@@ -1,0 +1,43 @@
+"""The compiler binds every user value as a parameter; dialect hooks are isolated."""
+
+import datetime as dt
+
+import pytest
+
+from phta.query import ir
+from phta.query.compiler import compile_cohort, compile_series_table
+from phta.query.dialects import UnsupportedFeature, get_dialect
+
+
+def test_user_values_are_bound_never_spliced():
+    sneaky = "x'; DROP TABLE person; --"
+    node = ir.And((
+        ir.Compare("eq", ir.Sex(), ir.Literal("str", sneaky)),
+        ir.Exists(ir.WhereDate(ir.WhereConcepts(ir.Events("condition"), ir.ConceptSet((ir.ConceptItem(424242, True),))),
+                               ir.Literal("date", dt.date(2020, 1, 1)), -30, 7)),
+    ))
+    stmt = compile_series_table({"v": node})
+    sql = stmt.sql()
+    assert sneaky not in sql and "424242" not in sql and "2020" not in sql
+    assert set(stmt.params.values()) >= {sneaky, 424242, dt.date(2020, 1, 1), -30, 7}
+    assert all(f"${name}" in sql for name in stmt.params)
+
+
+def test_cohort_statements_share_parameters():
+    cohort = ir.Cohort(ir.FirstDate(ir.Events("condition")),
+                       (ir.Rule("adult", ir.Compare("ge", ir.AgeAt(ir.IndexDate()), ir.Literal("int", 18))),),
+                       strata=("sex",))
+    compiled = compile_cohort(cohort)
+    assert compiled.rule_names == ("adult",)
+    for stmt in (compiled.membership, compiled.attrition, compiled.strata):
+        assert "$p1" in stmt.sql() and stmt.params == {"p1": 18}
+
+
+def test_index_date_outside_a_cohort_is_an_error():
+    with pytest.raises(ir.IRError, match="IndexDate"):
+        compile_series_table({"v": ir.IndexDate()})
+
+
+def test_unknown_dialect_is_named():
+    with pytest.raises(UnsupportedFeature, match="no SQL dialect 'oracle'"):
+        get_dialect("oracle")
