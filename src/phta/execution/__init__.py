@@ -4,6 +4,7 @@ Public API: :func:`execute`, :class:`ExecutionRequest`, :class:`ExecutionContext
 :class:`ExecutionPolicy`, purposes and result types.
 """
 
+from phta.execution.optouts import OptOutRegisterMissing, policy_for
 from phta.execution.path import UnknownConcepts, execute
 from phta.execution.policy import AuditEvent, ExecutionPolicy, InMemoryAuditSink, NotAuthorised
 from phta.execution.request import (
@@ -14,10 +15,10 @@ from phta.execution.request import (
     Purpose,
     RequestError,
 )
-from phta.execution.results import AttritionStep, CohortResult, Member, StratumCount
+from phta.execution.results import AppliedOptOut, AttritionStep, CohortResult, Member, StratumCount
 
 __all__ = [
-    "FEASIBILITY", "LOCAL_CUSTODIAN_QUALITY", "AttritionStep", "AuditEvent", "CohortResult",
+    "FEASIBILITY", "LOCAL_CUSTODIAN_QUALITY", "AppliedOptOut", "AttritionStep", "AuditEvent", "CohortResult",
     "ExecutionContext", "ExecutionPolicy", "ExecutionRequest", "InMemoryAuditSink", "Member",
-    "NotAuthorised", "Purpose", "RequestError", "StratumCount", "UnknownConcepts", "execute",
+    "NotAuthorised", "OptOutRegisterMissing", "Purpose", "RequestError", "StratumCount", "UnknownConcepts", "execute", "policy_for",
 ]
