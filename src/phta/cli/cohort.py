@@ -1,0 +1,94 @@
+"""``phta cohort``: run a cohort definition on a store, or show the SQL it compiles to."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from phta.cdm.store import StoreError
+from phta.execution import (
+    LOCAL_CUSTODIAN_QUALITY,
+    CohortResult,
+    DefinitionError,
+    ExecutionContext,
+    ExecutionRequest,
+    NotAuthorised,
+    compiled_sql,
+    execute,
+    load_definition,
+)
+from phta.query.ir import IRError
+
+app = typer.Typer(help="Define cohorts and count them (PHTA JSON or DSL .py files).", no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _load(definition: Path):
+    try:
+        return load_definition(definition)
+    except (DefinitionError, IRError) as e:
+        raise _fail(str(e)) from None
+
+
+@app.command("run")
+def run(
+    definition: Path = typer.Argument(..., help="A PHTA JSON query (.json) or a DSL file (.py)."),
+    store: Path = typer.Option(..., "--store", help="The store directory to count in."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables."),
+) -> None:
+    """Count a cohort in a store you are custodian of: population, strata and attrition."""
+    cohort = _load(definition)
+    try:
+        request = ExecutionRequest.build(cohort, LOCAL_CUSTODIAN_QUALITY, store)
+        result = execute(request, ExecutionContext.local_custodian(store))
+    except (StoreError, NotAuthorised, IRError) as e:
+        raise _fail(str(e)) from None
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(result), default=str, indent=2))
+    else:
+        _print_tables(result)
+
+
+def _print_tables(result: CohortResult) -> None:
+    console.print(f"[bold]Population:[/] {result.population_count}  (node {result.node}, "
+                  f"query {result.query_hash[:12]}, disclosure control: {result.disclosure})", soft_wrap=True)
+    attrition = Table(title="Attrition")
+    for column in ("step", "remaining", "excluded"):
+        attrition.add_column(column, justify="right" if column != "step" else "left")
+    for step in result.attrition:
+        attrition.add_row(step.rule, str(step.remaining), str(step.excluded))
+    console.print(attrition)
+    strata = Table(title="Strata")
+    for column in ("stratum", "value", "count"):
+        strata.add_column(column, justify="right" if column == "count" else "left")
+    for s in result.strata:
+        strata.add_row(s.stratum, s.value, str(s.count))
+    if result.strata:
+        console.print(strata)
+
+
+@app.command("sql")
+def sql(
+    definition: Path = typer.Argument(..., help="A PHTA JSON query (.json) or a DSL file (.py)."),
+    dialect: str = typer.Option("duckdb", "--dialect", help="SQL dialect to compile to."),
+) -> None:
+    """Print the SQL a cohort compiles to, with placeholders, and the bound parameters."""
+    cohort = _load(definition)
+    try:
+        statements = compiled_sql(cohort, dialect)
+    except NotImplementedError as e:
+        raise _fail(str(e)) from None
+    for name, (text, params) in statements.items():
+        typer.echo(f"-- {name}\n{text};\n-- parameters: {json.dumps(params, default=str)}\n")
