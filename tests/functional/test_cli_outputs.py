@@ -84,3 +84,16 @@ def test_crosstab_csv_shape():
     assert not parse_crosstab_csv("t.csv", "age,F,M\na,1,2\n").publish_margins
     with pytest.raises(TableFileError, match="column 'F'"):
         parse_crosstab_csv("t.csv", "age,F,M\na,1,2\nTotal,2,2\n")
+
+
+def test_figures_and_reports_get_the_automatic_file_checks(tmp_path):
+    svg = tmp_path / "figure.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg"><rect width="5" height="5"/></svg>')
+    assert runner.invoke(app, ["outputs", "check", str(svg)]).exit_code == 0
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>x()</script></svg>')
+    result = runner.invoke(app, ["outputs", "check", str(svg), "--json"])
+    assert result.exit_code == 1 and json.loads(result.output)["findings"][0]["rule"] == "script"
+    csv_with_formula = tmp_path / "t.csv"
+    csv_with_formula.write_text("age,count\n0-39,=1+1\n")
+    result = runner.invoke(app, ["outputs", "check", str(csv_with_formula)])
+    assert result.exit_code == 1 and "formula" in result.output

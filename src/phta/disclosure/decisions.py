@@ -73,6 +73,21 @@ class ProtectedOutput:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProtectedOutput:
+        """Rebuild a shipped output (``status`` is derived, so it is ignored)."""
+        fields = {k: v for k, v in data.items() if k != "status"}
+        fields["dimensions"] = tuple(fields["dimensions"])
+        fields["cells"] = tuple(
+            PublishedCell(**{**c, "cell": tuple(c["cell"]), "reasons": tuple(c["reasons"])}) for c in fields["cells"]
+        )
+        fields["decisions"] = tuple(Decision(**{**d, "cell": tuple(d["cell"])}) for d in fields["decisions"])
+        return cls(**fields)
+
+    @classmethod
+    def from_json(cls, text: str) -> ProtectedOutput:
+        return cls.from_dict(json.loads(text))
+
     def explain(self) -> str:
         """The decisions in plain words, one line per decision that withheld or changed a value."""
         lines = [f"{self.title or self.kind}: {self.status} (policy {self.policy['name']}, sha256 {self.policy_sha256[:12]})"]

@@ -116,6 +116,15 @@ BUILT_INS: dict[str, Policy] = {
     "default": Policy(),
     "opensafely-midpoint6": Policy(name="opensafely-midpoint6", threshold=7, rounding="midpoint", rounding_base=6),
     "strict": Policy(name="strict", threshold=10, zeros="suppress", differencing="block", perturbation="cell_key"),
+    # the policies governance names for each purpose (phta.governance.purposes)
+    "project": Policy(name="project"),
+    # interactive counts anyone registered can repeat and rephrase: noise fixed by the persons
+    # (cell key) and coarser rounding, so neither averaging nor differencing pays
+    "feasibility": Policy(name="feasibility", rounding_base=10, perturbation="cell_key"),
+    "public": Policy(name="public", rounding_base=10, perturbation="cell_key"),
+    "beacon": Policy(name="beacon"),
+    # the controller's own staff checking their own node: small numbers still hidden on pages
+    "custodian": Policy(name="custodian", rounding="none", secondary_suppression=False),
 }
 _KEYS = {f.name for f in fields(Policy)}
 

@@ -12,6 +12,7 @@ Order matters and is deliberate:
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -51,12 +52,18 @@ def _secondary(
     for cell in sorted(hidden):
         low, high = intervals[cell]
         decisions.append(Decision(
-            _label(table, cell), "lp_audit", {"min": low, "max": high, "required_width": required.get(cell, 0.0)},
+            # JSON has no infinity: an unbounded end is null
+            _label(table, cell), "lp_audit",
+            {"min": _finite(low), "max": _finite(high), "required_width": required.get(cell, 0.0)},
             "suppress",
             f"an attacker using every published value can only place this cell between {low:g} and "
             f"{high:g}" + (" (unbounded)" if high == float("inf") else ""),
         ))
     return hidden
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
 
 
 def protect_frequency(table: FrequencyTable, policy: Policy, ptable: PTable | None = None) -> ProtectedOutput:

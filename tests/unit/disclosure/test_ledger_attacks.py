@@ -218,3 +218,16 @@ def test_blocked_releases_are_not_recorded_and_the_file_keeps_only_digests(tmp_p
     reopened = SqliteLedgerStorage(path)
     assert [p.release_id for p in reopened.populations_sized(0, 10_000)] == ["n1"]
     assert persons[0]["id"].encode() not in path.read_bytes()
+
+
+def test_many_tables_on_one_cohort_are_not_an_averaging_pattern(ledger):
+    """The cohort's total recurs as the margin of every table; that alone is not flagged."""
+    persons = region_population()
+    pairs = [("age", "sex"), ("age", "smoker"), ("sex", "smoker"), ("sex", "age"), ("smoker", "age"),
+             ("smoker", "sex"), ("age", "sex")]
+    for i, (row, col) in enumerate(pairs):
+        release, _ = table_release(f"t{i}", "proj-a", persons, row, col, Policy())
+        verdict = ledger.record(release)
+        assert not verdict.flagged, verdict.findings
+    lone_count = ledger.record(count_release("again", "proj-a", "everyone", persons))
+    assert lone_count.outcome == "review" and lone_count.findings[0].kind == "repeated_query"

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from phta.disclosure.check import check
+from phta.disclosure.decisions import ProtectedOutput
 from phta.disclosure.policy import BUILT_INS, Policy, PolicyError, load_policy, round_count
 from phta.disclosure.results import (
     TOTAL,
@@ -145,6 +146,9 @@ def test_every_output_carries_the_policy_and_its_hash_and_serialises():
     assert Policy(threshold=11).sha256 != Policy().sha256
     # suppressed values never travel in the output
     assert all(c["value"] is None for c in data["cells"] if c["suppressed"])
+    assert ProtectedOutput.from_json(out.to_json()) == out
+    everything_hidden = check(FrequencyTable(dimensions=(SEX,), counts=(3, 4)), Policy())
+    assert "Infinity" not in everything_hidden.to_json()  # strict JSON, even for unbounded intervals
 
 
 counts = st.lists(st.integers(0, 1000), min_size=2, max_size=6)
@@ -197,3 +201,21 @@ def test_policy_files_with_node_overrides(tmp_path):
     with pytest.raises(PolicyError, match="built-in"):
         load_policy("no-such-policy")
     assert set(BUILT_INS) >= {"default", "opensafely-midpoint6"}
+
+
+@given(st.lists(st.integers(10, 500), min_size=2, max_size=6), st.sampled_from(["base", "midpoint"]))
+def test_every_count_is_rounded_from_its_exact_value(values, method):
+    policy = Policy(rounding=method, rounding_base=5 if method == "base" else 6)
+    table = FrequencyTable(dimensions=(Dimension("g", tuple(f"l{i}" for i in range(len(values)))),), counts=tuple(values))
+    published = {c.cell: c.value for c in check(table, policy).cells}
+    assert published[(TOTAL,)] == policy.round_count(sum(values))
+    for i, v in enumerate(values):
+        assert published[(f"l{i}",)] == policy.round_count(v)
+        assert abs(published[(f"l{i}",)] - v) <= policy.rounding_base / 2
+
+
+def test_every_policy_governance_names_is_a_built_in():
+    # phta.governance.purposes names these for its standing purposes and for project grants
+    for name in ("project", "feasibility", "custodian", "public", "beacon"):
+        assert load_policy(name).name == name
+    assert load_policy("feasibility").perturbation == "cell_key"  # security property 4

@@ -15,16 +15,22 @@ from scipy.optimize import linprog
 
 from phta.disclosure.check import check
 from phta.disclosure.policy import Policy
-from phta.disclosure.results import TOTAL, Dimension, FrequencyTable
+from phta.disclosure.results import TOTAL, Dimension, FrequencyTable, MagnitudeTable
 
 
-def attack(table: FrequencyTable, output) -> dict[tuple[str, ...], tuple[float, float]]:
-    """Independent of phta.disclosure.secondary: rebuild the equations from labels."""
-    shape = table.shape
+def exact_values(table, value_of=None) -> dict[tuple[str, ...], float]:
+    """Every cell's and margin's exact value, keyed by labels."""
+    value_of = value_of or table.count
     exact = {}
-    for index in itertools.product(*([*range(n), -1] for n in shape)):
-        ranges = [range(n) if i < 0 else [i] for i, n in zip(index, shape, strict=True)]
-        exact[table.labels(index)] = sum(table.count(inner) for inner in itertools.product(*ranges))
+    for index in itertools.product(*([*range(n), -1] for n in table.shape)):
+        ranges = [range(n) if i < 0 else [i] for i, n in zip(index, table.shape, strict=True)]
+        exact[table.labels(index)] = sum(value_of(inner) for inner in itertools.product(*ranges))
+    return exact
+
+
+def attack(table, output, value_of=None) -> dict[tuple[str, ...], tuple[float, float]]:
+    """Independent of phta.disclosure.secondary: rebuild the equations from labels."""
+    exact = exact_values(table, value_of)
     published = {c.cell: c for c in output.cells}
     unknown = sorted(label for label, c in published.items() if c.suppressed)
     pos = {label: i for i, label in enumerate(unknown)}
@@ -111,3 +117,22 @@ def test_the_attacker_does_recover_a_cell_when_secondary_suppression_is_off():
     table = FrequencyTable(dimensions=(Dimension("a", ("x", "y", "z")),), counts=(3, 50, 60))
     output = check(table, Policy(secondary_suppression=False))
     assert attack(table, output) == {("x",): (3.0, 3.0)}
+
+
+@st.composite
+def sum_tables(draw):
+    rows, cols = draw(st.integers(2, 3)), draw(st.integers(2, 3))
+    dims = (Dimension("r", tuple(f"r{i}" for i in range(rows))), Dimension("c", tuple(f"c{j}" for j in range(cols))))
+    cells = [draw(st.lists(st.integers(1, 500), min_size=1, max_size=25)) for _ in range(rows * cols)]
+    return MagnitudeTable(dimensions=dims, sums=tuple(sum(c) for c in cells), contributors=tuple(len(c) for c in cells),
+                          top_values=tuple(tuple(sorted(c, reverse=True)[:3]) for c in cells))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sum_tables())
+def test_suppressed_sums_cannot_be_estimated_within_p_percent(table):
+    policy = Policy()
+    output = check(table, policy)
+    exact = exact_values(table, lambda index: table.sums[table.flat(index)])
+    for label, (low, high) in attack(table, output, lambda index: table.sums[table.flat(index)]).items():
+        assert high - low > policy.p_percent * exact[label], f"{label} confined to [{low}, {high}]"
