@@ -11,6 +11,7 @@ from phta.cdm import data_source, optout_register
 from phta.cdm.pseudonymise import Pseudonymiser, reserved_range_nhs_numbers
 from phta.cdm.store import Store
 from phta.cli.main import app
+from phta.query import ir, serial
 
 WIDE = {"COLUMNS": "200", "NO_COLOR": "1"}
 KEY_HEX = "ab" * 32
@@ -123,3 +124,30 @@ def test_synthetic_stores_know_their_site_kind(tmp_path):
     gp, trust = Store.open(tmp_path / "region" / "XG001"), Store.open(tmp_path / "region" / "XT001")
     assert data_source.sources(gp) == data_source.DataSources(frozenset({"gp"}), "load history")
     assert not data_source.sources(trust).gp_sourced
+
+
+def test_demo_loads_registers_once_and_feasibility_applies_them(settings, tmp_path, monkeypatch):
+    import json
+
+    from phta.cli.demo import prepare_demo
+
+    monkeypatch.delenv("PHTA_LINKAGE_KEY", raising=False)
+    first = prepare_demo(settings, console=None)
+    assert any("Opt-out registers: synthetic national and type 1" in line for line in first)
+    assert any("already loaded" in line for line in prepare_demo(settings, console=None))
+    gp = settings.stores_dir / "XG001"
+    assert {r.kind for r in optout_register.registers(Store.open(gp))} == {"national", "type1"}
+
+    query = tmp_path / "everyone.json"
+    query.write_text(serial.to_json(ir.Cohort(ir.DateOfBirth())), encoding="utf-8")
+    counts = {}
+    for purpose in ("custodian-quality", "feasibility"):
+        r = CliRunner().invoke(app, ["cohort", "run", str(query), "--store", str(gp), "--json", "--purpose", purpose],
+                               env=WIDE)
+        assert r.exit_code == 0, r.output
+        out = json.loads(r.output)
+        counts[purpose] = out["population_count"]
+        assert {o["kind"] for o in out["opt_outs"]} == (set() if purpose == "custodian-quality" else {"national", "type1"})
+    assert 0 < counts["feasibility"] < counts["custodian-quality"]
+    r = CliRunner().invoke(app, ["cohort", "run", str(query), "--store", str(gp), "--purpose", "feasibility"], env=WIDE)
+    assert "Opt-outs applied: national as of" in r.output and "type1 as of" in r.output

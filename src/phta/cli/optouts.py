@@ -102,3 +102,39 @@ def declare_source(
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(1) from None
     console.print(f"data sources: {declared.describe()}")
+
+
+DEMO_RATES = {"national": 0.03, "type1": 0.01}  # roughly England's national data opt-out rate; type 1 fewer
+
+
+def demo_step(settings, console) -> list[str]:
+    """``phta demo``: give every store of the synthetic region dated national and type 1
+    registers (synthetic NHS numbers from the reserved test range), once."""
+    import json
+
+    import numpy as np
+
+    from phta.cdm.pseudonymise import reserved_range_nhs_numbers
+    from phta.cdm.synth import MANIFEST
+
+    manifest_path = settings.stores_dir / MANIFEST
+    if not manifest_path.exists():
+        return []
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    stores = [Store.open(settings.stores_dir / site["store"]) for site in manifest["sites"]]
+    if all(optout_register.registers(s) for s in stores):
+        return ["Opt-out registers: already loaded at every node"]
+    numbers = reserved_range_nhs_numbers(manifest["patients"])
+    rng = np.random.default_rng(manifest["seed"])
+    folder = settings.data_dir / "optouts"
+    folder.mkdir(parents=True, exist_ok=True)
+    pseudonymiser = Pseudonymiser(load_key(settings.data_dir))
+    as_of = dt.datetime.now(dt.UTC).date()
+    for kind, rate in DEMO_RATES.items():
+        chosen = np.sort(rng.choice(numbers, max(1, int(len(numbers) * rate)), replace=False))
+        path = folder / f"demo-{kind}.csv"
+        path.write_text("nhs_number\n" + "".join(f"{n}\n" for n in chosen), encoding="ascii")
+        for s in stores:
+            optout_register.refresh(s, kind, path, as_of, pseudonymiser, allow_older=True)
+    return [f"Opt-out registers: synthetic national and type 1 lists dated {as_of.isoformat()} loaded at "
+            f"{len(stores)} nodes (phta optouts status --store {settings.stores_dir / stores[0].path.name})"]
