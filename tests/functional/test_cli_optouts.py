@@ -141,13 +141,13 @@ def test_demo_loads_registers_once_and_feasibility_applies_them(settings, tmp_pa
     query = tmp_path / "everyone.json"
     query.write_text(serial.to_json(ir.Cohort(ir.DateOfBirth())), encoding="utf-8")
     counts = {}
-    for purpose in ("custodian-quality", "feasibility"):
+    for purpose in ("custodian_quality", "network_feasibility"):
         r = CliRunner().invoke(app, ["cohort", "run", str(query), "--store", str(gp), "--json", "--purpose", purpose],
                                env=WIDE)
         assert r.exit_code == 0, r.output
         out = json.loads(r.output)
         counts[purpose] = out["population_count"]
-        assert {o["kind"] for o in out["opt_outs"]} == (set() if purpose == "custodian-quality" else {"national", "type1"})
-    assert 0 < counts["feasibility"] < counts["custodian-quality"]
-    r = CliRunner().invoke(app, ["cohort", "run", str(query), "--store", str(gp), "--purpose", "feasibility"], env=WIDE)
+        assert {o["kind"] for o in out["opt_outs"]} == (set() if purpose == "custodian_quality" else {"national", "type1"})
+    assert 0 < counts["network_feasibility"] < counts["custodian_quality"]
+    r = CliRunner().invoke(app, ["cohort", "run", str(query), "--store", str(gp), "--purpose", "network_feasibility"], env=WIDE)
     assert "Opt-outs applied: national as of" in r.output and "type1 as of" in r.output

@@ -64,7 +64,7 @@ def test_result_audit_event_and_chain_name_the_registers(tmp_path, settings):
     assert result.opt_outs == (AppliedOptOut("national", dt.date(2026, 11, 2)),)
     (run,) = [e for e in entries(db) if e.action == "query.run"]
     assert run.details["opt_outs"] == [{"kind": "national", "as_of": "2026-11-02"}]
-    assert run.details["outcome"] == "completed" and run.details["purpose"] == "feasibility"
+    assert run.details["outcome"] == "completed" and run.details["purpose"] == FEASIBILITY.code
     assert "2" not in {str(v) for v in run.details.values()}  # never the count
 
     sink = InMemoryAuditSink()

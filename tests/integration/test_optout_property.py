@@ -58,13 +58,13 @@ KEY = bytes(range(32))
 PSEUDONYMISER = Pseudonymiser(KEY)
 NUMBERS = [str(n) for n in reserved_range_nhs_numbers(12)]  # persons 1..6 and six people elsewhere
 ROUTES = ("consent", "s251", "anonymised")
-PURPOSES = ("custodian-quality", "feasibility", "public_statistics", "public_beacon",
+PURPOSES = ("custodian_quality", "network_feasibility", "public_statistics", "public_beacon",
             *(f"project-{r}" for r in ROUTES))
 
 
 def expected_kinds(purpose: str, gp_sourced: bool) -> set[str]:
     """docs/opt-outs.md's decision table, restated."""
-    if purpose == "custodian-quality":
+    if purpose == "custodian_quality":
         return set()
     kinds = {"type1"} if gp_sourced else set()
     if purpose != "project-consent":
@@ -148,8 +148,8 @@ def via_execution_path(store: Store, purpose_code: str, query, db) -> object:
 
 
 def via_cohort_run_cli(store: Store, purpose_code: str, query, db) -> object | None:
-    """`phta cohort run --json --purpose P` (custodian-quality and feasibility only)."""
-    if purpose_code not in ("custodian-quality", "feasibility"):
+    """`phta cohort run --json --purpose P` (custodian_quality and network_feasibility only)."""
+    if purpose_code not in ("custodian_quality", "network_feasibility"):
         return None
     definition = store.path.parent / "query.json"
     definition.write_text(serial.to_json(query), encoding="utf-8")

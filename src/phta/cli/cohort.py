@@ -50,8 +50,8 @@ def run(
     store: Path = typer.Option(..., "--store", help="The store directory to count in."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables."),
     purpose: str = typer.Option(
-        "custodian-quality", "--purpose",
-        help="custodian-quality (your own checks) or feasibility (as the network would see it, opt-outs applied)."),
+        LOCAL_CUSTODIAN_QUALITY.code, "--purpose",
+        help="custodian_quality (your own checks) or network_feasibility (as the network would see it, opt-outs applied)."),
 ) -> None:
     """Count a cohort in a store you are custodian of: population, strata and attrition."""
     cohort = _load(definition)
