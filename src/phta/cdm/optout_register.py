@@ -92,15 +92,18 @@ def read_register_file(path: Path, pseudonymiser: Pseudonymiser) -> tuple[list[s
     if header is None or [h.strip().lower() for h in header] != [HEADER]:
         raise RegisterError(f"{path}:1: the header must be the single column {HEADER!r}")
     keys: set[str] = set()
-    for line, row in enumerate(rows, start=2):
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # a blank line holds no entry; nothing is dropped
-        if len(row) != 1:
-            raise RegisterError(f"{path}:{line}: expected one column ({HEADER}), found {len(row)}")
-        try:
+    line = 1
+    try:
+        for line, row in enumerate(rows, start=2):
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line holds no entry; nothing is dropped
+            if len(row) != 1:
+                raise RegisterError(f"{path}:{line}: expected one column ({HEADER}), found {len(row)}")
             keys.add(pseudonymiser.pseudonym(row[0].strip(), where=f"{path}:{line}"))
-        except NHSNumberError as e:
-            raise RegisterError(str(e)) from None
+    except NHSNumberError as e:
+        raise RegisterError(str(e)) from None
+    except csv.Error as e:  # e.g. a NUL byte or an unclosed quote: the message quotes no data
+        raise RegisterError(f"{path}:{line + 1}: not valid CSV ({e})") from None
     return sorted(keys), hashlib.sha256(raw).hexdigest()
 
 
