@@ -55,7 +55,8 @@ def test_default_path_returns_typed_result_and_records_no_disclosure(store):
     assert event.query_hash == serial.content_hash(COHORT) and event.purpose == "custodian_quality"
     assert event.node == "spec" and event.outcome == "completed" and event.timestamp.tzinfo is not None
     # the audit event carries no results: only these fields
-    assert {f.name for f in dataclasses.fields(event)} == {"query_hash", "purpose", "node", "user", "outcome", "timestamp"}
+    assert {f.name for f in dataclasses.fields(event)} == {"query_hash", "purpose", "node", "user", "outcome", "timestamp",
+                                                          "opt_outs"}  # registers applied: no results
 
 
 def test_membership_only_when_the_purpose_allows_record_level_output(store):

@@ -45,13 +45,25 @@ def _demo_users_step(settings: Settings, console: Console) -> list[str]:
     return seed_demo_users(database) + seed_demo_project(database)
 
 
+def _optouts_step(settings: Settings, console: Console) -> list[str]:
+    from phta.cli import optouts
+
+    return optouts.demo_step(settings, console)
+
+
 def _airlock_step(settings: Settings, console: Console) -> list[str]:
     from phta.execution.airlock_demo import seed_demo_airlock
 
     return seed_demo_airlock(open_database(settings))
 
 
-DEMO_STEPS: list[DemoStep] = [_data_dir_step, _synthetic_region_step, _demo_users_step, _airlock_step]
+DEMO_STEPS: list[DemoStep] = [
+    _data_dir_step,
+    _synthetic_region_step,
+    _optouts_step,
+    _demo_users_step,
+    _airlock_step,
+]
 
 
 def prepare_demo(settings: Settings, console: Console) -> list[str]:

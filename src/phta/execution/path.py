@@ -8,6 +8,7 @@ step here; an exception in any step stops the run and nothing is returned.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from phta.engines import duckdb as duckdb_engine
 from phta.execution.policy import AuditEvent, ExecutionPolicy
@@ -29,7 +30,7 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
 
     def audit(outcome: str) -> None:
         policy.audit(AuditEvent(query_hash, request.purpose.code, request.node, context.user, outcome,
-                                dt.datetime.now(dt.UTC)))
+                                dt.datetime.now(dt.UTC), policy.opt_outs))
 
     try:
         policy.authorise(request, context)
@@ -53,7 +54,7 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
         strata=[(r[0], r[1], int(r[2])) for r in results[2].rows],
     )
     result = build_result(rows, cohort, request, query_hash)
-    result = policy.disclosure(result, request)
+    result = policy.disclosure(replace(result, opt_outs=policy.opt_outs), request)
     audit("completed")
     return result
 

@@ -162,8 +162,13 @@ class SeriesCompiler:
     def _(self, node: ir.PersonIn, scope: _Scope) -> exp.Expression:
         if not node.person_ids:
             return exp.false()
-        return exp.In(this=exp.column("person_id", scope.row),
-                      expressions=[self.param(p) for p in node.person_ids])
+        if self.dialect.name != "duckdb":
+            return exp.In(this=exp.column("person_id", scope.row),
+                          expressions=[self.param(p) for p in node.person_ids])
+        # DuckDB: one list parameter, unnested. Opt-out rewrites bring tens of thousands of ids,
+        # and an IN list of that many placeholders takes DuckDB minutes to bind (bench/optouts.py).
+        ids = exp.select(exp.Unnest(expressions=[self.param(list(node.person_ids))])).subquery()
+        return exp.In(this=exp.column("person_id", scope.row), query=ids)
 
     @series.register
     def _(self, node: ir.AgeAt, scope: _Scope) -> exp.Expression:
