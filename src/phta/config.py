@@ -23,6 +23,10 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     ),
     "PHTA_HOST": ("Interface `phta serve` binds to.", DEFAULT_HOST),
     "PHTA_PORT": ("Port `phta serve` listens on.", str(DEFAULT_PORT)),
+    "PHTA_LINKAGE_KEY": (
+        "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
+        "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",
+    ),
 }
 
 

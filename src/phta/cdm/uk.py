@@ -11,10 +11,11 @@ compilers agree. Documented in docs/uk-facts-in-omop.md.
   row with ``observation_concept_id = IMD_QUINTILE_CONCEPT_ID`` and ``value_as_number`` 1–5.
 - **Regional person key**: ``person.person_source_value`` holds the keyed pseudonym (HMAC) of the
   NHS number under the regional linkage key, so nodes recognise the same person; the hub never
-  holds the key.
+  holds the key. Computed by ``phta.cdm.pseudonymise``; ``person_id`` is local to each store.
 - **Site**: ``person.care_site_id`` -> ``care_site.care_site_source_value`` (the site's ODS code).
 - **Observation periods**: GP registration periods (period_type_concept_id = 32817 "EHR") at GP
-  sites; hospital spells of care at trusts.
+  sites; hospital spells of care at trusts (overlapping visit spans merged).
+- **Germline variants**: the PHTA extension table ``variant`` (``phta.cdm.extensions``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 GENDER_MALE = 8507
 GENDER_FEMALE = 8532
 GENDER_UNKNOWN = 8551
+EHR_TYPE_CONCEPT_ID = 32817  # the type concept of every row PHTA writes from an EHR extract
 
 LOCAL_CONCEPT_BASE = 2_000_000_000  # local concept ids (not in OHDSI Athena) start here
 

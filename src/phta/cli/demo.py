@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 
 from phta.config import Settings, load_settings
+from phta.governance.demo_users import seed_demo_users
+from phta.store import open_database
 
 DemoStep = Callable[[Settings, Console], list[str]]
 
@@ -22,7 +24,27 @@ def _data_dir_step(settings: Settings, console: Console) -> list[str]:
     return [f"Data directory: {settings.data_dir}"]
 
 
-DEMO_STEPS: list[DemoStep] = [_data_dir_step]
+DEMO_REGION = {"patients": 20_000, "sites": 4, "seed": 1}
+
+
+def _synthetic_region_step(settings: Settings, console: Console) -> list[str]:
+    """Generate a modest synthetic region under the stores directory, once."""
+    from phta.cdm.synth import MANIFEST, SynthResult
+    from phta.cli import synth
+
+    out = settings.stores_dir
+    if (out / MANIFEST).exists():
+        return [f"Synthetic region: already in {out}"]
+    result: SynthResult = synth.run(out, DEMO_REGION["patients"], DEMO_REGION["sites"], DEMO_REGION["seed"],
+                                    False, settings.data_dir, console)
+    return synth.describe(result)
+
+
+def _demo_users_step(settings: Settings, console: Console) -> list[str]:
+    return seed_demo_users(open_database(settings))
+
+
+DEMO_STEPS: list[DemoStep] = [_data_dir_step, _synthetic_region_step, _demo_users_step]
 
 
 def prepare_demo(settings: Settings, console: Console) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from phta import __version__
-from phta.cli import cohort, demo, serve
+from phta.cli import audit, cohort, demo, outputs, serve, store, synth, users
 
 app = typer.Typer(
     name="phta",
@@ -20,6 +20,12 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.add_typer(cohort.app, name="cohort")
+app.add_typer(outputs.app, name="outputs")
+app.add_typer(store.load_app, name="load")
+app.add_typer(store.app, name="store")
+app.command("synth")(synth.synth)
+app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")
 
 
 @app.command("version")

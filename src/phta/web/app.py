@@ -9,7 +9,8 @@ from fastapi.staticfiles import StaticFiles
 
 from phta import __version__
 from phta.config import Settings, load_settings
-from phta.web import pages, system
+from phta.store import open_database
+from phta.web import accounts, governance_api, pages, projects, register, security, system
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -22,7 +23,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Precision Health Technologies Accelerator: pages and JSON API.",
     )
     app.state.settings = settings
+    # Migrations run here, on start-up, before the first request.
+    app.state.database = open_database(settings)
+    security.install(app, app.state.database)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(system.router)
     app.include_router(pages.router)
+    app.include_router(accounts.router)
+    app.include_router(governance_api.router)
+    app.include_router(projects.router)
+    app.include_router(register.router)
     return app

@@ -1,0 +1,73 @@
+"""What a store holds (``phta store info``) and its Parquet export (``phta store export-parquet``).
+
+The summary is for the store's custodian: table row counts, date coverage of event tables, CDM
+version, node name, load history and a quarantine summary (counts by file, field and reason --
+positions and reasons only, never values).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from phta.cdm import schema
+from phta.cdm.ingest.findings import EVENT_DATE
+from phta.cdm.store import Store
+
+
+def _iso(value: object) -> object:
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
+
+
+def summarise(store: Store) -> dict:
+    info = {k: _iso(v) for k, v in store.info().items()}
+    tables: list[dict] = []
+    with store.connect(read_only=True) as con:
+        for tbl in schema.tables().values():
+            rows = con.execute(f"SELECT count(*) FROM {tbl.name}").fetchall()[0][0]
+            entry: dict = {"table": tbl.name, "rows": rows}
+            date = EVENT_DATE.get(tbl.name)
+            if date is not None:
+                lo, hi = con.execute(f'SELECT min("{date}"), max("{date}") FROM {tbl.name}').fetchone()
+                entry["date_field"] = date
+                entry["date_min"], entry["date_max"] = _iso(lo), _iso(hi)
+            tables.append(entry)
+        quarantine = [
+            {"load_id": r[0], "file": r[1], "field": r[2], "reason": r[3], "entries": r[4],
+             "first_line": r[5]}
+            for r in con.execute(
+                """SELECT load_id, file, field, reason, count(*), min(line) FROM phta_quarantine
+                GROUP BY ALL ORDER BY load_id, file, field, reason"""
+            ).fetchall()
+        ]
+    history = [
+        {k: _iso(v) for k, v in h.items() if k != "report"}
+        | {"findings": (h.get("report") or {}).get("findings", {})}
+        for h in store.load_history()
+    ]
+    return {
+        "store": str(store.path),
+        **info,
+        "tables": tables,
+        "load_history": history,
+        "quarantine": quarantine,
+    }
+
+
+def export_parquet(store: Store, out: str | Path | None = None) -> list[tuple[str, int, Path]]:
+    """One Parquet file per non-empty OMOP table (``<table>.parquet``), default ``STORE/parquet``.
+
+    Returns (table, rows, path) per file written."""
+    out_dir = Path(out) if out is not None else store.parquet_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[tuple[str, int, Path]] = []
+    with store.connect(read_only=True) as con:
+        for tbl in schema.tables().values():
+            rows = con.execute(f"SELECT count(*) FROM {tbl.name}").fetchall()[0][0]
+            if rows == 0:
+                continue
+            path = out_dir / f"{tbl.name}.parquet"
+            # The relation API takes the path as a value, not as text inside SQL.
+            con.table(tbl.name).write_parquet(str(path), compression="zstd")
+            written.append((tbl.name, rows, path))
+    return written

@@ -1,0 +1,74 @@
+"""``phta outputs``: check research outputs against the disclosure-control policy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from phta.disclosure.check import check as check_result
+from phta.disclosure.file_checks import check_file
+from phta.disclosure.policy import PolicyError, load_policy
+from phta.disclosure.table_files import TableFileError, parse_table_file
+
+app = typer.Typer(help="Check research outputs (tables, results) before they are released.", no_args_is_help=True)
+
+
+@app.command("check")
+def check(
+    file: Path = typer.Argument(..., help="A crosstab .csv (header row, optional Total margins) or a result .json; .png/.svg/.html get the automatic file checks only."),
+    policy: str = typer.Option("default", "--policy", help="A built-in policy name (default, project, feasibility, public, beacon, custodian, opensafely-midpoint6, strict) or a YAML/JSON policy file."),
+    node: str = typer.Option(None, "--node", help="Apply this node's overrides from the policy file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the protected output and every decision as JSON."),
+) -> None:
+    """Check a table file: print each cell's outcome and the reasons; exit 1 if anything must be suppressed."""
+    try:
+        applied = load_policy(policy, node=node)
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise typer.BadParameter(f"{file}: no such file", param_hint="FILE") from None
+    except PolicyError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    # the airlock's automatic checks first: scripts, hidden or embedded data, size
+    report = check_file(file.name, data)
+    is_table = file.suffix.lower() in (".csv", ".json")
+    # a malformed table is bad input (exit 2), reported with its line by the table reader below
+    blocking = [f for f in report.findings if not (is_table and f.rule == "malformed")]
+    if blocking or not is_table:
+        _print_file_report(report, as_json)
+        raise typer.Exit(1 if report.findings else 0)
+    try:
+        result = parse_table_file(file.name, data.decode("utf-8-sig"))
+        output = check_result(result, applied)
+    except (TableFileError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if as_json:
+        typer.echo(output.to_json())
+    else:
+        console = Console(width=140)
+        grid = Table(title=f"{file.name}: {output.status}", show_lines=False)
+        for column in ("cell", "published", "outcome", "reasons"):
+            grid.add_column(column, justify="right" if column == "published" else "left")
+        for cell in output.cells:
+            decisions = [d for d in output.decisions_for(cell.cell) if d.outcome != "publish" and d.rule != "lp_audit"]
+            outcome = "suppressed" if cell.suppressed else ("changed" if decisions else "published")
+            grid.add_row(" / ".join(cell.cell), "-" if cell.value is None else f"{cell.value:g}", outcome,
+                         "; ".join(d.explanation for d in decisions))
+        console.print(grid)
+        console.print(f"policy {output.policy['name']} (sha256 {output.policy_sha256})")
+    if output.must_suppress:
+        raise typer.Exit(1)
+
+
+def _print_file_report(report, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"file": report.name, "sha256": report.sha256, "size": report.size,
+                               "passed": report.passed, "findings": [vars(f) for f in report.findings]}))
+        return
+    console = Console(width=140)
+    console.print(f"{report.name}: automatic file checks {'passed' if report.passed else 'FAILED'} (sha256 {report.sha256})")
+    for finding in report.findings:
+        console.print(f"- {finding.rule} at {finding.where}: {finding.explanation}", markup=False)

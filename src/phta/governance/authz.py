@@ -1,0 +1,92 @@
+"""Authorisation, decided in one place.
+
+``ACTIONS`` says, for every action the platform offers, which roles may perform it and which
+API-token scope a token must carry. ``authorise(principal, action, resource)`` is the only
+function that answers "may they?"; the web layer calls it through one FastAPI dependency, and
+the authorisation test walks every route of the app against an independent expectations table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from phta.governance.principal import Principal
+from phta.governance.roles import ALL_ROLES, Role
+
+ANYONE = "anyone"  # including people who are not signed in
+SIGNED_IN = frozenset(ALL_ROLES)
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str] | str  # a set of roles, or ANYONE
+    scope: str | None = None  # the token scope needed when the caller uses an API token
+    description: str = ""
+    # When set, only these roles may act on anyone's resource; the other allowed roles only on
+    # their own (``resource.applicant_user_id == principal.user_id``).
+    any_resource_roles: frozenset[str] | None = None
+
+
+ACTIONS: dict[str, Rule] = {
+    "public.read": Rule(ANYONE, None, "public pages and public API"),
+    "auth.sign_in": Rule(ANYONE, None, "sign in, enter or enrol a second factor, sign out"),
+    "account.read": Rule(SIGNED_IN, "account:read", "see your own account"),
+    "account.tokens": Rule(SIGNED_IN, "account:write", "create and revoke your own API tokens"),
+    "projects.apply": Rule(frozenset({Role.RESEARCHER, Role.INNOVATOR}), None, "draft, submit, withdraw own requests"),
+    "projects.view": Rule(
+        frozenset({Role.RESEARCHER, Role.INNOVATOR, Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}), None,
+        "see a request (applicants: their own)",
+        any_resource_roles=frozenset({Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}),
+    ),
+    "projects.review": Rule(frozenset({Role.COMMITTEE_MEMBER}), None, "review requests and decide"),
+    "users.list": Rule(frozenset({Role.HUB_ADMIN, Role.ACCOUNT_MANAGER}), "admin", "list users"),
+    "audit.verify": Rule(frozenset({Role.HUB_ADMIN}), "admin", "verify the audit chain"),
+}
+
+
+class NotAuthenticated(Exception):
+    """The action needs a signed-in user and there is none (HTTP 401)."""
+
+
+class Forbidden(Exception):
+    """The signed-in user may not do this (HTTP 403). The message names the action, never data."""
+
+
+class UnknownAction(KeyError):
+    pass
+
+
+def rule_for(action: str) -> Rule:
+    try:
+        return ACTIONS[action]
+    except KeyError:
+        raise UnknownAction(f"no authorisation rule for action {action!r}") from None
+
+
+def authorise(principal: Principal | None, action: str, resource: Any = None) -> None:
+    """Return if allowed; raise NotAuthenticated or Forbidden otherwise.
+
+    ``resource`` is for rules that depend on the thing acted on: a route first checks the role
+    (no resource), then, once it has loaded the thing, checks again with it.
+    """
+    rule = rule_for(action)
+    if rule.roles == ANYONE:
+        return
+    if principal is None:
+        raise NotAuthenticated(action)
+    if not principal.roles & rule.roles:
+        raise Forbidden(f"your roles do not allow {action!r}")
+    if principal.scopes is not None and (rule.scope is None or rule.scope not in principal.scopes):
+        raise Forbidden(f"this API token lacks the {rule.scope!r} scope needed for {action!r}")
+    staff = rule.any_resource_roles is None or bool(principal.roles & rule.any_resource_roles)
+    if resource is not None and not staff and getattr(resource, "applicant_user_id", None) != principal.user_id:
+        raise Forbidden(f"{action!r} is allowed only on your own requests")
+
+
+def allowed(principal: Principal | None, action: str, resource: Any = None) -> bool:
+    try:
+        authorise(principal, action, resource)
+    except (NotAuthenticated, Forbidden):
+        return False
+    return True

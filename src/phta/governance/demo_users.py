@@ -1,0 +1,78 @@
+"""Demo users: one per role, with fixed demo-only passwords and a fixed demo TOTP secret.
+
+Only ``phta demo`` calls this. Production never seeds users: accounts there are created with
+``phta users add``, which prompts for a password, and TOTP is enrolled by the user on first
+sign-in. The fixed values below are public (they are in the repository and printed at demo
+start) precisely because they only ever protect synthetic demo data.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from phta.governance import accounts
+from phta.governance.roles import TOTP_REQUIRED, Role
+from phta.store import Database
+from phta.store.models import User
+
+DEMO_DOMAIN = "demo.phta.example"
+DEMO_TOTP_SECRET = "PHTADEMOPHTADEMOPHTADEMO"  # noqa: S105 - public, demo data only (base32)
+
+# (local part, role, display name, organisation, lay member)
+DEMO_USERS: list[tuple[str, Role, str, str | None, bool]] = [
+    ("citizen", Role.PUBLIC, "Pat Public", None, False),
+    ("innovator", Role.INNOVATOR, "Ines Innovator", "Midlands MedTech Ltd", False),
+    ("researcher", Role.RESEARCHER, "Ravi Researcher", "University of Birmingham", False),
+    ("custodian", Role.DATA_CUSTODIAN, "Cara Custodian", "University Hospitals Birmingham", False),
+    ("committee", Role.COMMITTEE_MEMBER, "Colin Committee", "PHTA Hub", False),
+    ("lay-member", Role.COMMITTEE_MEMBER, "Lara Lay", None, True),
+    ("checker", Role.OUTPUT_CHECKER, "Olu Checker", "PHTA Hub", False),
+    ("account-manager", Role.ACCOUNT_MANAGER, "Amir Manager", "PHTA Hub", False),
+    ("admin", Role.HUB_ADMIN, "Hana Admin", "PHTA Hub", False),
+]
+
+
+def demo_email(local: str) -> str:
+    return f"{local}@{DEMO_DOMAIN}"
+
+
+def demo_password(local: str) -> str:
+    return f"phta-demo-{local}"
+
+
+def seed_demo_users(database: Database) -> list[str]:
+    """Create the demo users that are missing; return lines describing how to sign in."""
+    created = 0
+    for local, role, name, org, lay in DEMO_USERS:
+        email = demo_email(local)
+        with database.session() as session:
+            exists = session.scalar(select(User.id).where(User.email == email)) is not None
+        if exists:
+            continue
+        user_id = accounts.create_user(
+            database,
+            email=email,
+            password=demo_password(local),
+            roles=[role],
+            name=name,
+            organisation=org,
+            lay_member=lay,
+            actor="demo",
+            is_demo=True,
+        )
+        if role in TOTP_REQUIRED:
+            accounts.set_totp_secret(database, user_id, DEMO_TOTP_SECRET, actor="demo")
+        created += 1
+    lines = [
+        f"Demo users ({created} created now; demo-only passwords, never seeded in production):"
+    ]
+    for local, role, _name, _org, lay in DEMO_USERS:
+        extra = " + TOTP" if role in TOTP_REQUIRED else ""
+        lines.append(
+            f"  {demo_email(local):<38} {demo_password(local):<28} {role}{' (lay)' if lay else ''}{extra}"
+        )
+    lines.append(
+        f"  TOTP demo secret for +TOTP users: {DEMO_TOTP_SECRET} "
+        "(add it to an authenticator app, or run `phta users totp EMAIL` for the current code)"
+    )
+    return lines

@@ -1,0 +1,172 @@
+"""The data access request form: HDR UK Gateway-style questions grouped by the Five Safes,
+plus the legal basis. Pure data and validation; no storage here.
+
+A draft may be saved half-filled (only lengths are checked); submitting needs every required
+answer, and each problem is reported against the field it belongs to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TASK_TYPES = {
+    "feasibility": "Feasibility counts only",
+    "characterisation": "Cohort characterisation (aggregate tables)",
+    "evaluation": "Evaluation of a device, diagnostic or AI model",
+}
+ARTICLE_6 = {
+    "6(1)(a)": "6(1)(a) consent",
+    "6(1)(e)": "6(1)(e) public task",
+    "6(1)(f)": "6(1)(f) legitimate interests",
+}
+ARTICLE_9 = {
+    "9(2)(a)": "9(2)(a) explicit consent",
+    "9(2)(h)": "9(2)(h) health or social care",
+    "9(2)(i)": "9(2)(i) public health",
+    "9(2)(j)": "9(2)(j) research, with safeguards",
+}
+COMMON_LAW = {
+    "consent": "Consent",
+    "s251": "Section 251 support (Confidentiality Advisory Group)",
+    "anonymised": "Anonymised data only",
+}
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    label: str
+    safe: str  # which of the Five Safes (or "Legal basis") the question belongs to
+    kind: str = "text"  # text | long | bool | choice | multi | list
+    required: bool = True
+    choices: dict[str, str] | None = None
+    hint: str = ""
+    max_length: int = 4000
+
+
+QUESTIONS: list[Question] = [
+    Question(
+        "applicants",
+        "Applicants and their roles",
+        "Safe people",
+        "long",
+        hint="One per line: name, organisation, role.",
+    ),
+    Question(
+        "accreditation",
+        "Accreditation and training",
+        "Safe people",
+        "long",
+        hint="e.g. ONS Accredited Researcher, information governance training and date.",
+    ),
+    Question("title", "Project title", "Safe projects", max_length=300),
+    Question(
+        "lay_summary",
+        "Lay summary",
+        "Safe projects",
+        "long",
+        hint="Plain English, for the public register.",
+    ),
+    Question("public_benefit", "Public benefit", "Safe projects", "long"),
+    Question("aims", "Aims and research questions", "Safe projects", "long"),
+    Question(
+        "nodes", "Hospital nodes", "Safe settings", "list", hint="Node names, separated by commas."
+    ),
+    Question(
+        "tre_only", "Analysis only inside the trusted research environment", "Safe settings", "bool"
+    ),
+    Question("datasets", "Datasets", "Safe data", "list", hint="Separated by commas."),
+    Question("cohort", "Cohort definition", "Safe data", "long"),
+    Question("fields", "Data fields needed", "Safe data", "long"),
+    Question(
+        "linkage", "Linkage", "Safe data", "long", required=False, hint="Leave empty if none."
+    ),
+    Question("pseudonymised", "Pseudonymised data only", "Safe data", "bool"),
+    Question("planned_outputs", "Planned outputs", "Safe outputs", "long"),
+    Question("disclosure_approach", "Disclosure control approach", "Safe outputs", "long"),
+    Question("task_types", "Task types requested", "Safe outputs", "multi", choices=TASK_TYPES),
+    Question(
+        "duration_months", "Duration (months)", "Safe projects", max_length=3, hint="1 to 60."
+    ),
+    Question("article6", "UK GDPR Article 6 condition", "Legal basis", "choice", choices=ARTICLE_6),
+    Question("article9", "UK GDPR Article 9 condition", "Legal basis", "choice", choices=ARTICLE_9),
+    Question(
+        "common_law",
+        "Common-law duty of confidentiality",
+        "Legal basis",
+        "choice",
+        choices=COMMON_LAW,
+    ),
+    Question(
+        "s251_reference",
+        "Section 251 (CAG) reference",
+        "Legal basis",
+        required=False,
+        hint="Required when the route is section 251.",
+        max_length=100,
+    ),
+]
+BY_NAME = {q.name: q for q in QUESTIONS}
+SAFES = list(dict.fromkeys(q.safe for q in QUESTIONS))
+
+
+def _as_list(value) -> list[str]:
+    items = value if isinstance(value, list) else str(value or "").split(",")
+    return [s.strip() for s in (str(i) for i in items) if s.strip()]
+
+
+def normalise(raw: dict) -> dict:
+    """Turn submitted form values (strings, lists, checkboxes) into the stored answer types."""
+    answers: dict = {}
+    for q in QUESTIONS:
+        value = raw.get(q.name)
+        if q.kind == "bool":
+            answers[q.name] = value in (True, "on", "true", "yes", "1")
+        elif q.kind in ("list", "multi"):
+            answers[q.name] = _as_list(value)
+        else:
+            answers[q.name] = str(value or "").strip()
+    return answers
+
+
+def length_problems(answers: dict) -> dict[str, str]:
+    problems = {}
+    for q in QUESTIONS:
+        value = answers.get(q.name)
+        text = ", ".join(value) if isinstance(value, list) else str(value or "")
+        if len(text) > q.max_length:
+            problems[q.name] = f"{q.label}: at most {q.max_length} characters (now {len(text)})"
+    return problems
+
+
+def submission_problems(answers: dict) -> dict[str, str]:
+    """Everything wrong with the answers for submission, keyed by field name."""
+    problems = length_problems(answers)
+    for q in QUESTIONS:
+        value = answers.get(q.name)
+        if q.name in problems:
+            continue
+        if q.kind == "bool":
+            if q.required and value is not True:
+                problems[q.name] = f"{q.label}: must be confirmed — PHTA supports no other setting"
+        elif q.required and not value:
+            problems[q.name] = f"{q.label}: required"
+        elif q.kind == "choice" and value and value not in (q.choices or {}):
+            problems[q.name] = f"{q.label}: choose one of the options"
+        elif q.kind == "multi" and any(v not in (q.choices or {}) for v in value or []):
+            problems[q.name] = f"{q.label}: unknown option"
+    months = answers.get("duration_months")
+    if "duration_months" not in problems and not (str(months).isdigit() and 1 <= int(months) <= 60):
+        problems["duration_months"] = "Duration (months): a whole number from 1 to 60"
+    if answers.get("common_law") == "s251" and not answers.get("s251_reference"):
+        problems["s251_reference"] = (
+            "Section 251 (CAG) reference: required for the section 251 route"
+        )
+    return problems
+
+
+def opt_outs_apply(answers: dict) -> str:
+    """What the public register says about opt-outs for this legal route."""
+    if answers.get("common_law") == "consent":
+        return "National data opt-out does not apply (consent); type 1 opt-outs respected"
+    return "National data opt-out and type 1 opt-outs applied"

@@ -1,0 +1,237 @@
+"""The access committee's decision on a request.
+
+Default rule (configurable through ``DecisionRule``): at least two committee members review,
+at least one of them a lay member, none from the applicant's organisation, and approval must be
+unanimous. Any reviewer may ask for feedback (the request goes back to the applicant; the next
+submission is a new round) or reject. "Approved with conditions" records the conditions, and the
+grant activates only once the applicant acknowledges them. Timings are in working days
+(Monday to Friday; bank holidays are not yet counted).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import select
+
+from phta import audit
+from phta.governance import projects
+from phta.governance.principal import Principal
+from phta.store import Database
+from phta.store.models import Grant, Project, Review, User
+
+DECISIONS = {
+    "approve": "Approve",
+    "approve_with_conditions": "Approve with conditions",
+    "request_feedback": "Ask the applicant for changes",
+    "reject": "Reject",
+}
+
+
+@dataclass(frozen=True)
+class DecisionRule:
+    min_reviewers: int = 2
+    lay_member_required: bool = True
+    unanimous: bool = True
+
+
+DEFAULT_RULE = DecisionRule()
+
+
+class ReviewError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    reviewer: str
+    lay_member: bool
+    decision: str
+    conditions: str
+    comment: str
+    at: datetime
+    round: int
+
+
+def reviews(database: Database, project_id: int) -> list[ReviewView]:
+    with database.session() as session:
+        rows = session.execute(
+            select(Review, User.name)
+            .join(User, User.id == Review.reviewer_user_id)
+            .where(Review.project_id == project_id)
+            .order_by(Review.id)
+        ).all()
+        return [
+            ReviewView(name, r.lay_member, r.decision, r.conditions, r.comment, r.at, r.round)
+            for r, name in rows
+        ]
+
+
+def working_days(start: datetime, end: datetime) -> int:
+    return int(np.busday_count(start.date(), end.date()))
+
+
+def record_review(
+    database: Database,
+    principal: Principal,
+    project_id: int,
+    decision: str,
+    *,
+    conditions: str = "",
+    comment: str = "",
+    rule: DecisionRule = DEFAULT_RULE,
+) -> str:
+    """Record one committee member's review; returns the request's state afterwards."""
+    if decision not in DECISIONS:
+        raise ReviewError(f"unknown decision {decision!r}")
+    if decision == "approve_with_conditions" and not conditions.strip():
+        raise ReviewError("write the conditions the applicant must accept")
+    if decision in ("request_feedback", "reject") and not comment.strip():
+        raise ReviewError("say why, so the applicant can act on it")
+    with database.session() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            raise LookupError(f"no project {project_id}")
+        if project.state not in projects.UNDER_REVIEW:
+            raise ReviewError("this request is not waiting for review")
+        reviewer = session.get(User, principal.user_id)
+        if project.applicant_user_id == principal.user_id:
+            raise ReviewError("you cannot review your own request")
+        if (
+            project.organisation_id is not None
+            and reviewer.organisation_id == project.organisation_id
+        ):
+            raise ReviewError(
+                "you are from the applicant's organisation, so you cannot review this request"
+            )
+        already = session.scalar(
+            select(Review.id).where(
+                Review.project_id == project_id,
+                Review.reviewer_user_id == principal.user_id,
+                Review.round == project.round,
+            )
+        )
+        if already is not None:
+            raise ReviewError("you have already reviewed this round of the request")
+        now = datetime.now(UTC)
+        session.add(
+            Review(
+                project_id=project_id,
+                reviewer_user_id=principal.user_id,
+                round=project.round,
+                decision=decision,
+                conditions=conditions.strip(),
+                comment=comment.strip(),
+                lay_member=reviewer.lay_member,
+                at=now,
+            )
+        )
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="project.review",
+            target=f"project:{project_id}",
+            details={"decision": decision, "round": project.round},
+            data_dir=database.data_dir,
+        )
+        if project.state != "in_review":
+            projects.move(session, project, "in_review", principal.user_id, "", database.data_dir)
+        session.flush()
+        this_round = session.scalars(
+            select(Review).where(Review.project_id == project_id, Review.round == project.round)
+        ).all()
+        _apply_rule(session, project, this_round, principal, rule, database.data_dir, now)
+        return project.state
+
+
+def _apply_rule(
+    session,
+    project: Project,
+    round_reviews: list[Review],
+    principal: Principal,
+    rule: DecisionRule,
+    data_dir,
+    now: datetime,
+) -> None:
+    decisions = [r.decision for r in round_reviews]
+    if "request_feedback" in decisions:
+        note = next(r.comment for r in round_reviews if r.decision == "request_feedback")
+        projects.move(session, project, "feedback_requested", principal.user_id, note, data_dir)
+        return
+    if "reject" in decisions and rule.unanimous:
+        project.decided_at = now
+        note = next(r.comment for r in round_reviews if r.decision == "reject")
+        projects.move(session, project, "rejected", principal.user_id, note, data_dir)
+        return
+    enough = len(round_reviews) >= rule.min_reviewers
+    lay_ok = not rule.lay_member_required or any(r.lay_member for r in round_reviews)
+    if not (enough and lay_ok):
+        return
+    approving = [r for r in round_reviews if r.decision in ("approve", "approve_with_conditions")]
+    if rule.unanimous and len(approving) != len(round_reviews):
+        return
+    conditions = [r.conditions for r in approving if r.decision == "approve_with_conditions"]
+    project.decided_at = now
+    project.conditions = "\n".join(conditions) or None
+    state = "approved_with_conditions" if conditions else "approved"
+    projects.move(session, project, state, principal.user_id, "", data_dir)
+    answers = json.loads(project.form)
+    grant = Grant(
+        project_id=project.id,
+        datasets=json.dumps(answers.get("datasets", [])),
+        nodes=json.dumps(answers.get("nodes", [])),
+        task_types=json.dumps(answers.get("task_types", [])),
+        created_at=now,
+        expires_at=now + timedelta(days=30 * int(answers.get("duration_months") or 12)),
+        active=not conditions,
+    )
+    session.add(grant)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="grant.created",
+        target=f"project:{project.id}",
+        details={
+            "active": grant.active,
+            "nodes": answers.get("nodes", []),
+            "task_types": answers.get("task_types", []),
+        },
+        data_dir=data_dir,
+    )
+
+
+@dataclass(frozen=True)
+class GrantView:
+    project_id: int
+    applicant_user_id: int
+    datasets: list[str]
+    nodes: list[str]
+    task_types: list[str]
+    expires_at: datetime
+    active: bool
+
+
+def grant_for(database: Database, project_id: int) -> GrantView | None:
+    with database.session() as session:
+        row = session.execute(
+            select(Grant, Project.applicant_user_id)
+            .join(Project, Project.id == Grant.project_id)
+            .where(Grant.project_id == project_id)
+        ).first()
+        if row is None:
+            return None
+        g, applicant = row
+        expires = g.expires_at if g.expires_at.tzinfo else g.expires_at.replace(tzinfo=UTC)
+        return GrantView(
+            project_id,
+            applicant,
+            json.loads(g.datasets),
+            json.loads(g.nodes),
+            json.loads(g.task_types),
+            expires,
+            g.active,
+        )

@@ -1,0 +1,123 @@
+"""Every route of the app x every role (and anonymous): allowed, or 401/403 — as the table says.
+
+The routes come from ``create_app(...).routes``; a route missing from ``EXPECTED`` fails the
+test, so a new endpoint cannot ship without someone deciding who may use it. The table is
+written here, independently of ``phta.governance.authz.ACTIONS``, so a mistake in either shows.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount
+
+from phta.governance.roles import ALL_ROLES
+from tests.governance_support import csrf_token, make_user, sign_in
+
+ANYONE = "anyone"
+SIGNED_IN = frozenset(ALL_ROLES)
+ADMINS = frozenset({"hub_admin", "account_manager"})
+APPLICANTS = frozenset({"researcher", "innovator"})
+COMMITTEE = frozenset({"committee_member"})
+
+EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
+    ("GET", "/"): ANYONE,
+    ("GET", "/health"): ANYONE,
+    ("GET", "/openapi.json"): ANYONE,
+    ("GET", "/docs"): ANYONE,
+    ("GET", "/docs/oauth2-redirect"): ANYONE,
+    ("GET", "/redoc"): ANYONE,
+    ("GET", "/static"): ANYONE,
+    ("GET", "/sign-in"): ANYONE,
+    ("POST", "/sign-in"): ANYONE,
+    ("GET", "/sign-in/totp"): ANYONE,
+    ("POST", "/sign-in/totp"): ANYONE,
+    ("GET", "/sign-in/enrol-totp"): ANYONE,
+    ("POST", "/sign-in/enrol-totp"): ANYONE,
+    ("POST", "/sign-out"): ANYONE,
+    ("GET", "/account"): SIGNED_IN,
+    ("POST", "/account/tokens"): SIGNED_IN,
+    ("POST", "/account/tokens/{token_id}/revoke"): SIGNED_IN,
+    ("GET", "/api/v1/me"): SIGNED_IN,
+    ("GET", "/api/v1/tokens"): SIGNED_IN,
+    ("POST", "/api/v1/tokens"): SIGNED_IN,
+    ("DELETE", "/api/v1/tokens/{token_id}"): SIGNED_IN,
+    ("GET", "/api/v1/users"): ADMINS,
+    ("GET", "/api/v1/audit/verify"): frozenset({"hub_admin"}),
+    ("GET", "/api/v1/audit/head"): ANYONE,
+    ("GET", "/projects"): APPLICANTS,
+    ("GET", "/projects/new"): APPLICANTS,
+    ("POST", "/projects/new"): APPLICANTS,
+    ("GET", "/projects/{project_id}/edit"): APPLICANTS,
+    ("POST", "/projects/{project_id}/edit"): APPLICANTS,
+    ("GET", "/projects/{project_id}"): APPLICANTS | COMMITTEE | {"hub_admin"},
+    ("POST", "/projects/{project_id}/withdraw"): APPLICANTS,
+    ("POST", "/projects/{project_id}/acknowledge"): APPLICANTS,
+    ("GET", "/review"): COMMITTEE,
+    ("GET", "/review/{project_id}"): COMMITTEE,
+    ("POST", "/review/{project_id}"): COMMITTEE,
+    ("GET", "/register"): ANYONE,
+    ("GET", "/register.json"): ANYONE,
+    ("GET", "/register.csv"): ANYONE,
+    ("GET", "/register/{project_id}"): ANYONE,
+}
+
+PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999"}
+
+
+def app_endpoints(app) -> list[tuple[str, str]]:
+    """(method, path) of every route, including those of included routers and mounts."""
+    found = []
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.route, Mount):
+            found.append(("GET", context.path))
+        else:
+            for method in sorted((context.methods or set()) - {"HEAD"}):
+                found.append((method, context.path))
+    assert found, "no routes found: has FastAPI changed how it exposes them?"
+    return found
+
+
+def concrete(path: str) -> str:
+    for placeholder, value in PATH_VALUES.items():
+        path = path.replace(placeholder, value)
+    return "/static/phta.css" if path == "/static" else path
+
+
+def test_every_route_is_in_the_expectations_table(live_server):
+    endpoints = app_endpoints(live_server.server.config.app)
+    missing = [e for e in endpoints if e not in EXPECTED]
+    assert not missing, f"routes with no authorisation expectation (add them to EXPECTED): {missing}"
+    stale = [e for e in EXPECTED if e not in endpoints]
+    assert not stale, f"EXPECTED lists routes the app no longer has: {stale}"
+
+
+def _walk(client: httpx.Client, who: str | None, endpoints) -> list[str]:
+    failures = []
+    # Signing out ends the session the rest of the walk depends on, so it goes last.
+    for method, path in sorted(endpoints, key=lambda e: e == ("POST", "/sign-out")):
+        allowed_roles = EXPECTED[(method, path)]
+        allowed = allowed_roles == ANYONE or (who is not None and who in allowed_roles)
+        token = csrf_token(client)
+        r = client.request(method, concrete(path), headers={"X-CSRF-Token": token},
+                           data={"csrf_token": token} if method == "POST" and not path.startswith("/api/") else None)
+        if allowed and r.status_code in (401, 403):
+            failures.append(f"{who or 'anonymous'} {method} {path}: expected allowed, got {r.status_code}")
+        if not allowed:
+            expected = 401 if who is None else 403
+            if r.status_code != expected:
+                failures.append(f"{who or 'anonymous'} {method} {path}: expected {expected}, got {r.status_code}")
+    return failures
+
+
+@pytest.mark.parametrize("role", [None, *sorted(ALL_ROLES)])
+def test_every_endpoint_for_every_role(live_server, settings, role):
+    endpoints = app_endpoints(live_server.server.config.app)
+    with httpx.Client(base_url=live_server.url) as client:
+        if role is not None:
+            email = make_user(settings, role)
+            r = sign_in(client, email)
+            assert r.status_code == 303 and r.headers["location"] == "/account", r.text
+        failures = _walk(client, role, endpoints)
+    assert not failures, "\n".join(failures)

@@ -1,0 +1,74 @@
+"""Data access requests and the register over real HTTP: ownership, downloads, no sign-in needed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import httpx
+
+from phta.governance import review
+from phta.governance.principal import Principal
+from phta.store import open_database
+from tests.governance_support import complete_request, csrf_token, make_user, sign_in
+
+
+def _submit(client: httpx.Client, answers: dict) -> int:
+    token = csrf_token(client, "/projects/new")
+    r = client.post("/projects/new", data=answers | {"action": "submit", "csrf_token": token})
+    assert r.status_code == 303, r.text
+    return int(re.search(r"/projects/(\d+)", r.headers["location"]).group(1))
+
+
+def test_applicants_see_only_their_own_requests(live_server, settings):
+    owner = make_user(settings, "researcher", organisation="Uni A")
+    other = make_user(settings, "innovator", email="other@example.org", organisation="Company B")
+    with httpx.Client(base_url=live_server.url) as a:
+        sign_in(a, owner)
+        pid = _submit(a, complete_request())
+        assert a.get(f"/projects/{pid}").status_code == 200
+    with httpx.Client(base_url=live_server.url) as b:
+        sign_in(b, other)
+        assert b.get(f"/projects/{pid}").status_code == 403
+        assert b.get(f"/projects/{pid}/edit").status_code == 403
+        r = b.post(f"/projects/{pid}/withdraw", data={"csrf_token": csrf_token(b)})
+        assert r.status_code == 403
+
+
+def test_validation_messages_sit_next_to_their_fields(live_server, settings):
+    owner = make_user(settings, "researcher")
+    with httpx.Client(base_url=live_server.url) as client:
+        sign_in(client, owner)
+        token = csrf_token(client, "/projects/new")
+        r = client.post("/projects/new", data={"title": "Only a title", "common_law": "s251", "action": "submit",
+                                               "csrf_token": token})
+        assert r.status_code == 400
+        assert 'id="err-s251_reference"' in r.text and 'aria-describedby="err-s251_reference"' in r.text
+        assert "Section 251 (CAG) reference: required" in r.text
+
+
+def test_register_is_public_in_html_json_and_csv(live_server, settings):
+    owner = make_user(settings, "researcher", organisation="Uni A")
+    with httpx.Client(base_url=live_server.url) as client:
+        sign_in(client, owner)
+        pid = _submit(client, complete_request("Readmissions study"))
+    db = open_database(settings)
+    make_user(settings, "committee_member", email="lay@example.org", lay_member=True)
+    make_user(settings, "committee_member", email="expert@example.org", organisation="Hub")
+    from phta.governance.accounts import list_users
+
+    ids = {u.email: u.id for u in list_users(db)}
+    for email, lay in (("lay@example.org", True), ("expert@example.org", False)):
+        review.record_review(db, Principal(ids[email], email, email, frozenset({"committee_member"}), lay_member=lay),
+                             pid, "approve")
+    with httpx.Client(base_url=live_server.url) as anonymous:
+        html = anonymous.get("/register")
+        assert html.status_code == 200 and "Readmissions study" in html.text and "Audit checkpoint" in html.text
+        data = anonymous.get("/register.json").json()
+        assert [d["title"] for d in data] == ["Readmissions study"] and data[0]["organisation"] == "Uni A"
+        rows = list(csv.DictReader(io.StringIO(anonymous.get("/register.csv").text)))
+        assert rows[0]["nodes"] == "uhb; swbh" and rows[0]["project_id"] == str(pid)
+        assert anonymous.get(f"/register/{pid}").status_code == 200
+        assert anonymous.get(f"/register/{pid + 1}").status_code == 404
+        assert anonymous.get("/api/v1/audit/head").json()["seq"] >= 1
