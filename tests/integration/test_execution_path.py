@@ -128,3 +128,14 @@ def test_unknown_concepts_are_named(store):
 def test_requests_accept_json(store):
     result = run(store, query=serial.to_json(COHORT))
     assert result.population_count == 3
+
+
+def test_engine_errors_carry_no_data_values(tmp_path):
+    from phta.engines import duckdb as duckdb_engine
+    from phta.engines.duckdb import EngineError
+
+    store = harness.build_store(tmp_path / "n", harness.complete({"person": [harness.person(1)],
+                                                                  "care_site": [{"care_site_id": 1, "care_site_source_value": "secret-value"}]}))
+    with pytest.raises(EngineError) as info:
+        duckdb_engine.run(store.db_path, [("SELECT CAST(care_site_source_value AS INTEGER) FROM care_site", {})])
+    assert "secret-value" not in str(info.value) and "ConversionException" in str(info.value)

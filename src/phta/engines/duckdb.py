@@ -36,7 +36,8 @@ def run(db_path: Path, statements: Iterable[tuple[str, dict]]) -> list[Rows]:
             out.append(Rows(tuple(d[0] for d in cur.description), cur.fetchall()))
         return out
     except duckdb.Error as e:
-        # DuckDB errors quote the query, not data values; keep the first line only.
-        raise EngineError(f"DuckDB could not run the query: {str(e).splitlines()[0]}") from None
+        # A DuckDB message can quote a data value (e.g. a failed conversion), so only its kind
+        # leaves the engine: no record-level data in exceptions.
+        raise EngineError(f"DuckDB could not run the query ({type(e).__name__})") from None
     finally:
         con.close()
