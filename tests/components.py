@@ -15,9 +15,20 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_DIR = Path(
-    os.environ.get("PHTA_REFERENCE_DIR", REPO_ROOT.parent / "shared" / "reference")
-).resolve()
+
+
+def _find_reference_dir() -> Path:
+    """``shared/reference`` beside the repository (or beside a parent, for git worktrees)."""
+    if os.environ.get("PHTA_REFERENCE_DIR"):
+        return Path(os.environ["PHTA_REFERENCE_DIR"]).resolve()
+    for parent in REPO_ROOT.parents:
+        candidate = parent / "shared" / "reference"
+        if candidate.is_dir():
+            return candidate.resolve()
+    return (REPO_ROOT.parent / "shared" / "reference").resolve()
+
+
+REFERENCE_DIR = _find_reference_dir()
 CHROMIUM = os.environ.get("PHTA_CHROMIUM", "/usr/bin/chromium")
 POSTGRES_HOST, POSTGRES_PORT = "127.0.0.1", 5432
 

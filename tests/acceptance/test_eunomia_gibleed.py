@@ -73,6 +73,18 @@ def test_published_figures(gibleed_store: Path):
     assert cdm_source == [("v5.3.1", 756265)]
 
 
+def test_v53_visit_columns_are_mapped_to_their_v54_names(gibleed_store: Path, eunomia_csv: Path):
+    source = duckdb.sql(
+        "SELECT count(ADMITTING_SOURCE_CONCEPT_ID), count(DISCHARGE_TO_CONCEPT_ID) FROM read_csv(?)",
+        params=[str(eunomia_csv / "VISIT_OCCURRENCE.csv")],
+    ).fetchall()
+    with duckdb.connect(str(gibleed_store / "cdm.duckdb"), read_only=True) as con:
+        stored = con.execute(
+            "SELECT count(admitted_from_concept_id), count(discharged_to_concept_id) FROM visit_occurrence"
+        ).fetchall()
+    assert stored == source == [(1037, 1037)]
+
+
 def test_findings_of_gibleed_are_recorded(gibleed_store: Path):
     (history,) = Store.open(gibleed_store).load_history()
     findings = history["report"]["findings"]

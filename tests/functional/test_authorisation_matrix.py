@@ -54,6 +54,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/projects/{project_id}"): APPLICANTS | COMMITTEE | {"hub_admin"},
     ("POST", "/projects/{project_id}/withdraw"): APPLICANTS,
     ("POST", "/projects/{project_id}/acknowledge"): APPLICANTS,
+    ("GET", "/api/v1/projects"): APPLICANTS,
+    ("GET", "/api/v1/projects/{project_id}"): APPLICANTS | COMMITTEE | {"hub_admin"},
     ("GET", "/review"): COMMITTEE,
     ("GET", "/review/{project_id}"): COMMITTEE,
     ("POST", "/review/{project_id}"): COMMITTEE,

@@ -78,3 +78,8 @@ def test_demo_seeds_one_user_per_role_idempotently(settings):
     assert {r for u in users for r in u.roles} == set(ALL_ROLES)
     assert all(u.totp_enrolled for u in users if u.totp_required)
     assert any(u.lay_member for u in users)
+    from phta.governance import register
+
+    assert [e.title for e in register.entries(open_database(settings))] == [
+        "Heart failure readmissions across the Black Country (demo)"
+    ]

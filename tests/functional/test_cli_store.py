@@ -82,3 +82,20 @@ def test_store_commands_on_a_missing_store_fail_clearly(tmp_path):
         result = _run(*cmd, tmp_path / "nothing")
         assert result.exit_code == 1
         assert "no store at" in result.output
+
+
+def test_extension_tables_are_summarised_and_exported_but_not_phta_metadata(tmp_path):
+    from phta.cdm.extensions import ensure_extension_tables
+
+    store = tmp_path / "store"
+    _run("load", "omop", valid_folder(tmp_path / "src"), "--store", store, "--create")
+    with duckdb.connect(str(store / "cdm.duckdb")) as con:
+        ensure_extension_tables(con)
+        con.execute("INSERT INTO variant (person_id, chrom, pos, ref, alt, zygosity) "
+                    "VALUES (1, '19', 11089462, 'A', 'T', 'heterozygous')")
+    summary = json.loads(_run("store", "info", store, "--json").output)
+    assert {"table": "variant", "rows": 1} in summary["tables"]
+    assert not any(t["table"].startswith("phta_") for t in summary["tables"])
+    assert _run("store", "export-parquet", store).exit_code == 0
+    names = sorted(p.name for p in (store / "parquet").iterdir())
+    assert "variant.parquet" in names and not any(n.startswith("phta_") for n in names)

@@ -28,9 +28,14 @@ def test_applicants_see_only_their_own_requests(live_server, settings):
         sign_in(a, owner)
         pid = _submit(a, complete_request())
         assert a.get(f"/projects/{pid}").status_code == 200
+        mine = a.get("/api/v1/projects").json()
+        assert [(p["id"], p["state"]) for p in mine] == [(pid, "submitted")]
+        assert a.get(f"/api/v1/projects/{pid}").json()["answers"]["nodes"] == ["uhb", "swbh"]
     with httpx.Client(base_url=live_server.url) as b:
         sign_in(b, other)
         assert b.get(f"/projects/{pid}").status_code == 403
+        assert b.get(f"/api/v1/projects/{pid}").status_code == 403
+        assert b.get("/api/v1/projects").json() == []
         assert b.get(f"/projects/{pid}/edit").status_code == 403
         r = b.post(f"/projects/{pid}/withdraw", data={"csrf_token": csrf_token(b)})
         assert r.status_code == 403
@@ -72,3 +77,16 @@ def test_register_is_public_in_html_json_and_csv(live_server, settings):
         assert anonymous.get(f"/register/{pid}").status_code == 200
         assert anonymous.get(f"/register/{pid + 1}").status_code == 404
         assert anonymous.get("/api/v1/audit/head").json()["seq"] >= 1
+
+
+def test_api_tokens_need_the_projects_scope(live_server, settings):
+    owner = make_user(settings, "researcher")
+    with httpx.Client(base_url=live_server.url) as client:
+        sign_in(client, owner)
+        header = {"X-CSRF-Token": csrf_token(client, "/account")}
+        with_scope = client.post("/api/v1/tokens", headers=header, json={"name": "a", "scopes": ["projects"]}).json()["token"]
+        without = client.post("/api/v1/tokens", headers=header, json={"name": "b", "scopes": ["account:read"]}).json()["token"]
+    with httpx.Client(base_url=live_server.url) as api:
+        assert api.get("/api/v1/projects", headers={"Authorization": f"Bearer {with_scope}"}).status_code == 200
+        refused = api.get("/api/v1/projects", headers={"Authorization": f"Bearer {without}"})
+        assert refused.status_code == 403 and "'projects' scope" in refused.json()["detail"]

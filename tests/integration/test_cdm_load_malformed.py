@@ -132,3 +132,27 @@ def test_no_partial_store_files_left_in_an_existing_empty_directory(tmp_path):
         load_omop_csv(src, store, create=True)
     assert store.is_dir()
     assert list(store.iterdir()) == []
+
+
+def test_store_in_use_by_another_writer_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    store = tmp_path / "store"
+    load_omop_csv(valid_folder(tmp_path / "a"), store, create=True)
+    before = snapshot(store)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import duckdb, time; c = duckdb.connect({str(store / 'cdm.duckdb')!r}); print('ready', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(LoadError, match=r"cannot open the store's database for writing"):
+            load_omop_csv(valid_folder(tmp_path / "b"), store)
+    finally:
+        holder.kill()
+        holder.communicate()
+    time.sleep(0.1)
+    assert snapshot(store) == before

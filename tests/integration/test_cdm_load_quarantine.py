@@ -178,3 +178,29 @@ def test_header_columns_in_any_order_and_optional_columns_absent(tmp_path):
           "0,0,1970,8507,9\n")
     store, _ = _load(src, tmp_path)
     assert rows(store, "SELECT person_id, year_of_birth, month_of_birth FROM person") == [(9, 1970, None)]
+
+
+def test_line_numbers_hold_on_a_file_read_in_parallel(tmp_path):
+    """DuckDB reads big files in parallel; record numbers must still follow file order."""
+    import duckdb
+
+    src = valid_folder(tmp_path / "src")
+    target = src / "condition_occurrence.csv"
+    duckdb.execute(
+        f"""COPY (SELECT i AS condition_occurrence_id, 1 AS person_id, 201826 AS condition_concept_id,
+              CASE WHEN i % 50000 = 0 THEN '2010-02-30' ELSE '2012-01-01' END AS condition_start_date,
+              32817 AS condition_type_concept_id, 'E11' AS condition_source_value
+           FROM range(1, 300001) t(i)) TO '{target}' (HEADER)"""
+    )
+    store, report = _load(src, tmp_path)
+    assert [line for _, line, _, _ in quarantine(store)] == [50001, 100001, 150001, 200001, 250001, 300001]
+    assert _file(report, "condition_occurrence.csv").rows_loaded == 300000 - 6
+
+
+def test_bom_quoted_header_and_crlf_line_endings(tmp_path):
+    src = valid_folder(tmp_path / "src")
+    header = ",".join(f'"{h.upper()}"' for h in PERSON.strip().split(","))
+    write(src, "person.csv", ("\ufeff" + header + "\r\n1,8507,1970,0,0\r\n2,8532,1980,0,x\r\n").encode())
+    store, _ = _load(src, tmp_path)
+    assert quarantine(store) == [("person.csv", 3, "ethnicity_concept_id", "not a whole number (integer field)")]
+    assert rows(store, "SELECT person_id FROM person") == [(1,)]

@@ -56,7 +56,9 @@ def test_v53_cdm_source_gets_documented_defaults(tmp_path):
     assert row == ("A very long source name i", "unknown", dt.date(2019, 5, 25), dt.date(2019, 5, 25),
                    "v5.3.1", 756265, "unknown")
     cdm_source = next(f for f in report.files if f.table == "cdm_source")
-    assert "cdm_version_concept_id" in cdm_source.defaulted_fields
+    assert cdm_source.defaulted_rows == {
+        "cdm_source_abbreviation": 1, "cdm_holder": 1, "source_release_date": 1,
+        "cdm_version_concept_id": 1, "vocabulary_version": 1}
 
 
 def test_v54_source_gets_no_defaults_missing_required_is_quarantined(tmp_path):

@@ -52,7 +52,7 @@ def test_default_path_returns_typed_result_and_records_no_disclosure(store):
     assert [m.person_id for m in result.membership] == [1, 3, 5]
     assert "no disclosure policy" in result.disclosure
     (event,) = audit.events
-    assert event.query_hash == serial.content_hash(COHORT) and event.purpose == "custodian-quality"
+    assert event.query_hash == serial.content_hash(COHORT) and event.purpose == "custodian_quality"
     assert event.node == "spec" and event.outcome == "completed" and event.timestamp.tzinfo is not None
     # the audit event carries no results: only these fields
     assert {f.name for f in dataclasses.fields(event)} == {"query_hash", "purpose", "node", "user", "outcome", "timestamp"}

@@ -19,16 +19,30 @@ def _iso(value: object) -> object:
     return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
 
+def _store_tables(con) -> list[str]:
+    """OMOP tables in specification order, then any extension tables (e.g. ``variant``); PHTA's
+    own ``phta_*`` metadata tables are not data and are left out."""
+    present = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name").fetchall()]
+    omop = [name for name in schema.tables() if name in present]
+    extra = [name for name in present if name not in omop and not name.startswith("phta_")]
+    return omop + extra
+
+
+def _count(con, name: str) -> int:
+    return con.table(name).aggregate("count(*)").fetchall()[0][0]
+
+
 def summarise(store: Store) -> dict:
     info = {k: _iso(v) for k, v in store.info().items()}
     tables: list[dict] = []
     with store.connect(read_only=True) as con:
-        for tbl in schema.tables().values():
-            rows = con.execute(f"SELECT count(*) FROM {tbl.name}").fetchall()[0][0]
-            entry: dict = {"table": tbl.name, "rows": rows}
-            date = EVENT_DATE.get(tbl.name)
+        for name in _store_tables(con):
+            rows = _count(con, name)
+            entry: dict = {"table": name, "rows": rows}
+            date = EVENT_DATE.get(name)
             if date is not None:
-                lo, hi = con.execute(f'SELECT min("{date}"), max("{date}") FROM {tbl.name}').fetchone()
+                lo, hi = con.execute(f'SELECT min("{date}"), max("{date}") FROM {name}').fetchall()[0]
                 entry["date_field"] = date
                 entry["date_min"], entry["date_max"] = _iso(lo), _iso(hi)
             tables.append(entry)
@@ -42,7 +56,7 @@ def summarise(store: Store) -> dict:
         ]
     history = [
         {k: _iso(v) for k, v in h.items() if k != "report"}
-        | {"findings": (h.get("report") or {}).get("findings", {})}
+        | {"findings": h["report"].get("findings", {}) if isinstance(h.get("report"), dict) else {}}
         for h in store.load_history()
     ]
     return {
@@ -55,19 +69,20 @@ def summarise(store: Store) -> dict:
 
 
 def export_parquet(store: Store, out: str | Path | None = None) -> list[tuple[str, int, Path]]:
-    """One Parquet file per non-empty OMOP table (``<table>.parquet``), default ``STORE/parquet``.
+    """One Parquet file per non-empty table (``<table>.parquet``; OMOP and extension tables, not
+    PHTA's metadata), by default in ``STORE/parquet``.
 
     Returns (table, rows, path) per file written."""
     out_dir = Path(out) if out is not None else store.parquet_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[tuple[str, int, Path]] = []
     with store.connect(read_only=True) as con:
-        for tbl in schema.tables().values():
-            rows = con.execute(f"SELECT count(*) FROM {tbl.name}").fetchall()[0][0]
+        for name in _store_tables(con):
+            rows = _count(con, name)
             if rows == 0:
                 continue
-            path = out_dir / f"{tbl.name}.parquet"
+            path = out_dir / f"{name}.parquet"
             # The relation API takes the path as a value, not as text inside SQL.
-            con.table(tbl.name).write_parquet(str(path), compression="zstd")
-            written.append((tbl.name, rows, path))
+            con.table(name).write_parquet(str(path), compression="zstd")
+            written.append((name, rows, path))
     return written

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from phta.config import Settings, load_settings
-from phta.governance.demo_users import seed_demo_users
+from phta.governance.demo_users import seed_demo_project, seed_demo_users
 from phta.store import open_database
 
 DemoStep = Callable[[Settings, Console], list[str]]
@@ -41,7 +41,8 @@ def _synthetic_region_step(settings: Settings, console: Console) -> list[str]:
 
 
 def _demo_users_step(settings: Settings, console: Console) -> list[str]:
-    return seed_demo_users(open_database(settings))
+    database = open_database(settings)
+    return seed_demo_users(database) + seed_demo_project(database)
 
 
 DEMO_STEPS: list[DemoStep] = [_data_dir_step, _synthetic_region_step, _demo_users_step]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -71,7 +72,7 @@ def load_omop(
                 skip_unknown_files=skip_unknown_files, observer=observe,
             )
     except (LoadError, StoreError) as exc:
-        console.print(f"[bold red]Load failed:[/] {exc}", markup=True, highlight=False)
+        console.print(f"[bold red]Load failed:[/] {escape(str(exc))}", highlight=False)
         console.print("The store is unchanged.")
         raise typer.Exit(1) from None
     _print_report(console, report)
@@ -97,6 +98,13 @@ def _print_report(console: Console, report: LoadReport) -> None:
     table.add_row("total", "", f"{report.rows_read:,}", f"{report.rows_loaded:,}",
                   f"{report.rows_quarantined:,}", "yes" if report.reconciled else "NO")
     console.print(table)
+    for f in report.files:
+        for field_name, n in f.defaulted_rows.items():
+            console.print(f"Default (v5.3 -> v5.4): {f.table}.{field_name} filled in {n:,} row(s).")
+    for f in report.files:
+        if f.unknown_columns:
+            console.print(f"[yellow]Unknown columns[/] in {f.file}: {', '.join(f.unknown_columns)} "
+                          "(rows with a value there are quarantined).")
     found = [(t, k, n) for t, kinds in report.findings.items() for k, n in kinds.items() if n]
     if found:
         ftable = Table(title="Findings (rows loaded, counted for data-quality checks)")

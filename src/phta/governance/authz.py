@@ -33,9 +33,9 @@ ACTIONS: dict[str, Rule] = {
     "auth.sign_in": Rule(ANYONE, None, "sign in, enter or enrol a second factor, sign out"),
     "account.read": Rule(SIGNED_IN, "account:read", "see your own account"),
     "account.tokens": Rule(SIGNED_IN, "account:write", "create and revoke your own API tokens"),
-    "projects.apply": Rule(frozenset({Role.RESEARCHER, Role.INNOVATOR}), None, "draft, submit, withdraw own requests"),
+    "projects.apply": Rule(frozenset({Role.RESEARCHER, Role.INNOVATOR}), "projects", "draft, submit, withdraw own requests"),
     "projects.view": Rule(
-        frozenset({Role.RESEARCHER, Role.INNOVATOR, Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}), None,
+        frozenset({Role.RESEARCHER, Role.INNOVATOR, Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}), "projects",
         "see a request (applicants: their own)",
         any_resource_roles=frozenset({Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}),
     ),

@@ -76,3 +76,52 @@ def seed_demo_users(database: Database) -> list[str]:
         "(add it to an authenticator app, or run `phta users totp EMAIL` for the current code)"
     )
     return lines
+
+
+DEMO_PROJECT_TITLE = "Heart failure readmissions across the Black Country (demo)"
+
+
+def seed_demo_project(database: Database) -> list[str]:
+    """One approved demo project, so the transparency register has something to show."""
+    from phta.governance import projects, review
+    from phta.governance.principal import principal_for
+    from phta.store.models import Project
+
+    with database.session() as session:
+        if (
+            session.scalar(select(Project.id).where(Project.title == DEMO_PROJECT_TITLE))
+            is not None
+        ):
+            return ["Demo project: already on the register (/register)"]
+        people = {
+            u.email: principal_for(u)
+            for u in session.scalars(select(User).where(User.is_demo.is_(True))).unique()
+        }
+    researcher = people[demo_email("researcher")]
+    answers = {
+        "applicants": "Ravi Researcher, University of Birmingham, chief investigator",
+        "accreditation": "ONS Accredited Researcher; information governance training 2026",
+        "title": DEMO_PROJECT_TITLE,
+        "lay_summary": "Why do some people with heart failure go back into hospital soon after leaving?",
+        "public_benefit": "Fewer emergency readmissions, and care targeted where it is needed.",
+        "aims": "Describe 30-day readmission by age band, sex and area deprivation.",
+        "nodes": "uhb, swbh",
+        "tre_only": "on",
+        "datasets": "OMOP CDM inpatient episodes",
+        "cohort": "Adults with heart failure, 2020-2025",
+        "fields": "age band, sex, IMD quintile, admissions",
+        "pseudonymised": "on",
+        "planned_outputs": "Aggregate tables",
+        "disclosure_approach": "PHTA standard rules",
+        "task_types": ["feasibility", "characterisation"],
+        "duration_months": "12",
+        "article6": "6(1)(e)",
+        "article9": "9(2)(j)",
+        "common_law": "s251",
+        "s251_reference": "CAG demo reference",
+    }
+    project_id = projects.create_draft(database, researcher, answers)
+    projects.save(database, researcher, project_id, answers, submit=True)
+    review.record_review(database, people[demo_email("lay-member")], project_id, "approve")
+    review.record_review(database, people[demo_email("committee")], project_id, "approve")
+    return [f"Demo project {project_id}: approved, on the register (/register)"]

@@ -10,7 +10,16 @@ from fastapi.staticfiles import StaticFiles
 from phta import __version__
 from phta.config import Settings, load_settings
 from phta.store import open_database
-from phta.web import accounts, governance_api, pages, projects, register, security, system
+from phta.web import (
+    accounts,
+    governance_api,
+    pages,
+    projects,
+    projects_api,
+    register,
+    security,
+    system,
+)
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -32,5 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(governance_api.router)
     app.include_router(projects.router)
+    app.include_router(projects_api.router)
     app.include_router(register.router)
     return app

@@ -114,7 +114,15 @@ def load_omop_csv(
     plans = [validate.plan_file(f, version) for f in folder.files]  # header errors, store untouched
     dir_existed = store_path.exists()
     store, created = _open_store(store_path, create, node_name)
-    con = store.connect()
+    try:
+        con = store.connect()
+    except duckdb.Error as exc:
+        if created:
+            _remove_created(store, dir_existed)
+        raise LoadError(
+            f"{store.db_path}: cannot open the store's database for writing "
+            f"({type(exc).__name__}; is another process using it?)"
+        ) from None
     try:
         con.execute("BEGIN TRANSACTION")
         load_id = con.execute(
@@ -171,7 +179,6 @@ def _load_file(
         file=src.name,
         table=plan.table,
         unknown_columns=[name for _, name in plan.unknown_columns],
-        defaulted_fields=plan.defaulted,
     )
     try:
         result.rows_read = validate.stage(con, src)
@@ -180,6 +187,7 @@ def _load_file(
         notify(src.name, "checked", size)
         result.rows_quarantined = validate.count_bad(con)
         result.rows_loaded = validate.insert_good(con, plan)
+        result.defaulted_rows = validate.count_defaulted(con, plan)
         if result.rows_quarantined:
             validate.write_quarantine(con, plan, load_id)
     except duckdb.Error as exc:

@@ -18,7 +18,7 @@ class FileResult:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     unknown_columns: list[str] = field(default_factory=list)
-    defaulted_fields: list[str] = field(default_factory=list)
+    defaulted_rows: dict[str, int] = field(default_factory=dict)  # field -> rows given a v5.3 default
 
     @property
     def reconciled(self) -> bool:

@@ -57,10 +57,6 @@ class FilePlan:
     unknown_columns: tuple[tuple[int, str], ...]  # (index, name) of columns with no v5.4 field
     removed_table: bool  # a v5.3-only table: every row is quarantined
 
-    @property
-    def defaulted(self) -> list[str]:
-        return [p.field.name for p in self.fields if p.default is not None]
-
 
 def plan_file(src: SourceFile, source_version: str) -> FilePlan:
     """Map header columns to v5.4 fields; a wrong header stops the load (line 1)."""
@@ -137,7 +133,10 @@ def _read_raw(con: duckdb.DuckDBPyConnection, src: SourceFile, columns: str) -> 
     )
 
 
-def _value(col: int) -> str:
+def _value(col: int, kind: str = "number") -> str:
+    """An empty cell is NULL; non-text values may carry surrounding spaces, text is kept as is."""
+    if kind == "text":
+        return f"NULLIF(c{col}, '')"
     return f"NULLIF(trim(c{col}), '')"
 
 
@@ -196,7 +195,7 @@ def check(con: duckdb.DuckDBPyConnection, plan: FilePlan, source_version: str) -
         if p.column is None:
             level1.append(f'CAST(NULL AS {schema.duckdb_type(f)}) AS "{f.name}"')
             continue
-        v = _value(p.column)
+        v = _value(p.column, f.kind)
         level1.append(f'CAST({_parse(f.kind, v)} AS {schema.duckdb_type(f)}) AS "{f.name}"')
         if f.kind != "text":
             level1.append(
@@ -205,7 +204,7 @@ def check(con: duckdb.DuckDBPyConnection, plan: FilePlan, source_version: str) -
             )
     for i, name in plan.unknown_columns:
         level1.append(
-            f"CASE WHEN {_value(i)} IS NOT NULL THEN 'column {name} is not a field of table "
+            f"CASE WHEN {_value(i, 'text')} IS NOT NULL THEN 'column {name} is not a field of table "
             f"{plan.table} in OMOP CDM v{source_version}' END AS {reason_column(name)}"
         )
     # Level 2 (final): defaults (which may refer to other parsed fields), then the required check.
@@ -216,6 +215,8 @@ def check(con: duckdb.DuckDBPyConnection, plan: FilePlan, source_version: str) -
         name = f'"{f.name}"'
         final = name if p.default is None else f"COALESCE({name}, {p.default.sql})"
         level2.append(f"CAST({final} AS {schema.duckdb_type(f)}) AS {name}")
+        if p.default is not None:
+            level2.append(f'({name} IS NULL) AS "_d_{f.name}"')
         parts = []
         if p.column is not None and f.kind != "text":
             parts.append(f'"_t_{f.name}"')
@@ -245,6 +246,17 @@ def insert_good(con: duckdb.DuckDBPyConnection, plan: FilePlan) -> int:
         f"INSERT INTO {plan.table} ({cols}) SELECT {cols} FROM {CHECKED} WHERE NOT _bad"
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+def count_defaulted(con: duckdb.DuckDBPyConnection, plan: FilePlan) -> dict[str, int]:
+    """Loaded rows per field whose value is a v5.3 default."""
+    names = [p.field.name for p in plan.fields if p.default is not None]
+    if not names:
+        return {}
+    counts = con.execute(
+        "SELECT " + ", ".join(f'count_if("_d_{n}")' for n in names) + f" FROM {CHECKED} WHERE NOT _bad"
+    ).fetchall()[0]
+    return {n: int(c) for n, c in zip(names, counts, strict=True) if c}
 
 
 def count_bad(con: duckdb.DuckDBPyConnection) -> int:
