@@ -1,6 +1,6 @@
 """Benchmark PHTA's cohort compiler against duckcdm's Circe SQL and hand-written SQL, same data, same run.
 
-For each cohort of ``bench/cohort_defs.py`` (IR JSON and Circe JSON in ``bench/cohorts/``):
+For each cohort of ``bench/cohort_bench/defs.py`` (IR and Circe JSON in ``bench/cohort_bench/cohorts/``):
 
 - **ours (count)**: the attrition statement PHTA compiles (population count after every rule);
 - **ours (stratified)**: the strata statement (counts by sex, age band, ethnic group, IMD quintile)
@@ -17,6 +17,7 @@ hand and duckcdm are compared (ours: the membership statement, not timed).
 
     nice -n 10 .venv/bin/python bench/cohorts.py --store /work/benchdata/r1m-combined --repeats 5
     nice -n 10 .venv/bin/python bench/cohorts.py --store DIR --json out.json   # raw results
+    .venv/bin/python bench/cohorts.py      # no store: a 100k region in a temp dir, combined, indexed
 
 The compiler uses the store's physical design (``phta store index``) when the store records one;
 ``--no-index`` compiles as for a store without it (to measure what the design buys).
@@ -31,18 +32,22 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import duckcdm.circe
 import duckcdm.sqlrender
 
-import cohort_defs
+from bench.cohort_bench import defs as cohort_defs
+from bench.cohort_bench.combine import combine
+from phta.cdm.physical import build_index
 from phta.cdm.store import Store
+from phta.cdm.synth import generate
 from phta.execution.physical import physical_design
 from phta.query import serial
 from phta.query.compiler import compile_cohort
@@ -136,20 +141,49 @@ def machine() -> dict:
             "platform": platform.platform()}
 
 
+def _small_region(tmp: Path, patients: int) -> Path:
+    generate(tmp / "region", patients=patients, sites=6, seed=1, key=b"benchmark-key-not-secret-0123456")
+    combine(tmp / "region", tmp / "combined")
+    build_index(Store.open(tmp / "combined"))
+    return tmp / "combined"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--store", type=Path, required=True, help="a store directory (e.g. a combined region store)")
+    ap.add_argument("--store", type=Path, help="a store directory (default: a small region made here)")
+    ap.add_argument("--patients", type=int, default=100_000, help="size of the default region")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-index", action="store_true", help="compile as for a store without the physical design")
     ap.add_argument("--json", type=Path, help="write the raw results here")
     a = ap.parse_args()
     before = machine()
-    res = bench_store(a.store, a.repeats, use_index=not a.no_index)
+    if a.store is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            res = bench_store(_small_region(Path(tmp), a.patients), a.repeats, use_index=not a.no_index)
+    else:
+        res = bench_store(a.store, a.repeats, use_index=not a.no_index)
     res["machine_before"], res["load_avg_after"] = before, os.getloadavg()
     if a.json:
         a.json.write_text(json.dumps(res, indent=2, default=str))
     print(json.dumps({k: v for k, v in res.items() if k != "cohorts"}, default=str))
+    print(markdown(res))
 
 
 if __name__ == "__main__":
     main()
+
+
+def markdown(res: dict) -> str:
+    """A BENCHMARKS.md table of one run (medians; ratios from the same run)."""
+    lines = ["| cohort | persons (ours = hand = duckcdm?) | same persons | ours count | ours stratified | "
+             "hand count | hand stratified | duckcdm Circe | ours/duckcdm | ours/hand (count) | "
+             "ours/hand (stratified) |", "|" + " --- |" * 11]
+    for name, r in res["cohorts"].items():
+        same_n = r["ours_n"] == r["hand_n"] == r["duckcdm_n"]
+        lines.append(
+            f"| {name} | {r['ours_n']:,} ({'yes' if same_n else 'NO'}) | "
+            f"{'yes' if r['same_persons_hand'] and r['same_persons_duckcdm'] else 'NO'} | "
+            f"{r['ours_count_s']:.3f} s | {r['ours_strata_s']:.3f} s | {r['hand_count_s']:.3f} s | "
+            f"{r['hand_strata_s']:.3f} s | {r['duckcdm_s']:.3f} s | {r['ours_count_s'] / r['duckcdm_s']:.2f} | "
+            f"{r['ours_count_s'] / r['hand_count_s']:.2f} | {r['ours_strata_s'] / r['hand_strata_s']:.2f} |")
+    return "\n".join(lines)

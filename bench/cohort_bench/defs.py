@@ -14,7 +14,7 @@ to select the same persons; where the languages' semantics differ it is said her
   variant criterion yet (variants live in the ``variant`` extension table). It is replaced by women
   with breast cancer started on tamoxifen within a year.
 
-``write_files()`` writes ``bench/cohorts/<name>.phta.json`` and ``<name>.circe.json``.
+``write_files()`` writes ``bench/cohort_bench/cohorts/<name>.phta.json`` and ``<name>.circe.json``.
 """
 
 from __future__ import annotations

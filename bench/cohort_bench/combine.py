@@ -7,7 +7,7 @@ at a GP federation and at a trust is two records here: no de-duplication by regi
 benchmark does not need): every id column is offset by ``site_number * 10**8`` so ids stay unique
 and each record keeps its own site (care_site). Vocabulary tables come from the first store.
 
-    .venv/bin/python bench/combine.py /work/benchdata/r1m /work/benchdata/r1m-combined
+    .venv/bin/python -m bench.cohort_bench.combine /work/benchdata/r1m /work/benchdata/r1m-combined
 """
 
 from __future__ import annotations
