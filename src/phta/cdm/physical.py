@@ -157,3 +157,10 @@ def index_status(store: Store, con=None) -> set[str]:
     finally:
         if own:
             con.close()
+
+
+def index_status_recorded(store: Store) -> bool:
+    """Whether the store was ever indexed (fresh or stale): a load then re-indexes it."""
+    with store.connect(read_only=True) as con:
+        return con.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_name = 'phta_store_index'").fetchone()[0] > 0

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from phta.cdm.ingest import LoadError, LoadReport, load_omop_csv
-from phta.cdm.physical import build_index
+from phta.cdm.physical import build_index, index_status_recorded
 from phta.cdm.store import Store, StoreError
 from phta.cdm.summary import export_parquet, summarise
 
@@ -78,6 +78,10 @@ def load_omop(
     _print_report(console, report)
     if not report.reconciled:
         raise typer.Exit(2)
+    if index_status_recorded(Store.open(store)):
+        # The load made the store's index stale (the compiler would ignore it); rebuild it.
+        with console.status("re-indexing (phta store index)"):
+            build_index(Store.open(store))
 
 
 def _print_report(console: Console, report: LoadReport) -> None:
