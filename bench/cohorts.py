@@ -169,9 +169,6 @@ def main() -> None:
     print(markdown(res))
 
 
-if __name__ == "__main__":
-    main()
-
 
 def markdown(res: dict) -> str:
     """A BENCHMARKS.md table of one run (medians; ratios from the same run)."""
@@ -187,3 +184,7 @@ def markdown(res: dict) -> str:
             f"{r['hand_strata_s']:.3f} s | {r['duckcdm_s']:.3f} s | {r['ours_count_s'] / r['duckcdm_s']:.2f} | "
             f"{r['ours_count_s'] / r['hand_count_s']:.2f} | {r['ours_strata_s'] / r['hand_strata_s']:.2f} |")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
