@@ -20,6 +20,8 @@ install: $(STAMP)
 demo: install
 	$(BIN)/phta demo
 
+PYTEST_ARGS ?= -n 2
+
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
