@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from phta.cdm.ingest import LoadError, LoadReport, load_omop_csv
+from phta.cdm.physical import build_index, index_status_recorded
 from phta.cdm.store import Store, StoreError
 from phta.cdm.summary import export_parquet, summarise
 
@@ -77,6 +78,10 @@ def load_omop(
     _print_report(console, report)
     if not report.reconciled:
         raise typer.Exit(2)
+    if index_status_recorded(Store.open(store)):
+        # The load made the store's index stale (the compiler would ignore it); rebuild it.
+        with console.status("re-indexing (phta store index)"):
+            build_index(Store.open(store))
 
 
 def _print_report(console: Console, report: LoadReport) -> None:
@@ -177,3 +182,21 @@ def export(
         raise typer.Exit(1) from None
     for table, rows, path in written:
         typer.echo(f"{table}: {rows} rows -> {path}")
+
+
+@app.command("index")
+def index(store: Path = typer.Argument(..., help="Store directory to index.")) -> None:
+    """Build the store's physical design for fast feasibility counts: event tables clustered by
+    concept then person, and a per-person facts table (IMD quintile, site). Recorded in the store;
+    the compiler uses it while it is fresh and falls back to plain SQL otherwise."""
+    console = Console()
+    try:
+        s = Store.open(store)
+    except StoreError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    with console.status("indexing (clustering event tables, building person facts)"):
+        report = build_index(s)
+    size_mb = s.db_path.stat().st_size / 1e6
+    console.print(f"indexed {report.persons:,} persons in {report.seconds:.1f} s; "
+                  f"clustered {len(report.tables_clustered)} event tables; store file {size_mb:,.0f} MB")

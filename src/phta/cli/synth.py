@@ -8,7 +8,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from phta.cdm.physical import build_index
 from phta.cdm.pseudonymise import load_key
+from phta.cdm.store import Store
 from phta.cdm.synth import SynthError, SynthResult, generate
 from phta.config import load_settings
 
@@ -31,6 +33,8 @@ def synth(
     out: Path = typer.Option(..., "--out", help="Directory to write the stores into (one sub-directory per site)."),
     dirty: bool = typer.Option(False, "--dirty", help="Inject data-quality faults at the stated rate."),
     data_dir: Path = typer.Option(None, "--data-dir", help="Data directory holding the linkage key (default PHTA_DATA_DIR)."),
+    index: bool = typer.Option(True, "--index/--no-index",
+                               help="Build each store's physical design for fast counts (phta store index)."),
 ) -> None:
     """Generate a synthetic Midlands region: K OMOP CDM node stores holding N persons."""
     console = Console()
@@ -39,6 +43,10 @@ def synth(
     except SynthError as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None
+    if index:
+        with console.status("indexing the stores (phta store index)"):
+            for site in result.sites:
+                build_index(Store.open(result.store_path(site)))
     for line in describe(result):
         console.print(line)
 

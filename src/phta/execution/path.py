@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import replace
 
 from phta.engines import duckdb as duckdb_engine
+from phta.execution.physical import physical_design
 from phta.execution.policy import AuditEvent, ExecutionPolicy
 from phta.execution.request import ExecutionContext, ExecutionRequest
 from phta.execution.results import AttritionStep, CohortResult, Member, StratumCount
@@ -40,7 +41,7 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
     cohort = policy.governance_rewrite(request.query)
     if not isinstance(cohort, ir.Cohort):
         raise TypeError("the governance rewrite must return a Cohort")
-    compiled = compile_cohort(cohort)
+    compiled = compile_cohort(cohort, physical=physical_design(request.store, cohort))
     check = compile_concept_check(_concept_ids(cohort)) if _concept_ids(cohort) else None
     statements = [(s.sql(), s.params) for s in (compiled.membership, compiled.attrition, compiled.strata)]
     if check is not None:

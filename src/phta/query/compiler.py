@@ -12,6 +12,7 @@ the domain's table, so date windows anchored on other series need no special plu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import singledispatchmethod
@@ -21,6 +22,7 @@ import sqlglot.expressions as exp
 from phta.cdm import uk
 from phta.query import ir
 from phta.query.dialects import Dialect, UnsupportedFeature, get_dialect
+from phta.query.physical import FACTS_TABLE, NONE, PhysicalDesign
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class CompiledCohort:
 class _Scope:
     row: str  # alias of the patient row the series is evaluated on
     has_index: bool = False
+    facts: str | None = None  # alias of a joined phta_person_facts row, if the FROM has one
 
 
 @dataclass
@@ -54,6 +57,7 @@ class SeriesCompiler:
     dialect: Dialect
     params: dict[str, object] = field(default_factory=dict)
     _aliases: int = 0
+    physical: PhysicalDesign = NONE  # what the store offers (phta.query.physical)
 
     # --- helpers ----------------------------------------------------------------------------
     def param(self, value) -> exp.Expression:
@@ -128,6 +132,8 @@ class SeriesCompiler:
 
     @series.register
     def _(self, node: ir.ImdQuintile, scope: _Scope) -> exp.Expression:
+        if self.physical.person_facts:
+            return self._person_fact("imd_quintile", scope)
         o = self.alias("imd")
         value = exp.column("value_as_number", o)
         select = (
@@ -144,6 +150,8 @@ class SeriesCompiler:
 
     @series.register
     def _(self, node: ir.Site, scope: _Scope) -> exp.Expression:
+        if self.physical.person_facts:
+            return self._person_fact("site", scope)
         c = self.alias("cs")
         select = (
             exp.select(exp.Max(this=exp.column("care_site_source_value", c)))
@@ -290,9 +298,22 @@ class SeriesCompiler:
                 conds.append(op(this=column.copy(), expression=bound))
         return [*self.frame(node.source, alias, scope), *conds]
 
+    def _person_fact(self, column: str, scope: _Scope) -> exp.Expression:
+        # One row per person in the facts table (built by phta.cdm.physical with the same rule).
+        if scope.facts is not None:
+            return exp.column(column, scope.facts)
+        f = self.alias("pf")
+        return exp.Subquery(this=exp.select(exp.column(column, f)).from_(exp.table_(FACTS_TABLE, alias=f))
+                            .where(exp.column("person_id", f).eq(exp.column("person_id", scope.row))))
+
     def _in_concepts(self, column: exp.Expression, items: list[ir.ConceptItem]) -> exp.Expression:
         ids = sorted({i.concept_id for i in items})
         with_descendants = sorted({i.concept_id for i in items if i.descendants})
+        if with_descendants and self.physical.descendants is not None:
+            # Resolved once per query by the execution path: a plain IN list the engine can push
+            # into the scan (and prune row groups by), instead of a semi-join on concept_ancestor.
+            resolved = set(ids).union(*(self.physical.descendants.get(c, ()) for c in with_descendants))
+            return exp.In(this=column, expressions=[self.param(c) for c in sorted(resolved)])
         own = exp.In(this=column, expressions=[self.param(c) for c in ids])
         if not with_descendants:
             return own
@@ -321,9 +342,10 @@ def _month_day(date: exp.Expression) -> exp.Expression:
 # --- entry points --------------------------------------------------------------------------
 
 
-def compile_series_table(columns: dict[str, ir.Series], dialect: str = "duckdb") -> Statement:
+def compile_series_table(columns: dict[str, ir.Series], dialect: str = "duckdb",
+                         physical: PhysicalDesign = NONE) -> Statement:
     """One row per person: ``person_id`` and each named series (ordered by person_id)."""
-    c = SeriesCompiler(get_dialect(dialect))
+    c = SeriesCompiler(get_dialect(dialect), physical=physical)
     scope = _Scope("p")
     projections = [exp.column("person_id", "p")]
     for name, series in columns.items():
@@ -339,7 +361,8 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> exp.Select:
     )
     if cohort.universe is not None:
         base = base.where(c.series(cohort.universe, _Scope("p")))
-    scope = _Scope("b", has_index=True)
+    facts = "pf" if c.physical.person_facts else None
+    scope = _Scope("b", has_index=True, facts=facts)
     cols: list[exp.Expression] = [exp.column("person_id", "b"), exp.column("index_date", "b")]
     for i, rule in enumerate(cohort.rules):
         met = exp.Coalesce(this=c.series(rule.condition, scope), expressions=[exp.false()])
@@ -350,18 +373,39 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> exp.Select:
               "site": ir.Site(), "age_band": ir.AgeAt(ir.IndexDate())}
     for name in cohort.strata:
         cols.append(exp.alias_(c.series(strata[name], scope), f"s_{name}"))
+    flags = exp.select(*cols).from_(exp.table_("base", alias="b"))
+    if facts is not None:
+        # A join (not a scalar subquery per row) lets the engine build its hash table on the
+        # smaller side: the persons with an index date, not every person in the store.
+        flags = flags.join(exp.table_(FACTS_TABLE, alias=facts), join_type="left",
+                           on=exp.column("person_id", facts).eq(exp.column("person_id", "b")))
     flags = (
-        exp.select(*cols).from_(exp.table_("base", alias="b"))
+        flags
         .where(exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null())))
     )
     return exp.select(exp.Star()).from_("flags").with_("base", as_=base).with_("flags", as_=flags)
 
 
-def compile_cohort(cohort: ir.Cohort, dialect: str = "duckdb") -> CompiledCohort:
-    c = SeriesCompiler(get_dialect(dialect))
+def _without_strata(ctes: exp.Expression) -> exp.Expression:
+    """The CTEs with the strata columns dropped from ``flags``: membership and attrition do not use
+    them, and the engine does not prune them from a CTE (the IMD look-up dominated otherwise)."""
+    ctes = ctes.copy()
+    for cte in ctes.expressions:
+        if cte.alias == "flags":
+            select = cte.this
+            select.set("expressions", [e for e in select.expressions if not e.alias_or_name.startswith("s_")])
+            if select.args.get("joins") and not any(col.table == "pf" for e in select.expressions
+                                                     for col in e.find_all(exp.Column)):
+                select.set("joins", None)  # the facts join fed only the strata
+    return ctes
+
+
+def compile_cohort(cohort: ir.Cohort, dialect: str = "duckdb", physical: PhysicalDesign = NONE) -> CompiledCohort:
+    c = SeriesCompiler(get_dialect(dialect), physical=physical)
     flags_query = _cohort_flags(cohort, c)
     params = dict(c.params)
     ctes = flags_query.args["with_"] if "with_" in flags_query.args else flags_query.args["with"]
+    lean = _without_strata(ctes)
     all_rules = [exp.column(f"rule_{i}") for i in range(len(cohort.rules))]
     member = exp.and_(*all_rules, copy=False) if all_rules else exp.true()
 
@@ -369,7 +413,7 @@ def compile_cohort(cohort: ir.Cohort, dialect: str = "duckdb") -> CompiledCohort
         exp.select("person_id", exp.alias_(exp.column("index_date"), "start_date"), "end_date")
         .from_("flags").where(member.copy()).order_by("person_id")
     )
-    membership.set("with_" if "with_" in flags_query.args else "with", ctes.copy())
+    membership.set("with_" if "with_" in flags_query.args else "with", lean.copy())
 
     counts: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "n_0")]
     for k in range(1, len(cohort.rules) + 1):
@@ -377,7 +421,7 @@ def compile_cohort(cohort: ir.Cohort, dialect: str = "duckdb") -> CompiledCohort
         counts.append(exp.alias_(exp.Sum(this=exp.Case().when(cond, exp.Literal.number(1)).else_(
             exp.Literal.number(0))), f"n_{k}"))
     attrition = exp.select(*counts).from_("flags")
-    attrition.set("with_" if "with_" in flags_query.args else "with", ctes.copy())
+    attrition.set("with_" if "with_" in flags_query.args else "with", lean.copy())
 
     parts: list[exp.Select] = []
     for name in cohort.strata:
@@ -426,3 +470,33 @@ def compile_concept_check(concept_ids: set[int], dialect: str = "duckdb") -> Sta
         exp.In(this=exp.column("concept_id"), expressions=[c.param(i) for i in sorted(concept_ids)])
     )
     return Statement(tree, dict(c.params), c.dialect.name)
+
+
+def compile_descendants(ancestor_ids: set[int], dialect: str = "duckdb") -> Statement:
+    """(ancestor, descendant) pairs of these concepts in the store's ``concept_ancestor``, so the
+    execution path can resolve a query's concept sets once (see :mod:`phta.query.physical`)."""
+    c = SeriesCompiler(get_dialect(dialect))
+    tree = exp.select("ancestor_concept_id", "descendant_concept_id").from_("concept_ancestor").where(
+        exp.In(this=exp.column("ancestor_concept_id"), expressions=[c.param(i) for i in sorted(ancestor_ids)])
+    )
+    return Statement(tree, dict(c.params), c.dialect.name)
+
+
+def descendant_ancestors(node: ir.Node) -> set[int]:
+    """Concept ids of a query whose descendants it asks for (what compile_descendants resolves)."""
+    out: set[int] = set()
+
+    def walk(n) -> None:
+        if isinstance(n, ir.ConceptItem):
+            if n.descendants:
+                out.add(n.concept_id)
+            return
+        if isinstance(n, ir.Node):
+            for f in dataclasses.fields(n):
+                walk(getattr(n, f.name))
+        elif isinstance(n, tuple):
+            for x in n:
+                walk(x)
+
+    walk(node)
+    return out

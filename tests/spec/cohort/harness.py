@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phta.cdm import schema
+from phta.cdm.physical import build_index
 from phta.cdm.store import Store
 from phta.engines import duckdb as duckdb_engine
 from phta.execution import LOCAL_CUSTODIAN_QUALITY, ExecutionContext, ExecutionRequest, execute
 from phta.execution.path import build_result
+from phta.execution.physical import physical_design
 from phta.query import ir, serial
 from phta.query.compiler import compile_series_table, python_value
+from phta.query.physical import NONE
 from phta.query.reference import ReferenceEngine
 
 
@@ -79,8 +82,16 @@ def build_store(path: Path, tables: dict[str, list[dict]]) -> Store:
     return store
 
 
-def duckdb_series(store: Store, series: ir.Series) -> dict[int, object]:
-    stmt = compile_series_table({"v": series})
+def build_indexed_store(path: Path, tables: dict[str, list[dict]]) -> Store:
+    """A spec store with the physical design of ``phta store index`` (clustered events, facts)."""
+    store = build_store(path, tables)
+    build_index(store)
+    return store
+
+
+def duckdb_series(store: Store, series: ir.Series, indexed: bool = False) -> dict[int, object]:
+    # On an indexed store, compile as the execution path does: with the store's physical design.
+    stmt = compile_series_table({"v": series}, physical=physical_design(store, series) if indexed else NONE)
     (rows,) = duckdb_engine.run(store.db_path, [(stmt.sql(), stmt.params)])
     return {r[0]: python_value(series.type, r[1]) for r in rows.rows}
 

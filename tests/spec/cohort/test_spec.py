@@ -1,5 +1,6 @@
-"""Every spec case runs on DuckDB (a real store) and on the reference engine; both must agree
-with the expected per-patient results written in the chapter."""
+"""Every spec case runs on DuckDB (a real store, with and without the physical design of
+``phta store index``) and on the reference engine; all must agree with the expected per-patient
+results written in the chapter."""
 
 import pytest
 
@@ -11,7 +12,7 @@ CASES = list(all_cases())
 IDS = [f"{ch.__name__.rsplit('.', 1)[-1]}:{case.title}" for ch, case in CASES]
 
 
-@pytest.fixture(params=["duckdb", "reference"])
+@pytest.fixture(params=["duckdb", "duckdb-indexed", "reference"])
 def engine(request):
     return request.param
 
@@ -20,16 +21,20 @@ def engine(request):
 def test_case(chapter, case, engine, tmp_path):
     tables = harness.complete(case.tables)
     query = case.build()
-    store = harness.build_store(tmp_path / "store", tables) if engine == "duckdb" else None
+    store = None
+    if engine == "duckdb":
+        store = harness.build_store(tmp_path / "store", tables)
+    elif engine == "duckdb-indexed":
+        store = harness.build_indexed_store(tmp_path / "store", tables)
     if isinstance(query, ir.Series):
-        if engine == "duckdb":
-            got = harness.duckdb_series(store, query)
+        if store is not None:
+            got = harness.duckdb_series(store, query, indexed=engine == "duckdb-indexed")
         else:
             got = harness.reference_series(tables, query)
         assert got == case.expected
         return
     assert isinstance(query, ir.Cohort)
-    if engine == "duckdb":
+    if store is not None:
         result = harness.duckdb_cohort(store, query)
     else:
         result = harness.reference_cohort(tables, query)
