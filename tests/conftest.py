@@ -82,3 +82,33 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
 
     with LiveServer(create_app(settings)) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def keyed_region(tmp_path_factory) -> Path:
+    """A small synthetic region (3 node stores) with record keys, generated once per session.
+    Tests use it read-only, through ``region_settings``."""
+    from phta.cdm.record_keys import index_record_keys
+    from phta.cdm.synth.generate import generate
+
+    out = tmp_path_factory.mktemp("keyed-region") / "stores"
+    result = generate(out, patients=2_000, sites=3, seed=5, key=b"r" * 32)
+    for site in result.sites:
+        index_record_keys(result.store_path(site))
+    return out
+
+
+@pytest.fixture
+def region_settings(settings: Settings, keyed_region: Path) -> Settings:
+    """``settings`` whose stores directory is the session's keyed region."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.stores_dir.symlink_to(keyed_region, target_is_directory=True)
+    return settings
+
+
+@pytest.fixture
+def region_server(region_settings: Settings) -> Iterator[LiveServer]:
+    from phta.web.app import create_app
+
+    with LiveServer(create_app(region_settings)) as server:
+        yield server

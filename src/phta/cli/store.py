@@ -177,3 +177,19 @@ def export(
         raise typer.Exit(1) from None
     for table, rows, path in written:
         typer.echo(f"{table}: {rows} rows -> {path}")
+
+
+@app.command("index-keys")
+def index_keys(
+    stores: list[Path] = typer.Argument(..., help="Store directories (one or more)."),
+) -> None:
+    """Build (or rebuild) each store's record-key table for cell-key noise; idempotent."""
+    from phta.cdm.record_keys import index_record_keys
+
+    for path in stores:
+        try:
+            rows = index_record_keys(Store.open(path))
+        except StoreError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"{path}: record keys for {rows:,} persons")

@@ -12,6 +12,7 @@ from phta.config import Settings, load_settings
 from phta.store import open_database
 from phta.web import (
     accounts,
+    feasibility,
     governance_api,
     pages,
     projects,
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(governance_api.router)
     app.include_router(projects.router)
+    app.include_router(feasibility.router)
     app.include_router(projects_api.router)
     app.include_router(register.router)
     return app
