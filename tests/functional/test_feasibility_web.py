@@ -132,6 +132,7 @@ def test_each_node_run_is_audited_without_counts(region_server, region_settings)
     for e in runs:
         assert e.details["query_hash"] == serial.content_hash(query)
         assert e.details["purpose"] == "network_feasibility" and e.details["outcome"] == "completed"
+        assert "national" in {o["kind"] for o in e.details["opt_outs"]}  # the registers applied are named
         assert not {"count", "counts", "value", "population_count", "strata"} & set(e.details)
         assert all(not isinstance(v, int) for v in e.details.values())
     assert verify_chain(database).ok

@@ -48,6 +48,11 @@ def tables(draw):
                                     "value": st.one_of(st.none(), st.integers(0, 10).map(float)),
                                     "unit": st.sampled_from([None, 1, 2])})
     rows = {d: draw(st.lists(events, max_size=8)) for d in DOMAINS}
+    periods = draw(st.lists(st.tuples(pids, dates, st.integers(0, 600)), max_size=6))
+    out["observation_period"] = [
+        {"observation_period_id": i, "person_id": p, "observation_period_start_date": start,
+         "observation_period_end_date": start + dt.timedelta(days=length), "period_type_concept_id": 0}
+        for i, (p, start, length) in enumerate(periods, 1)]
     out["condition_occurrence"] = [
         {"condition_occurrence_id": i, "person_id": e["person_id"], "condition_concept_id": e["concept"],
          "condition_start_date": e["start"], "condition_end_date": e["end"], "condition_type_concept_id": 0}
@@ -121,7 +126,7 @@ def series(t: str, depth: int, in_cohort: bool = False):
 def _dates(draw, depth, in_cohort):
     options = ["literal", "dob"] + (["index"] if in_cohort else [])
     if depth > 0:
-        options += ["first", "last", "add"]
+        options += ["first", "last", "add", "op_start", "op_end"]
     kind = draw(st.sampled_from(options))
     if kind == "literal":
         return ir.Literal("date", draw(dates))
@@ -129,6 +134,9 @@ def _dates(draw, depth, in_cohort):
         return ir.DateOfBirth()
     if kind == "index":
         return ir.IndexDate()
+    if kind in ("op_start", "op_end"):
+        inner = draw(series("date", depth - 1, in_cohort))
+        return ir.ObservationPeriodStart(inner) if kind == "op_start" else ir.ObservationPeriodEnd(inner)
     if kind == "add":
         return ir.AddDays(draw(series("date", depth - 1, in_cohort)), ir.Literal("int", draw(st.integers(-500, 500))))
     frame = draw(frames(depth - 1, in_cohort))

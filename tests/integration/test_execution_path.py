@@ -52,10 +52,11 @@ def test_default_path_returns_typed_result_and_records_no_disclosure(store):
     assert [m.person_id for m in result.membership] == [1, 3, 5]
     assert "no disclosure policy" in result.disclosure
     (event,) = audit.events
-    assert event.query_hash == serial.content_hash(COHORT) and event.purpose == "custodian-quality"
+    assert event.query_hash == serial.content_hash(COHORT) and event.purpose == "custodian_quality"
     assert event.node == "spec" and event.outcome == "completed" and event.timestamp.tzinfo is not None
     # the audit event carries no results: only these fields
-    assert {f.name for f in dataclasses.fields(event)} == {"query_hash", "purpose", "node", "user", "outcome", "timestamp"}
+    assert {f.name for f in dataclasses.fields(event)} == {"query_hash", "purpose", "node", "user", "outcome", "timestamp",
+                                                          "opt_outs"}  # registers applied: no results
 
 
 def test_membership_only_when_the_purpose_allows_record_level_output(store):

@@ -11,12 +11,11 @@ import pytest
 
 from phta.audit import entries, verify_chain
 from phta.cdm import record_keys
-from phta.cdm.store import Store
-from phta.disclosure import cell_key, record_key
+from phta.disclosure import cell_key, load_policy, record_key
 from phta.disclosure.results import ResultError
 from phta.execution import ExecutionContext, ExecutionRequest, NotAuthorised, execute
 from phta.execution import path as execution_path
-from phta.execution.governed import ProtectedCohortResult, purpose_named, run_governed
+from phta.execution.governed import ProtectedCohortResult, protect, purpose_named, run_governed
 from phta.execution.network import network_feasibility, region_stores
 from phta.governance.principal import Principal
 from phta.query import ir, serial
@@ -79,10 +78,13 @@ def test_disclosure_is_applied_with_cell_keys_and_no_raw_counts_survive(region_s
     assert verify_chain(database).ok
 
 
-def test_cell_key_policies_refuse_a_store_without_record_keys(harness_store, settings):  # noqa: F811
-    database = open_database(settings)
+def test_cell_key_policies_refuse_a_result_without_cell_keys(harness_store):  # noqa: F811
+    request = ExecutionRequest.build(COHORT, purpose_named("custodian_quality"), harness_store)
+    unkeyed = execute(request, ExecutionContext.local_custodian(harness_store))  # store has no record keys
+    assert unkeyed.cell_keys is None
     with pytest.raises(ResultError, match="cell_keys"):
-        run_governed(settings, database, RESEARCHER, "network_feasibility", COHORT, harness_store)
+        protect(unkeyed, load_policy("feasibility"))
+    assert protect(unkeyed, load_policy("project")).total is not None  # no perturbation: no keys needed
 
 
 def test_cell_keys_are_sums_of_the_members_record_keys(harness_store):  # noqa: F811

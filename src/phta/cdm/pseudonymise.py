@@ -18,6 +18,7 @@ if set, else the file ``<data_dir>/keys/linkage.key``, created with mode 0600 fr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -118,10 +119,17 @@ def load_key(data_dir: Path, env: dict[str, str] | None = None) -> bytes:
     path = Path(data_dir) / KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # O_EXCL: never overwrite a key another process just wrote; 0600 from the first byte.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_bytes(32).hex())
+        # Write a private temporary file (0600 from the first byte), then hard-link it into place:
+        # a reader sees no key or a whole key, and of two racing creators the first one wins.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_bytes(32).hex())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     key = bytes.fromhex(path.read_text(encoding="ascii").strip())
     if len(key) < 16:
         raise ValueError(f"{path}: the linkage key file must hold at least 16 hex-encoded bytes")

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from phta.cdm.store import StoreError
 from phta.execution import (
+    FEASIBILITY,
     LOCAL_CUSTODIAN_QUALITY,
     CohortResult,
     DefinitionError,
@@ -22,6 +23,7 @@ from phta.execution import (
     compiled_sql,
     execute,
     load_definition,
+    policy_for,
 )
 from phta.query.ir import IRError
 
@@ -47,12 +49,19 @@ def run(
     definition: Path = typer.Argument(..., help="A PHTA JSON query (.json) or a DSL file (.py)."),
     store: Path = typer.Option(..., "--store", help="The store directory to count in."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables."),
+    purpose: str = typer.Option(
+        LOCAL_CUSTODIAN_QUALITY.code, "--purpose",
+        help="custodian_quality (your own checks) or network_feasibility (as the network would see it, opt-outs applied)."),
 ) -> None:
     """Count a cohort in a store you are custodian of: population, strata and attrition."""
     cohort = _load(definition)
+    purposes = {p.code: p for p in (LOCAL_CUSTODIAN_QUALITY, FEASIBILITY)}
+    if purpose not in purposes:
+        raise _fail(f"unknown purpose {purpose!r}; choose one of {sorted(purposes)}")
     try:
-        request = ExecutionRequest.build(cohort, LOCAL_CUSTODIAN_QUALITY, store)
-        result = execute(request, ExecutionContext.local_custodian(store))
+        request = ExecutionRequest.build(cohort, purposes[purpose], store)
+        # policy_for applies the opt-out registers governance says apply to this purpose here.
+        result = execute(request, ExecutionContext.local_custodian(store), policy_for(purposes[purpose], request.store))
     except (StoreError, NotAuthorised, IRError) as e:
         raise _fail(str(e)) from None
     if as_json:
@@ -64,6 +73,8 @@ def run(
 def _print_tables(result: CohortResult) -> None:
     console.print(f"[bold]Population:[/] {result.population_count}  (node {result.node}, "
                   f"query {result.query_hash[:12]}, disclosure control: {result.disclosure})", soft_wrap=True)
+    applied = ", ".join(f"{o.kind} as of {o.as_of.isoformat()}" for o in result.opt_outs) or "none apply"
+    console.print(f"[bold]Opt-outs applied:[/] {applied}", soft_wrap=True)
     attrition = Table(title="Attrition")
     for column in ("step", "remaining", "excluded"):
         attrition.add_column(column, justify="right" if column != "step" else "left")

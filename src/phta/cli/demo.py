@@ -60,7 +60,14 @@ def _demo_users_step(settings: Settings, console: Console) -> list[str]:
     return seed_demo_users(database) + seed_demo_project(database)
 
 
-DEMO_STEPS: list[DemoStep] = [_data_dir_step, _synthetic_region_step, _record_keys_step, _demo_users_step]
+def _optouts_step(settings: Settings, console: Console) -> list[str]:
+    from phta.cli import optouts
+
+    return optouts.demo_step(settings, console)
+
+
+DEMO_STEPS: list[DemoStep] = [_data_dir_step, _synthetic_region_step, _record_keys_step, _optouts_step,
+                              _demo_users_step]
 
 
 def prepare_demo(settings: Settings, console: Console) -> list[str]:

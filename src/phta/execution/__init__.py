@@ -5,6 +5,7 @@ Public API: :func:`execute`, :class:`ExecutionRequest`, :class:`ExecutionContext
 """
 
 from phta.execution.definitions import DefinitionError, compiled_sql, load_definition
+from phta.execution.optouts import OptOutRegisterMissing, policy_for
 from phta.execution.path import UnknownConcepts, execute
 from phta.execution.policy import AuditEvent, ExecutionPolicy, InMemoryAuditSink, NotAuthorised
 from phta.execution.request import (
@@ -15,10 +16,11 @@ from phta.execution.request import (
     Purpose,
     RequestError,
 )
-from phta.execution.results import AttritionStep, CohortResult, Member, StratumCount
+from phta.execution.results import AppliedOptOut, AttritionStep, CohortResult, Member, StratumCount
 
 __all__ = [
-    "FEASIBILITY", "LOCAL_CUSTODIAN_QUALITY", "AttritionStep", "AuditEvent", "CohortResult",
+    "FEASIBILITY", "LOCAL_CUSTODIAN_QUALITY", "AppliedOptOut", "AttritionStep", "AuditEvent", "CohortResult",
     "DefinitionError", "ExecutionContext", "ExecutionPolicy", "ExecutionRequest", "InMemoryAuditSink", "Member",
-    "NotAuthorised", "Purpose", "RequestError", "StratumCount", "UnknownConcepts", "compiled_sql", "execute", "load_definition",
+    "NotAuthorised", "OptOutRegisterMissing", "Purpose", "RequestError", "StratumCount", "UnknownConcepts",
+    "compiled_sql", "execute", "load_definition", "policy_for",
 ]

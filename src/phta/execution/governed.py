@@ -5,8 +5,8 @@
 
 - **authorise**: ``phta.governance.is_use_allowed`` for this principal, purpose and node; a
   refusal raises :class:`NotAuthorised` with governance's reason (before anything is compiled);
-- **governance rewrite** (opt-outs): left to ``phta.execution.optouts`` when present (it wraps
-  this policy), otherwise the default on main;
+- **governance rewrite** (opt-outs): ``phta.execution.optouts.policy_for`` wraps this policy,
+  applying the registers governance says apply (and refusing if one was never loaded);
 - **disclosure**: the decision's disclosure policy (``phta.disclosure.load_policy``) applied to the
   cohort's total and to each stratum as a one-way frequency table, with the cell keys the store
   computed (policies that perturb by cell key refuse a result without them). What comes back is
@@ -23,6 +23,7 @@ from phta.audit import record_query_run
 from phta.config import Settings
 from phta.disclosure import Policy, ProtectedOutput, PublishedCell, check, load_policy
 from phta.disclosure.results import Dimension, FrequencyTable
+from phta.execution.optouts import policy_for
 from phta.execution.path import execute
 from phta.execution.policy import AuditEvent, ExecutionPolicy, NotAuthorised
 from phta.execution.request import ExecutionContext, ExecutionRequest, Purpose
@@ -79,7 +80,7 @@ def protect(result: CohortResult, policy: Policy) -> ProtectedCohortResult:
         )
         tables.append((stratum, check(table, policy)))
     return ProtectedCohortResult(
-        query_hash=result.query_hash, node=result.node, purpose=result.purpose,
+        query_hash=result.query_hash, node=result.node, purpose=result.purpose, opt_outs=result.opt_outs,
         population_count=0 if total.suppressed else int(total.value or 0),
         attrition=(), strata=(), membership=None, cell_keys=None,
         disclosure=f"{policy.name} (sha256 {policy.sha256})",
@@ -141,9 +142,5 @@ def run_governed(settings: Settings, database: Database, principal: Principal | 
 
 
 def _with_opt_outs(policy: ExecutionPolicy, request: ExecutionRequest, database: Database) -> ExecutionPolicy:
-    """Wrap with the opt-out rewrite when the opt-out work provides it (phta.execution.optouts)."""
-    try:
-        from phta.execution.optouts import policy_for  # type: ignore[import-not-found]
-    except ImportError:
-        return policy
+    """Wrap with the opt-out rewrite (phta.execution.optouts decides which registers apply)."""
     return policy_for(request.purpose, request.store, database=database, base=policy)

@@ -31,7 +31,7 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
 
     def audit(outcome: str) -> None:
         policy.audit(AuditEvent(query_hash, request.purpose.code, request.node, context.user, outcome,
-                                dt.datetime.now(dt.UTC)))
+                                dt.datetime.now(dt.UTC), policy.opt_outs))
 
     try:
         policy.authorise(request, context)
@@ -59,7 +59,7 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
     result = build_result(rows, cohort, request, query_hash)
     if compiled.cell_keys is not None:
         result = replace(result, cell_keys=cell_keys_of(results[-1].rows, cohort))
-    result = policy.disclosure(result, request)
+    result = policy.disclosure(replace(result, opt_outs=policy.opt_outs), request)
     audit("completed")
     return result
 

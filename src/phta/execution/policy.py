@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from phta.execution.request import ExecutionContext, ExecutionRequest
-from phta.execution.results import CohortResult
+from phta.execution.results import AppliedOptOut, CohortResult
 from phta.query import ir
 
 log = logging.getLogger("phta.execution")
@@ -34,6 +34,7 @@ class AuditEvent:
     user: str
     outcome: str  # "completed" or "refused"
     timestamp: dt.datetime
+    opt_outs: tuple[AppliedOptOut, ...] = ()  # the registers the governance rewrite applied
 
 
 def custodian_of_own_store(request: ExecutionRequest, context: ExecutionContext) -> None:
@@ -77,3 +78,6 @@ class ExecutionPolicy:
     governance_rewrite: Callable[[ir.Cohort], ir.Cohort] = no_opt_out_register
     disclosure: Callable[[CohortResult, ExecutionRequest], CohortResult] = no_disclosure_policy
     audit: Callable[[AuditEvent], None] = field(default_factory=InMemoryAuditSink)
+    # What governance_rewrite applies, recorded on the result and the audit event
+    # (set by phta.execution.optouts.policy_for).
+    opt_outs: tuple[AppliedOptOut, ...] = ()

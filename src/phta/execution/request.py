@@ -19,8 +19,8 @@ class Purpose:
     record_level_allowed: bool  # may record-level output (membership) be returned, locally
 
 
-LOCAL_CUSTODIAN_QUALITY = Purpose("custodian-quality", "a custodian's checks of their own node's data", True)
-FEASIBILITY = Purpose("feasibility", "network feasibility counts (aggregates only)", False)
+LOCAL_CUSTODIAN_QUALITY = Purpose("custodian_quality", "a custodian's checks of their own node's data", True)
+FEASIBILITY = Purpose("network_feasibility", "network feasibility counts (aggregates only)", False)
 
 
 class RequestError(ValueError):

@@ -32,6 +32,14 @@ class Member:
 
 
 @dataclass(frozen=True)
+class AppliedOptOut:
+    """An opt-out register the execution path applied: its kind and the date of the list."""
+
+    kind: str  # "national" or "type1"
+    as_of: dt.date
+
+
+@dataclass(frozen=True)
 class CohortResult:
     query_hash: str
     node: str
@@ -41,6 +49,7 @@ class CohortResult:
     strata: tuple[StratumCount, ...]
     membership: tuple[Member, ...] | None
     disclosure: str  # which disclosure policy was applied ("none" until one is configured)
+    opt_outs: tuple[AppliedOptOut, ...] = ()  # the opt-out registers applied (none by default)
     #: cell keys (sum of the persons' record keys mod 1) per count cell, when the store has record
     #: keys: ("*", "") for the whole cohort, (stratum, value) for each stratum cell. They feed
     #: cell-key perturbation in the disclosure hook, which drops them from what it returns.

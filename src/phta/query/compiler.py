@@ -164,8 +164,10 @@ class SeriesCompiler:
     def _(self, node: ir.PersonIn, scope: _Scope) -> exp.Expression:
         if not node.person_ids:
             return exp.false()
-        return exp.In(this=exp.column("person_id", scope.row),
-                      expressions=[self.param(p) for p in node.person_ids])
+        # One list parameter, unnested: opt-out rewrites bring tens of thousands of ids, and an
+        # IN list of that many placeholders takes DuckDB minutes to bind (bench/optouts.py).
+        ids = exp.select(exp.Unnest(expressions=[self.param(list(node.person_ids))])).subquery()
+        return exp.In(this=exp.column("person_id", scope.row), query=ids)
 
     @series.register
     def _(self, node: ir.AgeAt, scope: _Scope) -> exp.Expression:
@@ -179,6 +181,25 @@ class SeriesCompiler:
     def _(self, node: ir.YearAgeAt, scope: _Scope) -> exp.Expression:
         date = self.series(node.date, scope)
         return exp.paren(exp.Sub(this=exp.Year(this=date), expression=exp.column("year_of_birth", scope.row)), copy=False)
+
+    @series.register
+    def _(self, node: ir.ObservationPeriodStart, scope: _Scope) -> exp.Expression:
+        return self._observation_period(node.date, scope, exp.Min, "observation_period_start_date")
+
+    @series.register
+    def _(self, node: ir.ObservationPeriodEnd, scope: _Scope) -> exp.Expression:
+        return self._observation_period(node.date, scope, exp.Max, "observation_period_end_date")
+
+    def _observation_period(self, date: ir.Series, scope: _Scope, agg, column: str) -> exp.Expression:
+        o = self.alias("op")
+        select = (
+            exp.select(agg(this=exp.column(column, o)))
+            .from_(exp.table_("observation_period", alias=o))
+            .where(exp.column("person_id", o).eq(exp.column("person_id", scope.row)))
+            .where(exp.LTE(this=exp.column("observation_period_start_date", o), expression=self.series(date, scope)))
+            .where(exp.GTE(this=exp.column("observation_period_end_date", o), expression=self.series(date, scope)))
+        )
+        return exp.Subquery(this=select)
 
     @series.register
     def _(self, node: ir.AddDays, scope: _Scope) -> exp.Expression:

@@ -273,6 +273,14 @@ class _Patients:
         """Exact age in completed years on a date."""
         return Series(_build(_ir.AgeAt, _date_series(when)))
 
+    def observation_start_at(self, when) -> Series:
+        """Start of the observation period that contains the date (missing if none does)."""
+        return Series(_build(_ir.ObservationPeriodStart, _date_series(when)))
+
+    def observation_end_at(self, when) -> Series:
+        """End of the observation period that contains the date (missing if none does)."""
+        return Series(_build(_ir.ObservationPeriodEnd, _date_series(when)))
+
     def year_age_at(self, when) -> Series:
         """Circe's age: the calendar year of the date minus the year of birth."""
         return Series(_build(_ir.YearAgeAt, _date_series(when)))

@@ -167,6 +167,21 @@ class ReferenceEngine:
         return date.year - p["year_of_birth"]
 
     @series.register
+    def _(self, node: ir.ObservationPeriodStart, p):
+        return _agg(min, [o["observation_period_start_date"] for o in self._periods_containing(node.date, p)])
+
+    @series.register
+    def _(self, node: ir.ObservationPeriodEnd, p):
+        return _agg(max, [o["observation_period_end_date"] for o in self._periods_containing(node.date, p)])
+
+    def _periods_containing(self, date_node: ir.Series, p: dict) -> list[dict]:
+        date = self.series(date_node, p)
+        if date is None:
+            return []
+        return [o for o in self.rows_of("observation_period", p["person_id"])
+                if o["observation_period_start_date"] <= date <= o["observation_period_end_date"]]
+
+    @series.register
     def _(self, node: ir.AddDays, p):
         date, days = self.series(node.date, p), self.series(node.days, p)
         return None if date is None or days is None else date + dt.timedelta(days=days)

@@ -33,6 +33,7 @@ LINK_RATE = 0.10  # share of persons also seen at a trust
 LINK_ACUTE = 0.6  # chance an acute event (MI, stroke, HF, cancer) brings a person to a trust
 SECOND_TRUST = 0.15
 DEFAULT_BLOCK = 100_000
+DUCKDB_MEMORY_MB = 1536  # shared by the K open stores: with the blocks, keeps a run under ~2.5 GB
 
 
 class SynthError(Exception):
@@ -67,7 +68,7 @@ def generate(out: Path, *, patients: int, sites: int, seed: int, key: bytes, dir
     for s in plan:
         store = Store.create(out / s.code, node_name=s.name)
         vocabulary.load_into(store)
-        writers[s.code] = StoreWriter(store)
+        writers[s.code] = StoreWriter(store, memory_limit_mb=max(128, DUCKDB_MEMORY_MB // len(plan)))
     result = SynthResult(out, plan, faults=dict.fromkeys(dirty_mod.FAULT_KINDS, 0))
     pseudonymiser = Pseudonymiser(key)
     scale = {setting: calibrate(params, setting) for setting in {s.setting for s in gps}}

@@ -16,9 +16,12 @@ from phta.cdm.synth.events import Rows
 class StoreWriter:
     """One open store during a run: its connection and the next id of each table."""
 
-    def __init__(self, store: Store, care_site_id: int = 1) -> None:
+    def __init__(self, store: Store, care_site_id: int = 1, memory_limit_mb: int = 512) -> None:
         self.store = store
         self.con = store.connect()
+        # Each DuckDB instance would otherwise cache up to 80% of RAM; with K stores open at once
+        # that is what bounds a large run's memory, so cap each (it evicts written pages to disk).
+        self.con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
         ensure_extension_tables(self.con)
         self.care_site_id = care_site_id
         self.next_id: dict[str, int] = defaultdict(lambda: 1)
