@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import threading
 import time
@@ -12,6 +13,7 @@ import pytest
 
 from phta.config import Settings, load_settings
 from tests.components import (
+    require,
     require_chromium,
     require_java,
     require_postgres,
@@ -32,6 +34,21 @@ def postgres_url() -> str:
 @pytest.fixture(scope="session")
 def java() -> str:
     return require_java()
+
+
+@pytest.fixture(scope="session")
+def spark_master(java: str) -> Iterator[str]:
+    """A local Spark (``local[2]``) started once for the whole test session, stopped at the end.
+
+    Tests make engines with ``SparkEngine(location, master=spark_master)``; starting Spark costs
+    seconds, so every Spark test shares this one JVM (each engine has its own views)."""
+    from phta.engines import spark_session
+
+    require("PySpark", importlib.util.find_spec("pyspark") is not None, "run `make install` (the spark extra)")
+    master = "local[2]"
+    spark_session.get_session(master)
+    yield master
+    spark_session.stop_session()
 
 
 @pytest.fixture(scope="session")

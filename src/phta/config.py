@@ -13,6 +13,7 @@ from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+DEFAULT_SPARK_MASTER = "local[2]"
 
 # name -> (description, default shown in docs)
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
@@ -23,6 +24,16 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     ),
     "PHTA_HOST": ("Interface `phta serve` binds to.", DEFAULT_HOST),
     "PHTA_PORT": ("Port `phta serve` listens on.", str(DEFAULT_PORT)),
+    "PHTA_SPARK_MASTER": (
+        "Spark master for nodes that use the Spark engine: `local[N]` runs Spark inside the node's "
+        "process; `spark://host:7077`, `yarn` or `k8s://https://host:443` use a cluster.",
+        DEFAULT_SPARK_MASTER,
+    ),
+    "PHTA_SPARK_PARQUET_URI": (
+        "Where the Spark engine reads the node's Parquet export (`hdfs://...`, `s3a://...`, or a "
+        "path every executor mounts); empty means the store's own `parquet/` directory.",
+        "",
+    ),
     "PHTA_LINKAGE_KEY": (
         "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
         "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",
@@ -36,6 +47,8 @@ class Settings:
     database_url: str
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
+    spark_master: str = DEFAULT_SPARK_MASTER
+    spark_parquet_uri: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -53,4 +66,6 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
         database_url=url,
         host=env.get("PHTA_HOST", DEFAULT_HOST),
         port=int(env.get("PHTA_PORT", DEFAULT_PORT)),
+        spark_master=env.get("PHTA_SPARK_MASTER") or DEFAULT_SPARK_MASTER,
+        spark_parquet_uri=env.get("PHTA_SPARK_PARQUET_URI") or None,
     )

@@ -39,6 +39,11 @@ def _duckdb_make_date(y: exp.Expression, m: exp.Expression, d: exp.Expression) -
     return exp.Anonymous(this="make_date", expressions=[y, m, d])
 
 
+def _spark_add_days(date: exp.Expression, days: exp.Expression) -> exp.Expression:
+    # DATE_ADD(date, INT) is a DATE in Spark; it wants an INT, not a BIGINT, as the day count.
+    return exp.DateAdd(this=date, expression=exp.cast(days, "INT"), unit=exp.var("DAY"))
+
+
 DIALECTS: dict[str, Dialect] = {
     "duckdb": Dialect(
         name="duckdb",
@@ -46,6 +51,15 @@ DIALECTS: dict[str, Dialect] = {
         days_between=_duckdb_days_between,
         make_date=_duckdb_make_date,
         types={"bool": "BOOLEAN", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "str": "VARCHAR"},
+    ),
+    # Spark SQL (docs/spark.md): DateDiff(DAY) renders DATEDIFF(DAY, start, end) and MAKE_DATE
+    # exists, so only date + days and the string type differ from DuckDB.
+    "spark": Dialect(
+        name="spark",
+        add_days=_spark_add_days,
+        days_between=_duckdb_days_between,
+        make_date=_duckdb_make_date,
+        types={"bool": "BOOLEAN", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "str": "STRING"},
     ),
 }
 

@@ -1,0 +1,125 @@
+"""A store's Parquet export as Spark temporary views named like the store's tables.
+
+The export (``phta store export-parquet``) writes one ``<table>.parquet`` per non-empty table --
+the OMOP CDM tables and PHTA's extension tables (``variant``) -- into ``STORE/parquet/``, or
+wherever a cluster can read it (``hdfs://...``, ``s3a://...``).
+
+A known table with no file gets an empty view with the right columns and types, so a query
+naming an empty table (say ``death``) returns no rows on Spark, exactly as on DuckDB, instead of
+failing with "table not found".
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import TYPE_CHECKING
+
+import sqlglot
+from sqlglot import exp
+
+from phta.cdm import schema
+from phta.cdm.extensions import EXTENSION_DDL
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+PARQUET_SUFFIX = ".parquet"
+EMPTY = "empty"
+TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+# OMOP field kind -> Spark SQL type, matching phta.cdm.schema.DUCKDB_TYPES column for column.
+SPARK_TYPES = {
+    "integer": "BIGINT",
+    "bigint": "BIGINT",
+    "float": "DOUBLE",
+    "date": "DATE",
+    "datetime": "TIMESTAMP_NTZ",
+    "text": "STRING",
+}
+
+
+class ParquetExportError(RuntimeError):
+    """The Parquet export location is missing, or holds a file that cannot be a table."""
+
+
+@cache
+def known_tables() -> dict[str, tuple[tuple[str, str], ...]]:
+    """``{table: ((column, Spark type), ...)}`` for every OMOP CDM table and extension table."""
+    shapes = {
+        name: tuple((f.name, SPARK_TYPES[f.kind]) for f in table.fields)
+        for name, table in schema.tables(schema.CURRENT_VERSION).items()
+    }
+    for ddl in EXTENSION_DDL:
+        create = sqlglot.parse_one(ddl, read="duckdb")
+        columns = [c for c in create.this.expressions if isinstance(c, exp.ColumnDef)]
+        # TIMESTAMP renders as TIMESTAMP, which PHTA's sessions read as TIMESTAMP_NTZ.
+        shapes[create.this.this.name] = tuple(
+            (c.name, c.args["kind"].sql("spark")) for c in columns
+        )
+    return shapes
+
+
+def list_parquet_tables(session: SparkSession, location: str) -> dict[str, str]:
+    """``{table: path}`` for every ``<table>.parquet`` at ``location``, read by Spark's own
+    file system layer so local paths, HDFS and object stores are listed the same way."""
+    jvm = session.sparkContext._jvm  # Hadoop's FileSystem API has no Python binding
+    hadoop_conf = session.sparkContext._jsc.hadoopConfiguration()
+    root = jvm.org.apache.hadoop.fs.Path(location)
+    fs = root.getFileSystem(hadoop_conf)
+    if not fs.exists(root):
+        raise ParquetExportError(
+            f"no Parquet export at {location}: run `phta store export-parquet` for this store first"
+        )
+    found: dict[str, str] = {}
+    for status in fs.listStatus(root):
+        name = status.getPath().getName()
+        if not name.endswith(PARQUET_SUFFIX) or name.startswith((".", "_")):
+            continue
+        table = name[: -len(PARQUET_SUFFIX)]
+        if not TABLE_NAME.fullmatch(table) or table.startswith("phta_"):
+            raise ParquetExportError(
+                f"{location}/{name}: {table!r} cannot be a table of the store "
+                "(lower-case letters, digits and _, not phta_*)"
+            )
+        found[table] = status.getPath().toString()
+    return found
+
+
+def empty_table_query(columns: tuple[tuple[str, str], ...]) -> exp.Select:
+    """``SELECT CAST(NULL AS type) AS column, ... WHERE FALSE``: the table's shape, no rows."""
+    selected = [
+        exp.alias_(exp.cast(exp.null(), exp.DataType.build(kind, dialect="spark")), name)
+        for name, kind in columns
+    ]
+    return exp.select(*selected).where(exp.false())
+
+
+def register_views(session: SparkSession, location: str) -> dict[str, str]:
+    """Create a temporary view in ``session`` for each table the export has a file for.
+
+    Returns ``{table: source}``: the Parquet path, or ``"empty"`` for a known table with no
+    file, whose view ``create_empty_views`` makes when a query first names it (each costs Spark
+    an analysis pass; most queries name a handful of the 40-odd tables)."""
+    files = list_parquet_tables(session, location)
+    known = known_tables()
+    sources = dict.fromkeys(known, EMPTY)
+    for name, path in sorted(files.items()):
+        frame = session.read.parquet(path)
+        missing = [column for column, _ in known.get(name, ()) if column not in frame.columns]
+        if missing:
+            raise ParquetExportError(
+                f"{path}: table {name} lacks field(s) {', '.join(missing)}; re-export the store"
+            )
+        frame.createOrReplaceTempView(name)
+        sources[name] = path
+    return sources
+
+
+def create_empty_views(session: SparkSession, names: set[str]) -> None:
+    """An empty, correctly typed view for each known table in ``names``."""
+    known = known_tables()
+    for name in sorted(names):
+        session.sql(empty_table_query(known[name]).sql(dialect="spark")).createOrReplaceTempView(
+            name
+        )
