@@ -17,6 +17,7 @@ from phta.execution import ExecutionContext, ExecutionRequest, NotAuthorised, ex
 from phta.execution import path as execution_path
 from phta.execution.governed import ProtectedCohortResult, protect, purpose_named, run_governed
 from phta.execution.network import network_feasibility, region_stores
+from phta.governance import is_use_allowed
 from phta.governance.principal import Principal
 from phta.query import ir, serial
 from phta.query.simple_cohort import build_cohort
@@ -49,13 +50,15 @@ def test_refused_purposes_stop_before_compile_and_are_audited(region_settings, d
     compiled = []
     real = execution_path.compile_cohort
     monkeypatch.setattr(execution_path, "compile_cohort", lambda *a, **k: compiled.append(1) or real(*a, **k))
-    with pytest.raises(NotAuthorised):
+    with pytest.raises(NotAuthorised) as refused:
         run_governed(region_settings, database, principal, purpose, build_cohort(HYPERTENSION),
                      _first_store(region_settings))
     assert compiled == []
+    reason = is_use_allowed(principal, purpose, database=database).reason
+    assert str(refused.value) == reason  # governance's own words, not a later step's
     (run,) = _runs(database)
     assert run.details["outcome"] == "refused" and run.details["purpose"] == purpose
-    assert run.details["reason"]
+    assert run.details["reason"] == reason
 
 
 def test_disclosure_is_applied_with_cell_keys_and_no_raw_counts_survive(region_settings, database):

@@ -28,7 +28,7 @@ from phta.execution.path import execute
 from phta.execution.policy import AuditEvent, ExecutionPolicy, NotAuthorised
 from phta.execution.request import ExecutionContext, ExecutionRequest, Purpose
 from phta.execution.results import CohortResult
-from phta.governance import is_use_allowed
+from phta.governance import UseDecision, is_use_allowed
 from phta.governance.principal import Principal
 from phta.query import ir
 from phta.store import Database
@@ -104,9 +104,10 @@ def chain_audit(database: Database, details: dict | None = None):
 
 
 def governed_policy(settings: Settings, principal: Principal | None, purpose: str, *, node: str | None,
-                    database: Database, task_type: str = "count") -> ExecutionPolicy:
+                    database: Database, task_type: str = "count",
+                    decision: UseDecision | None = None) -> ExecutionPolicy:
     """The ExecutionPolicy for ``principal`` using data for ``purpose`` on ``node``."""
-    decision = is_use_allowed(principal, purpose, node=node, task_type=task_type, database=database)
+    decision = decision or is_use_allowed(principal, purpose, node=node, task_type=task_type, database=database)
     disclosure_policy = load_policy(decision.disclosure_policy, node=node) if decision.allowed else None
 
     def authorise(request: ExecutionRequest, context: ExecutionContext) -> None:
@@ -134,8 +135,12 @@ def run_governed(settings: Settings, database: Database, principal: Principal | 
                  query: ir.Cohort, store, outputs=("count", "strata")) -> ProtectedCohortResult:
     """Run one cohort query on one node store through the governed path."""
     request = ExecutionRequest.build(query, purpose_named(purpose), store, outputs=outputs)
-    policy = governed_policy(settings, principal, purpose, node=request.node, database=database)
-    policy = _with_opt_outs(policy, request, database)
+    decision = is_use_allowed(principal, purpose, node=request.node, task_type="count", database=database)
+    policy = governed_policy(settings, principal, purpose, node=request.node, database=database, decision=decision)
+    if decision.allowed:
+        # Only an allowed use reaches the opt-out registers: a refused one touches no store table,
+        # and its refusal carries governance's reason.
+        policy = _with_opt_outs(policy, request, database)
     result = execute(request, context_for(principal), policy)
     assert isinstance(result, ProtectedCohortResult)
     return result
