@@ -99,3 +99,47 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
 
     with LiveServer(create_app(settings)) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def keyed_region(tmp_path_factory) -> Path:
+    """A small synthetic region (3 node stores) with record keys and dated opt-out registers
+    (3% national, 1% type 1), generated once per session. Tests use it read-only, through
+    ``region_settings``."""
+    import datetime as dt
+
+    from phta.cdm import optout_register
+    from phta.cdm.pseudonymise import Pseudonymiser, reserved_range_nhs_numbers
+    from phta.cdm.record_keys import index_record_keys
+    from phta.cdm.store import Store
+    from phta.cdm.synth.generate import generate
+
+    key, patients = b"r" * 32, 2_000
+    out = tmp_path_factory.mktemp("keyed-region") / "stores"
+    result = generate(out, patients=patients, sites=3, seed=5, key=key)
+    numbers = reserved_range_nhs_numbers(patients)
+    lists = {"national": numbers[::33], "type1": numbers[5::100]}
+    for site in result.sites:
+        index_record_keys(result.store_path(site))
+        for kind, chosen in lists.items():
+            path = out.parent / f"{kind}.csv"
+            path.write_text("nhs_number\n" + "".join(f"{n}\n" for n in chosen), encoding="ascii")
+            optout_register.refresh(Store.open(result.store_path(site)), kind, path, dt.date(2026, 11, 1),
+                                    Pseudonymiser(key), allow_older=True)
+    return out
+
+
+@pytest.fixture
+def region_settings(settings: Settings, keyed_region: Path) -> Settings:
+    """``settings`` whose stores directory is the session's keyed region."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.stores_dir.symlink_to(keyed_region, target_is_directory=True)
+    return settings
+
+
+@pytest.fixture
+def region_server(region_settings: Settings) -> Iterator[LiveServer]:
+    from phta.web.app import create_app
+
+    with LiveServer(create_app(region_settings)) as server:
+        yield server

@@ -40,6 +40,21 @@ def _synthetic_region_step(settings: Settings, console: Console) -> list[str]:
     return synth.describe(result)
 
 
+def _record_keys_step(settings: Settings, console: Console) -> list[str]:
+    """Record keys for cell-key noise in every node store that lacks them (older demo data)."""
+    from phta.cdm.record_keys import has_record_keys, index_record_keys
+    from phta.cdm.store import Store
+    from phta.execution.network import region_stores
+
+    built = 0
+    for node in region_stores(settings):
+        store = Store.open(node.path)
+        if not has_record_keys(store):
+            index_record_keys(store)
+            built += 1
+    return [f"Record keys (cell-key noise): built for {built} store(s)"] if built else []
+
+
 def _demo_users_step(settings: Settings, console: Console) -> list[str]:
     database = open_database(settings)
     return seed_demo_users(database) + seed_demo_project(database)
@@ -60,6 +75,7 @@ def _airlock_step(settings: Settings, console: Console) -> list[str]:
 DEMO_STEPS: list[DemoStep] = [
     _data_dir_step,
     _synthetic_region_step,
+    _record_keys_step,
     _optouts_step,
     _demo_users_step,
     _airlock_step,

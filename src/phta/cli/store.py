@@ -200,3 +200,19 @@ def index(store: Path = typer.Argument(..., help="Store directory to index.")) -
     size_mb = s.db_path.stat().st_size / 1e6
     console.print(f"indexed {report.persons:,} persons in {report.seconds:.1f} s; "
                   f"clustered {len(report.tables_clustered)} event tables; store file {size_mb:,.0f} MB")
+
+
+@app.command("index-keys")
+def index_keys(
+    stores: list[Path] = typer.Argument(..., help="Store directories (one or more)."),
+) -> None:
+    """Build (or rebuild) each store's record-key table for cell-key noise; idempotent."""
+    from phta.cdm.record_keys import index_record_keys
+
+    for path in stores:
+        try:
+            rows = index_record_keys(Store.open(path))
+        except StoreError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"{path}: record keys for {rows:,} persons")

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from phta.cdm.physical import build_index
 from phta.cdm.pseudonymise import load_key
+from phta.cdm.record_keys import index_record_keys
 from phta.cdm.store import Store
 from phta.cdm.synth import SynthError, SynthResult, generate
 from phta.config import load_settings
@@ -22,8 +23,13 @@ def run(out: Path, patients: int, sites: int, seed: int, dirty: bool, data_dir: 
     with Progress(TextColumn("[bold]synthesising"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("persons", total=patients)
-        return generate(out, patients=patients, sites=sites, seed=seed, key=key, dirty=dirty,
-                        progress=lambda n: bar.advance(task, n))
+        result = generate(out, patients=patients, sites=sites, seed=seed, key=key, dirty=dirty,
+                          progress=lambda n: bar.advance(task, n))
+        keys = bar.add_task("record keys", total=len(result.sites))
+        for site in result.sites:  # per-person keys for cell-key noise (phta.cdm.record_keys)
+            index_record_keys(result.store_path(site))
+            bar.advance(keys)
+        return result
 
 
 def synth(

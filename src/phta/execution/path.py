@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+from phta.cdm.record_keys import has_record_keys
 from phta.engines import duckdb as duckdb_engine
 from phta.execution.physical import physical_design
 from phta.execution.policy import AuditEvent, ExecutionPolicy
@@ -41,11 +42,15 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
     cohort = policy.governance_rewrite(request.query)
     if not isinstance(cohort, ir.Cohort):
         raise TypeError("the governance rewrite must return a Cohort")
-    compiled = compile_cohort(cohort, physical=physical_design(request.store, cohort))
+    compiled = compile_cohort(
+        cohort, physical=physical_design(request.store, cohort), cell_keys=has_record_keys(request.store)
+    )
     check = compile_concept_check(_concept_ids(cohort)) if _concept_ids(cohort) else None
     statements = [(s.sql(), s.params) for s in (compiled.membership, compiled.attrition, compiled.strata)]
     if check is not None:
         statements.append((check.sql(), check.params))
+    if compiled.cell_keys is not None:
+        statements.append((compiled.cell_keys.sql(), compiled.cell_keys.params))
     results = duckdb_engine.run(request.store.db_path, statements)
     if check is not None:
         _reject_unknown_concepts(cohort, {r[0] for r in results[3].rows})
@@ -55,6 +60,8 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
         strata=[(r[0], r[1], int(r[2])) for r in results[2].rows],
     )
     result = build_result(rows, cohort, request, query_hash)
+    if compiled.cell_keys is not None:
+        result = replace(result, cell_keys=cell_keys_of(results[-1].rows, cohort))
     result = policy.disclosure(replace(result, opt_outs=policy.opt_outs), request)
     audit("completed")
     return result
@@ -69,6 +76,24 @@ def _reject_unknown_concepts(cohort: ir.Cohort, known: set[int]) -> None:
         missing = sorted(cs.concept_ids() - known)
         if missing:
             raise UnknownConcepts("ConceptSet", "items", f"concepts not in this store's vocabulary: {missing}")
+
+
+def cell_keys_of(rows: list[tuple], cohort: ir.Cohort) -> tuple[tuple[str, str, float], ...]:
+    """Cell keys from (stratum, value, key_sum) rows, merged like the strata counts (ages into
+    bands): a merged cell's key is the sum of its parts' keys, all modulo 1."""
+    sums: dict[tuple[str, str], int] = {}
+    for stratum, value, key_sum in rows:
+        if stratum == "*":
+            key = ("*", "")
+        else:
+            if stratum == "age_band":
+                value = ir.age_band_label(None if value is None else int(value), cohort.age_bands)
+            key = (stratum, "unknown" if value is None else value)
+        sums[key] = sums.get(key, 0) + int(key_sum or 0)
+    return tuple((s, v, (n % KEY_RESOLUTION) / KEY_RESOLUTION) for (s, v), n in sorted(sums.items()))
+
+
+KEY_RESOLUTION = 2**32
 
 
 def build_result(rows: CohortRows, cohort: ir.Cohort, request: ExecutionRequest, query_hash: str) -> CohortResult:

@@ -50,6 +50,16 @@ class CohortResult:
     membership: tuple[Member, ...] | None
     disclosure: str  # which disclosure policy was applied ("none" until one is configured)
     opt_outs: tuple[AppliedOptOut, ...] = ()  # the opt-out registers applied (none by default)
+    #: cell keys (sum of the persons' record keys mod 1) per count cell, when the store has record
+    #: keys: ("*", "") for the whole cohort, (stratum, value) for each stratum cell. They feed
+    #: cell-key perturbation in the disclosure hook, which drops them from what it returns.
+    cell_keys: tuple[tuple[str, str, float], ...] | None = None
 
     def strata_of(self, stratum: str) -> dict[str, int]:
         return {s.value: s.count for s in self.strata if s.stratum == stratum}
+
+    def cell_key(self, stratum: str = "*", value: str = "") -> float | None:
+        for s, v, k in self.cell_keys or ():
+            if (s, v) == (stratum, value):
+                return k
+        return None

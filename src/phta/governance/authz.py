@@ -39,6 +39,8 @@ ACTIONS: dict[str, Rule] = {
         "see a request (applicants: their own)",
         any_resource_roles=frozenset({Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}),
     ),
+    "feasibility.run": Rule(frozenset({Role.RESEARCHER, Role.INNOVATOR}), "query",
+                            "count patients across the network (protected counts, audited)"),
     "projects.review": Rule(frozenset({Role.COMMITTEE_MEMBER}), None, "review requests and decide"),
     "outputs.request": Rule(
         frozenset({Role.RESEARCHER, Role.INNOVATOR}), "outputs",

@@ -43,6 +43,8 @@ class CompiledCohort:
     attrition: Statement
     strata: Statement
     rule_names: tuple[str, ...]
+    #: per-cell sums of record keys (only when asked for: the store holds ``phta_record_key``)
+    cell_keys: Statement | None = None
 
 
 @dataclass
@@ -400,7 +402,9 @@ def _without_strata(ctes: exp.Expression) -> exp.Expression:
     return ctes
 
 
-def compile_cohort(cohort: ir.Cohort, dialect: str = "duckdb", physical: PhysicalDesign = NONE) -> CompiledCohort:
+def compile_cohort(
+    cohort: ir.Cohort, dialect: str = "duckdb", physical: PhysicalDesign = NONE, *, cell_keys: bool = False
+) -> CompiledCohort:
     c = SeriesCompiler(get_dialect(dialect), physical=physical)
     flags_query = _cohort_flags(cohort, c)
     params = dict(c.params)
@@ -445,7 +449,45 @@ def compile_cohort(cohort: ir.Cohort, dialect: str = "duckdb", physical: Physica
     def stmt(tree):
         return Statement(tree, params, c.dialect.name)
 
-    return CompiledCohort(stmt(membership), stmt(attrition), stmt(strata), tuple(r.name for r in cohort.rules))
+    keys = None
+    if cell_keys:
+        keys = _cell_key_sums(cohort, member)
+        keys.set("with_" if "with_" in flags_query.args else "with", ctes.copy())
+    return CompiledCohort(stmt(membership), stmt(attrition), stmt(strata), tuple(r.name for r in cohort.rules),
+                          stmt(keys) if keys is not None else None)
+
+
+RECORD_KEY_TABLE = "phta_record_key"  # built by phta.cdm.record_keys
+_KEY_RESOLUTION = 2**32  # record keys have 32-bit resolution (phta.disclosure.cellkey)
+
+
+def _cell_key_sums(cohort: ir.Cohort, member: exp.Expression) -> exp.Select:
+    """Rows (stratum, value, key_sum): the members' record keys as 32-bit integers, summed per
+    stratum cell and for the whole cohort (stratum ``"*"``). Summing integers keeps the cell key
+    exact and independent of row order; the caller takes it modulo 2**32. A member without a
+    record key contributes 0 (every person has one once the table is built)."""
+    key_int = exp.Coalesce(this=exp.cast(exp.Mul(this=exp.column("record_key", "rk"),
+                                                  expression=exp.Literal.number(_KEY_RESOLUTION)), "BIGINT"),
+                           expressions=[exp.Literal.number(0)])
+
+    def part(stratum: str, value: exp.Expression, group: exp.Expression | None) -> exp.Select:
+        select = (
+            exp.select(exp.alias_(exp.Literal.string(stratum), "stratum"), exp.alias_(value, "value"),
+                       exp.alias_(exp.cast(exp.Sum(this=key_int.copy()), "HUGEINT"), "key_sum"))
+            .from_(exp.table_("flags", alias="f"))
+            .join(exp.table_(RECORD_KEY_TABLE, alias="rk"),
+                  on=exp.column("person_id", "rk").eq(exp.column("person_id", "f")), join_type="left")
+            .where(member.copy())
+        )
+        return select.group_by(group) if group is not None else select
+
+    parts = [part("*", exp.cast(exp.Null(), "VARCHAR"), None)]
+    for name in cohort.strata:
+        parts.append(part(name, exp.cast(exp.column(f"s_{name}", "f"), "VARCHAR"), exp.column(f"s_{name}", "f")))
+    union: exp.Expression = parts[0]
+    for p in parts[1:]:
+        union = exp.union(union, p, distinct=False)
+    return exp.select("stratum", "value", "key_sum").from_(exp.Subquery(this=union, alias="k"))
 
 
 def python_value(series_type: str, value):

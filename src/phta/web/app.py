@@ -15,6 +15,7 @@ from phta.web import (
     airlock,
     airlock_api,
     airlock_checking,
+    feasibility,
     governance_api,
     pages,
     projects,
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(governance_api.router)
     app.include_router(projects.router)
+    app.include_router(feasibility.router)
     app.include_router(projects_api.router)
     app.include_router(register.router)
     app.include_router(airlock.router)

@@ -1,0 +1,151 @@
+"""The execution policy of a real deployment: governance, disclosure control and the audit chain.
+
+``governed_policy(settings, principal, purpose, node=..., database=...)`` fills the hooks of
+:class:`ExecutionPolicy` from the platform's parts:
+
+- **authorise**: ``phta.governance.is_use_allowed`` for this principal, purpose and node; a
+  refusal raises :class:`NotAuthorised` with governance's reason (before anything is compiled);
+- **governance rewrite** (opt-outs): ``phta.execution.optouts.policy_for`` wraps this policy,
+  applying the registers governance says apply (and refusing if one was never loaded);
+- **disclosure**: the decision's disclosure policy (``phta.disclosure.load_policy``) applied to the
+  cohort's total and to each stratum as a one-way frequency table, with the cell keys the store
+  computed (policies that perturb by cell key refuse a result without them). What comes back is
+  a :class:`ProtectedCohortResult`: published values only, never the raw counts or cell keys;
+- **audit**: ``phta.audit.record_query_run`` — the query's hash, purpose, node, actor and the
+  outcome, never a result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from phta.audit import record_query_run
+from phta.config import Settings
+from phta.disclosure import Policy, ProtectedOutput, PublishedCell, check, load_policy
+from phta.disclosure.results import Dimension, FrequencyTable
+from phta.execution.optouts import policy_for
+from phta.execution.path import execute
+from phta.execution.policy import AuditEvent, ExecutionPolicy, NotAuthorised
+from phta.execution.request import ExecutionContext, ExecutionRequest, Purpose
+from phta.execution.results import CohortResult
+from phta.governance import UseDecision, is_use_allowed
+from phta.governance.principal import Principal
+from phta.query import ir
+from phta.store import Database
+
+TOTAL_DIMENSION = "cohort"
+TOTAL_LEVEL = "all"
+
+
+@dataclass(frozen=True)
+class ProtectedCohortResult(CohortResult):
+    """A cohort result after disclosure control: ``population_count`` is the published total (0
+    when suppressed: read ``total.suppressed``); ``tables`` hold each stratum's published cells."""
+
+    total: PublishedCell | None = None
+    tables: tuple[tuple[str, ProtectedOutput], ...] = ()
+    policy_name: str = ""
+    policy_sha256: str = ""
+    threshold: int = 0  # the policy's threshold, so a page can say "suppressed (<10)"
+    legal_basis: str = ""
+
+    def table(self, stratum: str) -> ProtectedOutput | None:
+        return dict(self.tables).get(stratum)
+
+
+def purpose_named(name: str) -> Purpose:
+    """The execution path's Purpose for a governance purpose name. Only a custodian's quality
+    checks of their own node may ever see record-level output."""
+    return Purpose(name, f"governance purpose {name!r}", record_level_allowed=name == "custodian_quality")
+
+
+def protect(result: CohortResult, policy: Policy) -> ProtectedCohortResult:
+    """Apply ``policy`` to the cohort's total and each stratum; raw counts do not survive."""
+    perturbs = policy.perturbation == "cell_key"
+    total_key = result.cell_key("*", "")
+    total_table = FrequencyTable(
+        dimensions=(Dimension(TOTAL_DIMENSION, (TOTAL_LEVEL,)),), counts=(result.population_count,),
+        publish_margins=False, title="total",
+        cell_keys=(total_key,) if perturbs and total_key is not None else None,
+    )
+    total = check(total_table, policy).cells[0]
+    tables = []
+    for stratum in dict.fromkeys(s.stratum for s in result.strata):
+        counts = result.strata_of(stratum)
+        levels = tuple(counts)
+        keys = tuple(result.cell_key(stratum, level) for level in levels)
+        table = FrequencyTable(
+            dimensions=(Dimension(stratum, levels),), counts=tuple(counts[v] for v in levels), title=stratum,
+            cell_keys=keys if perturbs and all(k is not None for k in keys) else None,
+        )
+        tables.append((stratum, check(table, policy)))
+    return ProtectedCohortResult(
+        query_hash=result.query_hash, node=result.node, purpose=result.purpose, opt_outs=result.opt_outs,
+        population_count=0 if total.suppressed else int(total.value or 0),
+        attrition=(), strata=(), membership=None, cell_keys=None,
+        disclosure=f"{policy.name} (sha256 {policy.sha256})",
+        total=total, tables=tuple(tables), policy_name=policy.name, policy_sha256=policy.sha256,
+        threshold=policy.threshold,
+    )
+
+
+def chain_audit(database: Database, details: dict | None = None):
+    """An audit hook writing every run (completed or refused) to the audit chain."""
+
+    def sink(event: AuditEvent) -> None:
+        extra = {"outcome": event.outcome, **(details or {})}
+        opt_outs = getattr(event, "opt_outs", ())  # named by the opt-out work, when present
+        if opt_outs:
+            extra["opt_outs"] = [{"kind": o.kind, "as_of": o.as_of.isoformat()} for o in opt_outs]
+        record_query_run(database, actor=event.user, query_hash=event.query_hash, purpose=event.purpose,
+                         node=event.node, details=extra)
+
+    return sink
+
+
+def governed_policy(settings: Settings, principal: Principal | None, purpose: str, *, node: str | None,
+                    database: Database, task_type: str = "count",
+                    decision: UseDecision | None = None) -> ExecutionPolicy:
+    """The ExecutionPolicy for ``principal`` using data for ``purpose`` on ``node``."""
+    decision = decision or is_use_allowed(principal, purpose, node=node, task_type=task_type, database=database)
+    disclosure_policy = load_policy(decision.disclosure_policy, node=node) if decision.allowed else None
+
+    def authorise(request: ExecutionRequest, context: ExecutionContext) -> None:
+        if request.purpose.code != purpose or (node is not None and request.node != node):
+            raise NotAuthorised("this policy was prepared for another purpose or node")
+        if not decision.allowed:
+            raise NotAuthorised(decision.reason)
+
+    def disclosure(result: CohortResult, request: ExecutionRequest) -> CohortResult:
+        assert disclosure_policy is not None  # authorise refused otherwise
+        return replace(protect(result, disclosure_policy), legal_basis=decision.legal_basis or "")
+
+    details = {"disclosure_policy": disclosure_policy.name, "policy_sha256": disclosure_policy.sha256} \
+        if disclosure_policy is not None else {"reason": decision.reason}
+    return ExecutionPolicy(authorise=authorise, disclosure=disclosure, audit=chain_audit(database, details))
+
+
+def context_for(principal: Principal | None) -> ExecutionContext:
+    if principal is None:
+        return ExecutionContext("anonymous", frozenset(), None)
+    return ExecutionContext(principal.actor, frozenset(principal.roles), None)
+
+
+def run_governed(settings: Settings, database: Database, principal: Principal | None, purpose: str,
+                 query: ir.Cohort, store, outputs=("count", "strata")) -> ProtectedCohortResult:
+    """Run one cohort query on one node store through the governed path."""
+    request = ExecutionRequest.build(query, purpose_named(purpose), store, outputs=outputs)
+    decision = is_use_allowed(principal, purpose, node=request.node, task_type="count", database=database)
+    policy = governed_policy(settings, principal, purpose, node=request.node, database=database, decision=decision)
+    if decision.allowed:
+        # Only an allowed use reaches the opt-out registers: a refused one touches no store table,
+        # and its refusal carries governance's reason.
+        policy = _with_opt_outs(policy, request, database)
+    result = execute(request, context_for(principal), policy)
+    assert isinstance(result, ProtectedCohortResult)
+    return result
+
+
+def _with_opt_outs(policy: ExecutionPolicy, request: ExecutionRequest, database: Database) -> ExecutionPolicy:
+    """Wrap with the opt-out rewrite (phta.execution.optouts decides which registers apply)."""
+    return policy_for(request.purpose, request.store, database=database, base=policy)

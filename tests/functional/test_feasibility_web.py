@@ -1,0 +1,138 @@
+"""Network feasibility over real HTTP: the page and the JSON API, on a generated keyed region."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from phta.audit import entries, verify_chain
+from phta.query import serial
+from phta.query.simple_cohort import build_cohort
+from phta.store import open_database
+from tests.governance_support import csrf_token, make_user, sign_in
+
+HYPERTENSION = 2001000002  # SNOMED 38341003 Hypertensive disorder (and its sub-types)
+
+
+@contextmanager
+def _client_as(server, settings, role: str | None) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url) as client:
+        if role is not None:
+            r = sign_in(client, make_user(settings, role))
+            assert r.status_code == 303, r.text
+        yield client
+
+
+def _post_form(client: httpx.Client, **fields) -> httpx.Response:
+    token = csrf_token(client, "/feasibility")
+    return client.post("/feasibility", data={"csrf_token": token, **fields})
+
+
+def _protected_values(payload: dict) -> list[int | None]:
+    values = [payload["total"]["value"]]
+    for levels in payload["strata"].values():
+        values += [c["value"] for c in levels.values()]
+    for node in payload["nodes"]:
+        values.append(node["total"]["value"])
+        for levels in node["strata"].values():
+            values += [c["value"] for c in levels.values()]
+    return values
+
+
+def test_researcher_gets_protected_counts_on_the_page(region_server, region_settings):
+    with _client_as(region_server, region_settings, "researcher") as client:
+        page = client.get("/feasibility")
+        assert page.status_code == 200
+        assert '<label for="f-condition">' in page.text and "Hypertensive disorder" in page.text
+        r = _post_form(client, condition=str(HYPERTENSION), drug="", age_min="18", age_max="", sex="")
+    assert r.status_code == 200, r.text
+    total = html.unescape(re.search(r'<strong id="network-total">([^<]+)</strong>', r.text).group(1))
+    assert total.startswith("suppressed") or int(total.split()[0].replace(",", "")) % 5 == 0
+    assert "Disclosure policy applied: <strong>feasibility</strong>" in r.text
+    assert "was audited" in r.text
+    for heading in ("Sex", "Age band at index", "Ethnic group", "IMD quintile"):
+        assert f"<caption>{heading}" in r.text
+    cells = [html.unescape(c) for c in re.findall(r'<td class="num">([^<]+)</td>', r.text)]
+    assert cells
+    for cell in cells:
+        assert cell.startswith("suppressed (<10)") or int(cell.split()[0].replace(",", "")) % 5 == 0, cell
+
+
+def test_api_counts_are_rounded_or_suppressed_and_repeat_exactly(region_server, region_settings):
+    query = serial.to_json(build_cohort(HYPERTENSION))
+    with _client_as(region_server, region_settings, "innovator") as client:
+        token = csrf_token(client, "/feasibility")
+        headers = {"X-CSRF-Token": token, "content-type": "application/json"}
+        first = client.post("/api/v1/feasibility", content=query, headers=headers)
+        second = client.post("/api/v1/feasibility", content=query, headers=headers)
+    assert first.status_code == 200, first.text
+    payload = first.json()
+    assert len(payload["nodes"]) == 3 and payload["policy"]["name"] == "feasibility"
+    values = _protected_values(payload)
+    assert any(v for v in values), "expected some published counts in a 2,000-person region"
+    assert all(v is None or v % 5 == 0 for v in values)
+    # the cell-key property: the same persons give the same noise, however often asked
+    assert second.json() == payload
+
+
+def test_api_with_a_query_token(region_server, region_settings):
+    query = serial.to_json(build_cohort(HYPERTENSION, sex="female"))
+    with _client_as(region_server, region_settings, "researcher") as client:
+        token = csrf_token(client, "/account")
+        r = client.post("/api/v1/tokens", json={"name": "feasibility", "scopes": ["query"]},
+                        headers={"X-CSRF-Token": token})
+        assert r.status_code in (200, 201), r.text
+        bearer = r.json()["token"]
+    r = httpx.post(region_server.url + "/api/v1/feasibility", content=query,
+                   headers={"Authorization": f"Bearer {bearer}"})
+    assert r.status_code == 200, r.text
+    assert r.json()["strata"]["sex"].keys() <= {"female"}
+
+
+@pytest.mark.parametrize("role", [None, "public", "data_custodian"])
+def test_others_are_refused(region_server, region_settings, role):
+    query = serial.to_json(build_cohort(HYPERTENSION))
+    with _client_as(region_server, region_settings, role) as client:
+        token = csrf_token(client)
+        r = client.post("/api/v1/feasibility", content=query,
+                        headers={"X-CSRF-Token": token, "content-type": "application/json"})
+        page = client.get("/feasibility")
+    expected = 401 if role is None else 403
+    assert r.status_code == expected and page.status_code == expected
+
+
+def test_bad_queries_get_clear_errors(region_server, region_settings):
+    with _client_as(region_server, region_settings, "researcher") as client:
+        token = csrf_token(client, "/feasibility")
+        r = client.post("/api/v1/feasibility", content='{"phta_query": 1, "query": {"type": "Nope"}}',
+                        headers={"X-CSRF-Token": token, "content-type": "application/json"})
+        assert r.status_code == 400 and "Nope" in r.json()["detail"]
+        r = _post_form(client, condition="", drug="", age_min="", age_max="", sex="")
+        assert r.status_code == 400 and "choose a condition" in r.text
+        r = _post_form(client, condition=str(HYPERTENSION), age_min="70", age_max="20")
+        assert r.status_code == 400 and "minimum is above the maximum" in r.text
+
+
+def test_each_node_run_is_audited_without_counts(region_server, region_settings):
+    query = build_cohort(HYPERTENSION)
+    with _client_as(region_server, region_settings, "researcher") as client:
+        token = csrf_token(client, "/feasibility")
+        r = client.post("/api/v1/feasibility", content=serial.to_json(query),
+                        headers={"X-CSRF-Token": token, "content-type": "application/json"})
+    assert r.status_code == 200
+    database = open_database(region_settings)
+    runs = [e for e in entries(database) if e.action == "query.run"]
+    assert len(runs) == 3
+    assert {e.details["node"] for e in runs} == {n["name"] for n in r.json()["nodes"]}
+    for e in runs:
+        assert e.details["query_hash"] == serial.content_hash(query)
+        assert e.details["purpose"] == "network_feasibility" and e.details["outcome"] == "completed"
+        assert "national" in {o["kind"] for o in e.details["opt_outs"]}  # the registers applied are named
+        assert not {"count", "counts", "value", "population_count", "strata"} & set(e.details)
+        assert all(not isinstance(v, int) for v in e.details.values())
+    assert verify_chain(database).ok
