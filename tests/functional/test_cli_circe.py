@@ -53,3 +53,38 @@ def test_sql_shows_placeholders_and_bound_values():
     assert out.exit_code == 0, out.output
     assert "-- cohort" in out.stdout and "$p1" in out.stdout
     assert "40481087" not in out.stdout.split("-- parameters")[0]  # concept ids are bound, not spliced
+
+
+def test_run_refuses_a_network_purpose_for_atlas_json(tmp_path):
+    """Opt-outs and disclosure control are not yet built for Circe results, so a purpose that
+    needs them is refused rather than run without them (security property 2)."""
+    store = synthetic.build(tmp_path / "store", seed=3, persons=30)
+    definition = CORPUS / "bronchitis_inclusion_rules.json"
+    out = runner.invoke(app, ["cohort", "run", str(definition), "--store", str(store.path),
+                              "--purpose", "network_feasibility"])
+    assert out.exit_code == 1
+    assert "not yet built" in out.output
+
+
+def test_execute_circe_refuses_a_policy_with_opt_outs_or_disclosure(tmp_path):
+    import datetime as dt
+
+    import pytest
+
+    from phta.execution.circe import CirceNotGoverned, CirceRequest, execute_circe
+    from phta.execution.policy import ExecutionPolicy, InMemoryAuditSink
+    from phta.execution.request import LOCAL_CUSTODIAN_QUALITY, ExecutionContext
+    from phta.execution.results import AppliedOptOut
+
+    store = synthetic.build(tmp_path / "store", seed=3, persons=30)
+    query = import_expression((CORPUS / "bronchitis_inclusion_rules.json").read_text(encoding="utf-8"))
+    request = CirceRequest(query, LOCAL_CUSTODIAN_QUALITY, store, store.path.name)
+    context = ExecutionContext.local_custodian(store)
+    sink = InMemoryAuditSink()
+    with_opt_outs = ExecutionPolicy(audit=sink, opt_outs=(AppliedOptOut("national", dt.date(2026, 1, 1)),))
+    with pytest.raises(CirceNotGoverned):
+        execute_circe(request, context, with_opt_outs)
+    with_disclosure = ExecutionPolicy(audit=sink, disclosure=lambda result, req: result)
+    with pytest.raises(CirceNotGoverned):
+        execute_circe(request, context, with_disclosure)
+    assert [e.outcome for e in sink.events] == ["refused", "refused"]

@@ -57,6 +57,11 @@ def run(
 ) -> None:
     """Count a cohort in a store you are custodian of: population, strata and attrition."""
     if circe.is_circe_file(definition):  # an ATLAS / Circe expression (phta.cli.circe)
+        if purpose != LOCAL_CUSTODIAN_QUALITY.code:
+            # Opt-outs and disclosure control do not yet apply to Circe results: refuse rather
+            # than run a network purpose without them.
+            raise _fail(f"ATLAS/Circe definitions run only for {LOCAL_CUSTODIAN_QUALITY.code!r} for now; "
+                        f"opt-outs and disclosure control for purpose {purpose!r} are not yet built for them")
         return circe.run_circe_file(definition, store, as_json)
     cohort = _load(definition)
     purposes = {p.code: p for p in (LOCAL_CUSTODIAN_QUALITY, FEASIBILITY)}

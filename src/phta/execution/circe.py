@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from phta.engines import duckdb as duckdb_engine
-from phta.execution.policy import AuditEvent, ExecutionPolicy
+from phta.execution.policy import AuditEvent, ExecutionPolicy, no_disclosure_policy
 from phta.execution.request import ExecutionContext, Purpose
 from phta.query import serial
 from phta.query.circe.compiler import compile_circe
@@ -68,6 +68,23 @@ def _stats(mode: str, rows: list[tuple], names: tuple[str, ...]) -> InclusionSta
     return InclusionStats(mode, base, final, rules, masks)
 
 
+class CirceNotGoverned(PermissionError):
+    """A Circe cohort was asked to run under a policy that applies opt-outs or disclosure control.
+
+    The opt-out rewrite and the disclosure hook are typed for PHTA cohorts; until they accept
+    Circe episode cohorts, running one under such a policy would silently skip them, so the path
+    refuses instead (fail safe: security property 2)."""
+
+
+def _refuse_ungoverned(policy: ExecutionPolicy) -> None:
+    if policy.opt_outs or policy.disclosure is not no_disclosure_policy:
+        raise CirceNotGoverned(
+            "ATLAS/Circe cohorts cannot yet run for a purpose that applies opt-out registers or "
+            "disclosure control; run them for custodian quality assurance on your own store, or "
+            "import them (phta cohort import) where the PHTA cohort language can express them"
+        )
+
+
 def execute_circe(request: CirceRequest, context: ExecutionContext,
                   policy: ExecutionPolicy | None = None) -> CirceResult:
     policy = policy or ExecutionPolicy()
@@ -78,6 +95,7 @@ def execute_circe(request: CirceRequest, context: ExecutionContext,
                                 dt.datetime.now(dt.UTC)))
 
     try:
+        _refuse_ungoverned(policy)
         policy.authorise(request, context)  # type: ignore[arg-type]  # the hook reads purpose/node/store
     except Exception:
         audit("refused")
@@ -109,6 +127,7 @@ def execute_negative_control(outcome: NegativeControlOutcome, purpose: Purpose, 
     request = CirceRequest(outcome, purpose, store, node)  # type: ignore[arg-type]
     event = AuditEvent(query_hash, purpose.code, node, context.user, "refused", dt.datetime.now(dt.UTC))
     try:
+        _refuse_ungoverned(policy)
         policy.authorise(request, context)  # type: ignore[arg-type]
         if not purpose.record_level_allowed:
             raise PermissionError(f"purpose {purpose.code!r} does not allow record-level outcome cohorts")
