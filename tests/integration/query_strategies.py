@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 
 from hypothesis import strategies as st
 
 from phta.cdm import uk
+from phta.cdm.store import Store
 from phta.query import ir
 
 CONCEPTS = (1, 2, 3, 4)
@@ -217,3 +220,21 @@ def cohorts(draw):
     end = draw(st.one_of(st.none(), series("date", 2, in_cohort=True)))
     universe = draw(st.one_of(st.none(), st.just(ir.Not(ir.PersonIn((2,))))))
     return ir.Cohort(index, rules, end, ir.STRATA, universe=universe)
+
+
+def store_from_template(template: Path, path: Path, data: dict) -> Store:
+    """A store at ``path``: a copy of an empty store file ``template`` with ``data``'s rows
+    (table -> list of row dicts) inserted. Copying a template is much faster than creating the
+    whole OMOP schema for every Hypothesis example."""
+    path.mkdir()
+    shutil.copy(template, path / template.name)
+    con = Store.open(path).connect()
+    try:
+        for name, rows in data.items():
+            for row in rows:
+                cols = list(row)
+                con.execute(f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+                            [row[c] for c in cols])
+    finally:
+        con.close()
+    return Store.open(path)

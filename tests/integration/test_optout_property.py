@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -50,7 +49,7 @@ from phta.governance.roles import Role
 from phta.query import ir, serial
 from phta.store import open_database
 from phta.store.models import Project
-from tests.integration.query_strategies import cohorts, tables
+from tests.integration.query_strategies import cohorts, store_from_template, tables
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                           HealthCheck.function_scoped_fixture])
@@ -89,21 +88,6 @@ def workspace():
                 session.flush()
                 project_of[f"project-{route}"] = f"project:{p.id}"
         yield template, db, project_of, Path(tmp)
-
-
-def _store(template: Path, path: Path, data: dict) -> Store:
-    path.mkdir()
-    shutil.copy(template, path / template.name)
-    con = Store.open(path).connect()
-    try:
-        for name, rows in data.items():
-            for row in rows:
-                cols = list(row)
-                con.execute(f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-                            [row[c] for c in cols])
-    finally:
-        con.close()
-    return Store.open(path)
 
 
 def _without(data: dict, persons: set[int]) -> dict:
@@ -176,7 +160,7 @@ def test_no_opted_out_person_is_ever_counted(workspace, case):
     template, db, project_of, _ = workspace
     purpose_code = project_of.get(case["purpose"], case["purpose"])
     with tempfile.TemporaryDirectory() as tmp:
-        store = _store(template, Path(tmp) / "node", case["data"])
+        store = store_from_template(template, Path(tmp) / "node", case["data"])
         if case["sources"] is not None:
             data_source.declare(store, case["sources"])
         for kind, positions in case["registers"].items():
@@ -186,7 +170,7 @@ def test_no_opted_out_person_is_ever_counted(workspace, case):
         kinds = expected_kinds(case["purpose"], gp_sourced)
         opted_out = {i + 1 for k in kinds for i in case["registers"][k]} & {
             p["person_id"] for p in case["data"]["person"]}
-        pruned = _store(template, Path(tmp) / "pruned", _without(case["data"], opted_out))
+        pruned = store_from_template(template, Path(tmp) / "pruned", _without(case["data"], opted_out))
         expected = _numbers(_run(pruned, purpose_code, case["query"], ExecutionPolicy()))
         for name, surface in SURFACES.items():
             result = surface(store, purpose_code, case["query"], db)
@@ -211,7 +195,7 @@ def test_a_missing_register_that_applies_refuses_the_run(workspace, purpose, sou
     data = {"person": [{"person_id": 1, "year_of_birth": 1970, "gender_concept_id": 8507, "race_concept_id": 0,
                         "ethnicity_concept_id": 0, "person_source_value": PSEUDONYMISER.pseudonym(NUMBERS[0])}]}
     with tempfile.TemporaryDirectory() as tmp:
-        store = _store(template, Path(tmp) / "node", data)
+        store = store_from_template(template, Path(tmp) / "node", data)
         if sources is not None:
             data_source.declare(store, sources)
         for kind in loaded:

@@ -183,18 +183,26 @@ def may_sign_off(database: Database, principal: Principal, request_id: int) -> s
         return custodian_problem(session, principal, load_row(session, request_id))
 
 
+def first_pass_open(view: RequestView) -> bool:
+    """Whether the current round's first pass is still blinded (fewer than two first decisions)."""
+    return len([r for r in view.reviews if r.round == view.round and r.stage == "first"]) < 2
+
+
+def has_decided(view: RequestView, user_id: int) -> bool:
+    """Whether this person has already recorded a decision in the current round."""
+    return any(r.reviewer_user_id == user_id and r.round == view.round for r in view.reviews)
+
+
 def visible_reviews(view: RequestView, principal: Principal) -> list[ReviewView]:
     """The decisions this person may see. Blinding: while the first pass of a round is open, a
     checker sees only their own decision, and the researcher sees none; once both first-pass
     decisions are in, checkers and custodians see them all. The researcher sees decisions (not
     who made them) once the round is settled."""
-    this_round = [r for r in view.reviews if r.round == view.round]
-    firsts = [r for r in this_round if r.stage == "first"]
     if principal.user_id == view.applicant_user_id:
         settled = [r for r in view.reviews if r.round < view.round or view.state in ("returned", "rejected", "released")]
         return [ReviewView(0, "Output checker" if r.stage != "custodian" else "Data custodian", r.round, r.stage,
                            r.decision, r.comment, r.at) for r in settled]
-    if len(firsts) < 2:
+    if first_pass_open(view):
         return [r for r in view.reviews if r.round < view.round or r.reviewer_user_id == principal.user_id]
     return list(view.reviews)
 
@@ -203,7 +211,7 @@ def checker_queue(database: Database, principal: Principal) -> list[RequestView]
     """Requests this checker may decide on now (independent of them, not yet decided by them)."""
     result = []
     for view in list_in_states(database, OPEN_FOR_CHECKERS):
-        decided = any(r.reviewer_user_id == principal.user_id and r.round == view.round for r in view.reviews)
+        decided = has_decided(view, principal.user_id)
         if decided or may_check(database, principal, view.id) is not None:
             continue
         result.append(view)

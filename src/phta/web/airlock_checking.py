@@ -36,7 +36,7 @@ def _review_page(request: Request, principal: Principal, request_id: int, *, sta
         return not_allowed(request, problem)
     airlock.record_access(db(request), principal, request_id, "output.viewed", {"page": stage})
     reviews = airlock_review.visible_reviews(view, principal)
-    decided = any(r.reviewer_user_id == principal.user_id and r.round == view.round for r in view.reviews)
+    decided = airlock_review.has_decided(view, principal.user_id)
     if stage == "check":
         can_decide = view.state in airlock.OPEN_FOR_CHECKERS and not decided
     else:
@@ -44,8 +44,7 @@ def _review_page(request: Request, principal: Principal, request_id: int, *, sta
     return render(request, "checking.html", status_code=status_code, view=view, reviews=reviews, error=error,
                   stage=stage, can_decide=can_decide, decided=decided,
                   decisions=airlock_review.DECISIONS if stage == "check" else airlock_review.CUSTODIAN_DECISIONS,
-                  blinded=stage == "check" and len([r for r in view.reviews if r.round == view.round
-                                                    and r.stage == "first"]) < 2,
+                  blinded=stage == "check" and airlock_review.first_pass_open(view),
                   fields=airlock.CONTEXT_FIELDS)
 
 
