@@ -26,6 +26,20 @@ def test_the_parameter_file_is_consistent_and_names_its_sources():
     assert abs(urban["White"] - 1_793_077 / (1_793_077 + 667_390 + 236_022 + 223_175)) < 1e-9
 
 
+def test_every_parameter_variant_is_a_sourced_vcf_record_inside_its_gene():
+    raw = load_params().raw
+    spans = raw["gene_spans"]
+    # The issue names these genes; each must carry at least one real pathogenic variant.
+    assert {"BRCA1", "BRCA2", "MLH1", "LDLR"} <= {v["gene"] for v in raw["variants"]}
+    for v in raw["variants"]:
+        span = spans[v["gene"]]
+        assert span["chrom"] == v["chrom"] and span["start"] <= v["pos"] <= span["end"], v
+        assert set(v["ref"]) <= set("ACGT") and set(v["alt"]) <= set("ACGT") and v["ref"] != v["alt"]
+        if len(v["ref"]) != len(v["alt"]):
+            assert v["ref"][0] == v["alt"][0], "indels carry the preceding reference base"
+        assert v["hgvs"].startswith("NM_") and v["source"].strip() and 0 < v["carrier_rate"] < 0.05
+
+
 def test_an_unknown_code_in_the_parameters_is_a_clear_error():
     raw = copy.deepcopy(load_params().raw)
     raw["conditions"]["t2dm"]["code"] = "SNOMED:999999"
