@@ -24,3 +24,15 @@ def test_set_and_show_a_nodes_custodian_signoff(settings):
     assert airlock.node_setting(open_database(settings), "uhb").custodian_signoff
     r = runner.invoke(app, [*base[:2], "uhb", "--no-custodian-signoff", *base[2:]])
     assert "uhb: custodian sign-off not required" in r.output
+
+
+def test_the_organisation_that_holds_a_node_is_kept_when_sign_off_changes(settings):
+    base = ["outputs", "node", "swbh", "--data-dir", str(settings.data_dir)]
+    r = runner.invoke(app, [*base, "--custodian-organisation", "Sandwell and West Birmingham"])
+    assert r.exit_code == 0, r.output
+    assert "swbh: custodian sign-off not required (held by Sandwell and West Birmingham)" in r.output
+    runner.invoke(app, [*base, "--custodian-signoff"])
+    r = runner.invoke(app, [*base, "--no-custodian-signoff"])
+    assert "(held by Sandwell and West Birmingham)" in r.output  # turning sign-off off keeps the holder
+    setting = airlock.node_setting(open_database(settings), "SWBH")
+    assert not setting.custodian_signoff and setting.custodian_organisation == "Sandwell and West Birmingham"

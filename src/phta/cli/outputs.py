@@ -80,26 +80,33 @@ def node(
     custodian_signoff: bool = typer.Option(None, "--custodian-signoff/--no-custodian-signoff",
                                            help="Whether this node's data custodian must sign off every release."),
     custodian_organisation: str = typer.Option(None, "--custodian-organisation",
-                                               help="The organisation whose data custodians speak for this node."),
+                                               help="The organisation that holds this node: its data custodians sign off "
+                                                    "releases and may run quality checks on the node."),
     data_dir: Path = typer.Option(None, help="Data directory (default PHTA_DATA_DIR or ./data)."),
 ) -> None:
-    """Show or set a node's airlock setting: must its custodian sign off releases, and who are they."""
+    """Show or set a node's setting: which organisation holds it, and must its custodian sign off releases."""
     from phta.config import load_settings
     from phta.governance import airlock
     from phta.store import open_database
 
     database = open_database(load_settings(data_dir))
-    if name is not None and custodian_signoff is not None:
+    if name is not None and (custodian_signoff is not None or custodian_organisation is not None):
+        # An option left out keeps its value: turning sign-off off must not forget who holds the node.
+        current = airlock.node_setting(database, name)
         try:
-            airlock.set_node_setting(database, name, custodian_signoff=custodian_signoff,
-                                     custodian_organisation=custodian_organisation, actor="cli")
+            airlock.set_node_setting(
+                database, name,
+                custodian_signoff=current.custodian_signoff if custodian_signoff is None else custodian_signoff,
+                custodian_organisation=(current.custodian_organisation if custodian_organisation is None
+                                        else custodian_organisation), actor="cli")
         except airlock.AirlockError as exc:
             raise typer.BadParameter(str(exc)) from None
     settings = airlock.list_node_settings(database)
     if name is not None:
         settings = [s for s in settings if s.node == name.strip().lower()] or [airlock.node_setting(database, name)]
     for s in settings:
-        who = f" by a data custodian of {s.custodian_organisation}" if s.custodian_signoff else ""
+        who = (f" by a data custodian of {s.custodian_organisation}" if s.custodian_signoff
+               else f" (held by {s.custodian_organisation})" if s.custodian_organisation else "")
         typer.echo(f"{s.node}: custodian sign-off {'required' if s.custodian_signoff else 'not required'}{who}")
     if not settings:
         typer.echo("No node has an airlock setting: no node requires custodian sign-off.")

@@ -23,6 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from phta import audit
+from phta.governance import projects
+from phta.governance.nodes import node_key
 from phta.governance.principal import Principal
 from phta.store import Database
 from phta.store.models import (
@@ -33,6 +35,7 @@ from phta.store.models import (
     OutputRequestEvent,
     OutputReview,
     Project,
+    ProjectCoapplicant,
     User,
 )
 
@@ -183,17 +186,20 @@ def project_nodes(database: Database, principal: Principal, project_id: int) -> 
     with database.session() as session:
         project = session.get(Project, project_id)
         grant = session.scalar(select(Grant).where(Grant.project_id == project_id))
-        if project is None or project.applicant_user_id != principal.user_id or grant is None or not grant.active:
+        if (project is None or principal.user_id not in projects.member_user_ids(session, project)
+                or grant is None or not grant.active):
             return []
         return list(json.loads(grant.nodes))
 
 
 def approved_projects(database: Database, principal: Principal) -> list[tuple[int, str, list[str]]]:
-    """(id, title, nodes) of the principal's projects with an active grant."""
+    """(id, title, nodes) of the principal's projects (as lead or co-applicant) with an active grant."""
+    coapplicant_of = select(ProjectCoapplicant.project_id).where(ProjectCoapplicant.user_id == principal.user_id)
     with database.session() as session:
         rows = session.execute(select(Project.id, Project.title, Grant.nodes, Grant.active)
                                .join(Grant, Grant.project_id == Project.id)
-                               .where(Project.applicant_user_id == principal.user_id)
+                               .where((Project.applicant_user_id == principal.user_id)
+                                      | Project.id.in_(coapplicant_of))
                                .order_by(Project.id)).all()
     return [(pid, title, json.loads(nodes)) for pid, title, nodes, active in rows if active]
 
@@ -313,7 +319,7 @@ class NodeSetting:
 
 def node_setting(database: Database, node: str) -> NodeSetting:
     with database.session() as session:
-        row = session.get(AirlockNode, node)
+        row = session.get(AirlockNode, node_key(node))
         if row is None:
             return NodeSetting(node, False, None)
         return NodeSetting(row.node, row.custodian_signoff, row.custodian_organisation)
@@ -321,7 +327,7 @@ def node_setting(database: Database, node: str) -> NodeSetting:
 
 def set_node_setting(database: Database, node: str, *, custodian_signoff: bool,
                      custodian_organisation: str | None, actor: str) -> NodeSetting:
-    node = node.strip().lower()
+    node = node_key(node)
     if not node:
         raise AirlockError("name the node")
     if custodian_signoff and not (custodian_organisation or "").strip():

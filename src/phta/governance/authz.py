@@ -24,7 +24,8 @@ class Rule:
     scope: str | None = None  # the token scope needed when the caller uses an API token
     description: str = ""
     # When set, only these roles may act on anyone's resource; the other allowed roles only on
-    # their own (``resource.applicant_user_id == principal.user_id``).
+    # their own (``resource.applicant_user_id == principal.user_id``, or the principal is one of
+    # ``resource.member_user_ids``: an approved project's co-applicants).
     any_resource_roles: frozenset[str] | None = None
 
 
@@ -33,7 +34,8 @@ ACTIONS: dict[str, Rule] = {
     "auth.sign_in": Rule(ANYONE, None, "sign in, enter or enrol a second factor, sign out"),
     "account.read": Rule(SIGNED_IN, "account:read", "see your own account"),
     "account.tokens": Rule(SIGNED_IN, "account:write", "create and revoke your own API tokens"),
-    "projects.apply": Rule(frozenset({Role.RESEARCHER, Role.INNOVATOR}), "projects", "draft, submit, withdraw own requests"),
+    "projects.apply": Rule(frozenset({Role.RESEARCHER, Role.INNOVATOR}), "projects",
+                            "draft, submit, withdraw own requests; name co-applicants"),
     "projects.view": Rule(
         frozenset({Role.RESEARCHER, Role.INNOVATOR, Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}), "projects",
         "see a request (applicants: their own)",
@@ -41,7 +43,7 @@ ACTIONS: dict[str, Rule] = {
     ),
     "feasibility.run": Rule(frozenset({Role.RESEARCHER, Role.INNOVATOR}), "query",
                             "count patients across the network (protected counts, audited)"),
-    "projects.review": Rule(frozenset({Role.COMMITTEE_MEMBER}), None, "review requests and decide"),
+    "projects.review": Rule(frozenset({Role.COMMITTEE_MEMBER}), "projects", "review requests and decide"),
     "outputs.request": Rule(
         frozenset({Role.RESEARCHER, Role.INNOVATOR}), "outputs",
         "ask for outputs of your approved projects to be released; see your own requests",
@@ -94,8 +96,16 @@ def authorise(principal: Principal | None, action: str, resource: Any = None) ->
     if principal.scopes is not None and (rule.scope is None or rule.scope not in principal.scopes):
         raise Forbidden(f"this API token lacks the {rule.scope!r} scope needed for {action!r}")
     staff = rule.any_resource_roles is None or bool(principal.roles & rule.any_resource_roles)
-    if resource is not None and not staff and getattr(resource, "applicant_user_id", None) != principal.user_id:
+    if resource is not None and not staff and not _is_own(resource, principal.user_id):
         raise Forbidden(f"{action!r} is allowed only on your own requests")
+
+
+def _is_own(resource: Any, user_id: int) -> bool:
+    """A resource is one's own if one made it or, for a project, is one of its members (an
+    approved project's co-applicants: ``ProjectView.member_user_ids``)."""
+    return getattr(resource, "applicant_user_id", None) == user_id or user_id in getattr(
+        resource, "member_user_ids", ()
+    )
 
 
 def allowed(principal: Principal | None, action: str, resource: Any = None) -> bool:

@@ -19,11 +19,14 @@ from phta import audit
 from phta.governance import request_form
 from phta.governance.principal import Principal
 from phta.store import Database
-from phta.store.models import Grant, Project, ProjectEvent, User
+from phta.store.models import Grant, Project, ProjectCoapplicant, ProjectEvent, User
 
 EDITABLE = {"draft", "feedback_requested"}
 UNDER_REVIEW = {"submitted", "in_review", "resubmitted"}
 FINAL = {"approved", "approved_with_conditions", "rejected", "withdrawn"}
+# Co-applicants see the project and use its grant only in these states: before approval the
+# committee has not yet accepted them as "safe people".
+APPROVED = {"approved", "approved_with_conditions"}
 STATE_LABELS = {
     "draft": "Draft",
     "submitted": "Submitted",
@@ -39,6 +42,10 @@ STATE_LABELS = {
 
 class ProjectError(ValueError):
     pass
+
+
+class NotApplicant(ProjectError):
+    """Only the lead applicant may do this (co-applicants see the project but do not steer it)."""
 
 
 class ValidationFailed(ProjectError):
@@ -64,10 +71,36 @@ class ProjectView:
     decided_at: datetime | None
     history: list[tuple[datetime, str | None, str, str]]
     grant_active: bool
+    coapplicants: tuple[tuple[int, str, str], ...] = ()  # (user id, name, e-mail)
 
     @property
     def state_label(self) -> str:
         return STATE_LABELS[self.state]
+
+    @property
+    def member_user_ids(self) -> frozenset[int]:
+        """Who may act on this project as "their own" (``authz`` reads this): the lead
+        applicant always; co-applicants once the request is approved."""
+        return _members(self.applicant_user_id, self.state, [c[0] for c in self.coapplicants])
+
+
+def _members(applicant: int, state: str, coapplicants: list[int]) -> frozenset[int]:
+    return frozenset({applicant, *(coapplicants if state in APPROVED else ())})
+
+
+def coapplicant_ids(session: Session, project_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(ProjectCoapplicant.user_id)
+            .where(ProjectCoapplicant.project_id == project_id)
+            .order_by(ProjectCoapplicant.id)
+        )
+    )
+
+
+def member_user_ids(session: Session, project: Project) -> frozenset[int]:
+    """The users who may use ``project``'s grant: see ``ProjectView.member_user_ids``."""
+    return _members(project.applicant_user_id, project.state, coapplicant_ids(session, project.id))
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -145,7 +178,7 @@ def create_draft(database: Database, principal: Principal, raw: dict) -> int:
         return project.id
 
 
-def _load(session: Session, project_id: int) -> Project:
+def load(session: Session, project_id: int) -> Project:
     project = session.get(Project, project_id)
     if project is None:
         raise LookupError(f"no project {project_id}")
@@ -163,9 +196,9 @@ def save(
         else request_form.length_problems(answers)
     )
     with database.session() as session:
-        project = _load(session, project_id)
+        project = load(session, project_id)
         if project.applicant_user_id != principal.user_id:
-            raise ProjectError("only the applicant can change this request")
+            raise NotApplicant("only the applicant can change this request")
         if project.state not in EDITABLE:
             raise ProjectError(
                 f"a request that is {STATE_LABELS[project.state].lower()} cannot be changed"
@@ -186,11 +219,35 @@ def save(
         raise ValidationFailed(problems)
 
 
+def submit(
+    database: Database,
+    principal: Principal,
+    project_id: int,
+    raw: dict | None = None,
+    *,
+    resubmission: bool,
+) -> None:
+    """Submit a draft (or, with ``resubmission``, send back a request the committee returned
+    for changes), with new answers or, when ``raw`` is None, the saved ones. For callers that
+    name the step they mean (the JSON API); the form page uses ``save`` and lets the state decide."""
+    wanted = "feedback_requested" if resubmission else "draft"
+    with database.session() as session:
+        project = load(session, project_id)
+        state, saved = project.state, json.loads(project.form)
+    if state != wanted:
+        step = "resubmitted" if resubmission else "submitted"
+        raise ProjectError(
+            f"a request that is {STATE_LABELS[state].lower()} cannot be {step} "
+            f"(only a {STATE_LABELS[wanted].lower()} one can)"
+        )
+    save(database, principal, project_id, saved if raw is None else raw, submit=True)
+
+
 def withdraw(database: Database, principal: Principal, project_id: int) -> None:
     with database.session() as session:
-        project = _load(session, project_id)
+        project = load(session, project_id)
         if project.applicant_user_id != principal.user_id:
-            raise ProjectError("only the applicant can withdraw this request")
+            raise NotApplicant("only the applicant can withdraw this request")
         if project.state in FINAL:
             raise ProjectError("this request is already decided")
         project.decided_at = datetime.now(UTC)
@@ -200,9 +257,9 @@ def withdraw(database: Database, principal: Principal, project_id: int) -> None:
 def acknowledge_conditions(database: Database, principal: Principal, project_id: int) -> None:
     """The applicant accepts the committee's conditions; only then does the grant activate."""
     with database.session() as session:
-        project = _load(session, project_id)
+        project = load(session, project_id)
         if project.applicant_user_id != principal.user_id:
-            raise ProjectError("only the applicant can acknowledge the conditions")
+            raise NotApplicant("only the applicant can acknowledge the conditions")
         if project.state != "approved_with_conditions" or project.conditions_acknowledged_at:
             raise ProjectError("there are no conditions waiting for acknowledgement")
         project.conditions_acknowledged_at = datetime.now(UTC)
@@ -230,6 +287,12 @@ def _view(session: Session, project: Project) -> ProjectView:
         select(ProjectEvent).where(ProjectEvent.project_id == project.id).order_by(ProjectEvent.id)
     ).all()
     grant = session.scalar(select(Grant).where(Grant.project_id == project.id))
+    coapplicants = session.execute(
+        select(User.id, User.name, User.email)
+        .join(ProjectCoapplicant, ProjectCoapplicant.user_id == User.id)
+        .where(ProjectCoapplicant.project_id == project.id)
+        .order_by(ProjectCoapplicant.id)
+    ).all()
     return ProjectView(
         project.id,
         project.applicant_user_id,
@@ -246,14 +309,22 @@ def _view(session: Session, project: Project) -> ProjectView:
         _aware(project.decided_at),
         [(_aware(e.at), e.from_state, e.to_state, e.note) for e in events],
         bool(grant and grant.active),
+        tuple((uid, name, email) for uid, name, email in coapplicants),
     )
 
 
 def list_for_applicant(database: Database, principal: Principal) -> list[ProjectView]:
+    """The principal's own requests, and approved projects that name them as co-applicant."""
+    coapplicant_of = select(ProjectCoapplicant.project_id).where(
+        ProjectCoapplicant.user_id == principal.user_id
+    )
     with database.session() as session:
         rows = session.scalars(
             select(Project)
-            .where(Project.applicant_user_id == principal.user_id)
+            .where(
+                (Project.applicant_user_id == principal.user_id)
+                | (Project.id.in_(coapplicant_of) & Project.state.in_(APPROVED))
+            )
             .order_by(Project.id.desc())
         ).all()
         return [_view(session, p) for p in rows]

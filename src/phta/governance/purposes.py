@@ -1,8 +1,9 @@
 """May this principal use patient data for this purpose? The execution path asks here.
 
-Standing purposes need no project; each has its legal basis and the roles it serves. Project
+Standing purposes need no project; each has its legal basis and the roles it serves (and
+``custodian_quality`` only on nodes held by the custodian's own organisation). Project
 purposes (``project:<id>``) need an approved, active, unexpired grant covering the node and
-task type, and the principal must be the project's applicant.
+task type, and the principal must be the project's lead applicant or one of its co-applicants.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from phta.governance.nodes import custodian_organisation
 from phta.governance.principal import Principal
 from phta.governance.roles import ALL_ROLES, Role
 from phta.store import Database
@@ -78,7 +80,8 @@ def is_use_allowed(
 ) -> UseDecision:
     """Decide whether ``principal`` may use patient data for ``purpose`` (on ``node``, for
     ``task_type``). Never raises for an unknown purpose: it is refused with a reason.
-    ``database`` is needed only for project purposes (to read the grant)."""
+    ``database`` is needed for project purposes (to read the grant) and for
+    ``custodian_quality`` (to see which organisation holds the node)."""
     standing = STANDING_PURPOSES.get(purpose)
     if standing is not None:
         if standing.roles is None:
@@ -97,12 +100,33 @@ def is_use_allowed(
             )
         if principal.scopes is not None and "query" not in principal.scopes:
             return UseDecision(False, purpose, "this API token lacks the 'query' scope")
+        if purpose == "custodian_quality":
+            refusal = _not_their_node(principal, node, database)
+            if refusal:
+                return UseDecision(False, purpose, refusal)
         return UseDecision(
             True, purpose, "standing purpose", standing.legal_basis, standing.disclosure_policy
         )
     if purpose.startswith("project:"):
         return _project_use(principal, purpose, node, task_type, database)
     return UseDecision(False, purpose, f"unknown purpose {purpose!r}")
+
+
+def _not_their_node(principal: Principal, node: str | None, database: Database | None) -> str | None:
+    """Why this custodian may not check ``node`` (None if they may): a custodian checks only the
+    nodes of their own organisation (``phta.governance.nodes``)."""
+    if node is None:
+        return "custodian quality checks are of one node: name it"
+    if database is None:
+        return "custodian quality checks need the operational database to see who holds the node"
+    holder = custodian_organisation(database, node)
+    if holder is None:
+        return (f"node {node!r} has no custodian organisation on record "
+                f"(a hub admin sets it: phta outputs node NODE --custodian-organisation ORG)")
+    if principal.organisation != holder:
+        return (f"node {node!r} is held by {holder}; only its data custodians may check its data "
+                f"(yours: {principal.organisation or 'no organisation'})")
+    return None
 
 
 def _project_use(principal, purpose, node, task_type, database) -> UseDecision:
@@ -122,7 +146,7 @@ def _project_use(principal, purpose, node, task_type, database) -> UseDecision:
     grant = grant_for(database, project_id)
     if grant is None:
         return UseDecision(False, purpose, "no approved grant for this project")
-    if grant.applicant_user_id != principal.user_id:
+    if principal.user_id not in grant.member_user_ids:
         return UseDecision(False, purpose, "you are not a member of this project")
     if not grant.active:
         return UseDecision(False, purpose, "the grant waits for the applicant to acknowledge its conditions")

@@ -129,6 +129,30 @@ def normalise(raw: dict) -> dict:
     return answers
 
 
+def json_problems(raw: dict) -> dict[str, str]:
+    """Problems with answers sent as JSON (the API), before ``normalise``: a field no question
+    has, or a value of the wrong JSON type, would otherwise be dropped or coerced silently."""
+    problems = {}
+    for name, value in raw.items():
+        q = BY_NAME.get(name)
+        if q is None:
+            problems[name] = f"{name}: no such question (see the form's field names)"
+        elif value is None:
+            continue
+        elif q.kind == "bool" and not isinstance(value, bool):
+            problems[name] = f"{q.label}: true or false"
+        elif q.kind in ("list", "multi") and not (
+            isinstance(value, str)
+            or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        ):
+            problems[name] = f"{q.label}: a list of strings"
+        elif q.kind not in ("bool", "list", "multi") and (
+            isinstance(value, bool) or not isinstance(value, str | int)
+        ):
+            problems[name] = f"{q.label}: a string"
+    return problems
+
+
 def length_problems(answers: dict) -> dict[str, str]:
     problems = {}
     for q in QUESTIONS:

@@ -42,7 +42,20 @@ DEFAULT_RULE = DecisionRule()
 
 
 class ReviewError(ValueError):
-    pass
+    """The review cannot be recorded (the request is not waiting for review, or this round is
+    already reviewed by this member)."""
+
+
+class ReviewInputError(ReviewError):
+    """A field of the review is wrong; ``field`` names it (decision, conditions or comment)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class ReviewNotAllowed(ReviewError):
+    """This member may not review this request (their own, or their organisation's)."""
 
 
 @dataclass(frozen=True)
@@ -86,11 +99,13 @@ def record_review(
 ) -> str:
     """Record one committee member's review; returns the request's state afterwards."""
     if decision not in DECISIONS:
-        raise ReviewError(f"unknown decision {decision!r}")
+        raise ReviewInputError(
+            "decision", f"unknown decision {decision!r}; choose one of {', '.join(DECISIONS)}"
+        )
     if decision == "approve_with_conditions" and not conditions.strip():
-        raise ReviewError("write the conditions the applicant must accept")
+        raise ReviewInputError("conditions", "write the conditions the applicant must accept")
     if decision in ("request_feedback", "reject") and not comment.strip():
-        raise ReviewError("say why, so the applicant can act on it")
+        raise ReviewInputError("comment", "say why, so the applicant can act on it")
     with database.session() as session:
         project = session.get(Project, project_id)
         if project is None:
@@ -98,13 +113,16 @@ def record_review(
         if project.state not in projects.UNDER_REVIEW:
             raise ReviewError("this request is not waiting for review")
         reviewer = session.get(User, principal.user_id)
-        if project.applicant_user_id == principal.user_id:
-            raise ReviewError("you cannot review your own request")
-        if (
-            project.organisation_id is not None
-            and reviewer.organisation_id == project.organisation_id
-        ):
-            raise ReviewError(
+        coapplicants = projects.coapplicant_ids(session, project_id)
+        if principal.user_id == project.applicant_user_id or principal.user_id in coapplicants:
+            raise ReviewNotAllowed("you cannot review your own request")
+        # Co-applicants' organisations count as the applicant's: their colleagues are not
+        # independent reviewers either.
+        applicant_orgs = {project.organisation_id} | {
+            session.get(User, uid).organisation_id for uid in coapplicants
+        }
+        if reviewer.organisation_id is not None and reviewer.organisation_id in applicant_orgs:
+            raise ReviewNotAllowed(
                 "you are from the applicant's organisation, so you cannot review this request"
             )
         already = session.scalar(
@@ -208,6 +226,7 @@ def _apply_rule(
 class GrantView:
     project_id: int
     applicant_user_id: int
+    member_user_ids: frozenset[int]  # the lead applicant and the co-applicants
     datasets: list[str]
     nodes: list[str]
     task_types: list[str]
@@ -218,17 +237,18 @@ class GrantView:
 def grant_for(database: Database, project_id: int) -> GrantView | None:
     with database.session() as session:
         row = session.execute(
-            select(Grant, Project.applicant_user_id)
+            select(Grant, Project)
             .join(Project, Project.id == Grant.project_id)
             .where(Grant.project_id == project_id)
         ).first()
         if row is None:
             return None
-        g, applicant = row
+        g, project = row
         expires = g.expires_at if g.expires_at.tzinfo else g.expires_at.replace(tzinfo=UTC)
         return GrantView(
             project_id,
-            applicant,
+            project.applicant_user_id,
+            projects.member_user_ids(session, project),
             json.loads(g.datasets),
             json.loads(g.nodes),
             json.loads(g.task_types),

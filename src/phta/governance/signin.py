@@ -29,7 +29,7 @@ TOKEN_PREFIX = "phta_"  # noqa: S105 - a label, not a secret
 TOKEN_SCOPES = {
     "account:read": "see your account",
     "account:write": "manage your own API tokens",
-    "projects": "see your data access requests (and, for committee members, those under review)",
+    "projects": "draft, submit and follow your data access requests (committee members: review them)",
     "outputs": "ask for outputs to be released (researchers), check them (output checkers) or sign them off (custodians)",
     "query": "run queries for standing purposes and your approved projects",
     "admin": "administer users and verify the audit chain (hub admins only)",

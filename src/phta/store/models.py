@@ -159,6 +159,20 @@ class ProjectEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class ProjectCoapplicant(Base):
+    """A co-applicant named on a request. The committee sees them as part of "safe people"; once
+    the request is approved they may see the project and use its grant like the lead applicant.
+    Removing the row removes that access (the audit chain keeps who was added and removed)."""
+
+    __tablename__ = "project_coapplicant"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Review(Base):
     __tablename__ = "review"
     __table_args__ = (UniqueConstraint("project_id", "reviewer_user_id", "round"),)

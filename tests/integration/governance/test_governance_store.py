@@ -103,7 +103,8 @@ def test_is_use_allowed_for_standing_and_project_purposes():
     assert decision.allowed and "6(1)(e)" in decision.legal_basis and decision.disclosure_policy == "feasibility"
     assert not is_use_allowed(_p("researcher", scopes=frozenset({"account:read"})), "network_feasibility").allowed
     assert is_use_allowed(_p("researcher", scopes=frozenset({"query"})), "network_feasibility").allowed
-    assert is_use_allowed(_p("data_custodian"), "custodian_quality").allowed
+    # a custodian needs the node and who holds it: tests/integration/governance/test_custodian_nodes.py
+    assert "name it" in is_use_allowed(_p("data_custodian"), "custodian_quality").reason
     assert not is_use_allowed(_p("researcher"), "custodian_quality").allowed
     refused = is_use_allowed(_p("researcher"), "project:7")
     assert not refused.allowed and "operational database" in refused.reason

@@ -1,0 +1,133 @@
+"""Co-applicants: named while the request can be edited, reviewed as safe people, and once the
+request is approved they see the project and use its grant like the lead applicant — not
+before; removing them ends it. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from phta.audit import entries, verify_chain
+from phta.governance import accounts, airlock, authz, coapplicants, is_use_allowed, projects, review
+from phta.governance.principal import Principal
+from phta.governance.roles import Role
+from tests.governance_support import complete_request
+
+PW = "a-long-test-password"
+
+
+def _principal(db, email, role, org=None, lay=False) -> Principal:
+    uid = accounts.create_user(db, email=email, password=PW, roles=[role], organisation=org, lay_member=lay)
+    return Principal(uid, email, email, frozenset({role}), org, lay)
+
+
+@pytest.fixture
+def people(database):
+    return {
+        "lead": _principal(database, "ravi@uni.example", Role.RESEARCHER, "University of Birmingham"),
+        "co": _principal(database, "ines@medtech.example", Role.INNOVATOR, "Midlands MedTech Ltd"),
+        "stranger": _principal(database, "sam@else.example", Role.RESEARCHER, "Elsewhere Ltd"),
+        "medtech_reviewer": _principal(database, "mo@medtech.example", Role.COMMITTEE_MEMBER, "Midlands MedTech Ltd"),
+        "expert": _principal(database, "expert@hub.example", Role.COMMITTEE_MEMBER, "PHTA Hub"),
+        "lay": _principal(database, "lay@public.example", Role.COMMITTEE_MEMBER, None, True),
+    }
+
+
+def _can_use(db, who: Principal, pid: int) -> bool:
+    return is_use_allowed(who, f"project:{pid}", node="uhb", task_type="feasibility", database=db).allowed
+
+
+def _sees(db, who: Principal, pid: int) -> bool:
+    return authz.allowed(who, "projects.view", projects.get(db, pid)) and pid in [
+        p.id for p in projects.list_for_applicant(db, who)]
+
+
+def _draft_with_coapplicant(db, people) -> int:
+    pid = projects.create_draft(db, people["lead"], complete_request())
+    assert coapplicants.add(db, people["lead"], pid, " Ines@MedTech.example ") == people["co"].user_id
+    return pid
+
+
+def test_coapplicants_get_access_only_once_approved_and_lose_it_when_removed(database, people):
+    lead, co = people["lead"], people["co"]
+    pid = _draft_with_coapplicant(database, people)
+    assert [c[0] for c in projects.get(database, pid).coapplicants] == [co.user_id]
+    projects.submit(database, lead, pid, resubmission=False)
+    assert not _sees(database, co, pid) and not _can_use(database, co, pid)  # not before approval
+    review.record_review(database, people["lay"], pid, "approve")
+    assert review.record_review(database, people["expert"], pid, "approve") == "approved"
+    assert _sees(database, co, pid) and _can_use(database, co, pid)  # exactly like the lead applicant
+    assert _sees(database, lead, pid) and _can_use(database, lead, pid)
+    assert airlock.project_nodes(database, co, pid) == ["uhb", "swbh"]
+    assert [p[0] for p in airlock.approved_projects(database, co)] == [pid]
+    assert not _sees(database, people["stranger"], pid) and not _can_use(database, people["stranger"], pid)
+    # co-applicants use the project; only the lead applicant steers the request
+    with pytest.raises(projects.NotApplicant):
+        projects.withdraw(database, co, pid)
+    with pytest.raises(projects.NotApplicant):
+        coapplicants.remove(database, co, pid, co.user_id)
+    coapplicants.remove(database, lead, pid, co.user_id)
+    assert not _sees(database, co, pid) and not _can_use(database, co, pid)
+    assert airlock.project_nodes(database, co, pid) == [] and airlock.approved_projects(database, co) == []
+    assert _can_use(database, lead, pid)
+    changes = [(e.action, e.details["user_id"]) for e in entries(database) if e.action.startswith("project.coapp")]
+    assert changes == [("project.coapplicant_added", co.user_id), ("project.coapplicant_removed", co.user_id)]
+    assert verify_chain(database).ok
+
+
+def test_conditions_hold_for_coapplicants_until_the_lead_accepts_them(database, people):
+    lead, co = people["lead"], people["co"]
+    pid = _draft_with_coapplicant(database, people)
+    projects.submit(database, lead, pid, resubmission=False)
+    review.record_review(database, people["lay"], pid, "approve_with_conditions", conditions="No linkage")
+    assert review.record_review(database, people["expert"], pid, "approve") == "approved_with_conditions"
+    assert _sees(database, co, pid)
+    assert "acknowledge" in is_use_allowed(co, f"project:{pid}", node="uhb", database=database).reason
+    with pytest.raises(projects.NotApplicant):
+        projects.acknowledge_conditions(database, co, pid)
+    projects.acknowledge_conditions(database, lead, pid)
+    assert _can_use(database, co, pid)
+
+
+def test_coapplicants_are_named_only_while_the_request_can_be_edited(database, people):
+    lead = people["lead"]
+    pid = projects.create_draft(database, lead, complete_request())
+    for email, message in [("nobody@nowhere.example", "not an active researcher or innovator"),
+                           ("expert@hub.example", "not an active researcher or innovator"),
+                           ("ravi@uni.example", "lead applicant"),
+                           ("not-an-email", "not an e-mail address")]:
+        with pytest.raises(coapplicants.CoapplicantError, match=message) as failed:
+            coapplicants.add(database, lead, pid, email)
+        assert failed.value.field == "email"
+    with pytest.raises(projects.NotApplicant):
+        coapplicants.add(database, people["stranger"], pid, "ines@medtech.example")
+    coapplicants.add(database, lead, pid, "ines@medtech.example")
+    with pytest.raises(coapplicants.CoapplicantError, match="already"):
+        coapplicants.add(database, lead, pid, "ines@medtech.example")
+    projects.submit(database, lead, pid, resubmission=False)
+    with pytest.raises(projects.ProjectError, match="committee reviews them"):
+        coapplicants.add(database, lead, pid, "sam@else.example")
+    with pytest.raises(coapplicants.CoapplicantError, match="not a co-applicant") as failed:
+        coapplicants.remove(database, lead, pid, people["stranger"].user_id)
+    assert failed.value.field == "user_id"
+
+
+def test_a_reviewer_from_a_coapplicants_organisation_is_not_independent(database, people):
+    pid = _draft_with_coapplicant(database, people)
+    projects.submit(database, people["lead"], pid, resubmission=False)
+    with pytest.raises(review.ReviewNotAllowed, match="applicant's organisation"):
+        review.record_review(database, people["medtech_reviewer"], pid, "approve")
+
+
+def test_submit_and_resubmit_name_the_step_they_mean(database, people):
+    lead = people["lead"]
+    pid = projects.create_draft(database, lead, {"title": "Half"})
+    with pytest.raises(projects.ProjectError, match="cannot be resubmitted"):
+        projects.submit(database, lead, pid, resubmission=True)
+    with pytest.raises(projects.ValidationFailed):
+        projects.submit(database, lead, pid, resubmission=False)  # the saved answers are incomplete
+    projects.submit(database, lead, pid, complete_request(), resubmission=False)
+    review.record_review(database, people["lay"], pid, "request_feedback", comment="Say more")
+    with pytest.raises(projects.ProjectError, match="cannot be submitted"):
+        projects.submit(database, lead, pid, resubmission=False)
+    projects.submit(database, lead, pid, resubmission=True)
+    assert projects.get(database, pid).state == "resubmitted" and projects.get(database, pid).round == 2
