@@ -58,6 +58,15 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/projects/{project_id}/acknowledge"): APPLICANTS,
     ("GET", "/api/v1/projects"): APPLICANTS,
     ("GET", "/api/v1/projects/{project_id}"): APPLICANTS | COMMITTEE | {"hub_admin"},
+    ("POST", "/api/v1/projects"): APPLICANTS,
+    ("PUT", "/api/v1/projects/{project_id}"): APPLICANTS,
+    ("POST", "/api/v1/projects/{project_id}/submit"): APPLICANTS,
+    ("POST", "/api/v1/projects/{project_id}/resubmit"): APPLICANTS,
+    ("POST", "/api/v1/projects/{project_id}/withdraw"): APPLICANTS,
+    ("POST", "/api/v1/projects/{project_id}/acknowledge"): APPLICANTS,
+    ("POST", "/api/v1/projects/{project_id}/reviews"): COMMITTEE,
+    ("POST", "/api/v1/projects/{project_id}/coapplicants"): APPLICANTS,
+    ("DELETE", "/api/v1/projects/{project_id}/coapplicants/{user_id}"): APPLICANTS,
     ("GET", "/feasibility"): APPLICANTS,
     ("POST", "/feasibility"): APPLICANTS,
     ("POST", "/api/v1/feasibility"): APPLICANTS,
@@ -90,7 +99,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/register/{project_id}"): ANYONE,
 }
 
-PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999", "{request_id}": "999999", "{file_id}": "999999"}
+PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999", "{request_id}": "999999", "{file_id}": "999999",
+               "{user_id}": "999999"}
 
 
 def app_endpoints(app) -> list[tuple[str, str]]:
