@@ -56,6 +56,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/projects/{project_id}"): APPLICANTS | COMMITTEE | {"hub_admin"},
     ("POST", "/projects/{project_id}/withdraw"): APPLICANTS,
     ("POST", "/projects/{project_id}/acknowledge"): APPLICANTS,
+    ("POST", "/projects/{project_id}/coapplicants"): APPLICANTS,
+    ("POST", "/projects/{project_id}/coapplicants/{user_id}/remove"): APPLICANTS,
     ("GET", "/api/v1/projects"): APPLICANTS,
     ("GET", "/api/v1/projects/{project_id}"): APPLICANTS | COMMITTEE | {"hub_admin"},
     ("POST", "/api/v1/projects"): APPLICANTS,

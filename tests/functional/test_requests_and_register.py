@@ -90,3 +90,36 @@ def test_api_tokens_need_the_projects_scope(live_server, settings):
         assert api.get("/api/v1/projects", headers={"Authorization": f"Bearer {with_scope}"}).status_code == 200
         refused = api.get("/api/v1/projects", headers={"Authorization": f"Bearer {without}"})
         assert refused.status_code == 403 and "'projects' scope" in refused.json()["detail"]
+
+
+def test_coapplicants_are_named_on_the_project_page_and_see_it_once_approved(live_server, settings):
+    lead = make_user(settings, "researcher", organisation="Uni A")
+    co = make_user(settings, "innovator", email="co@medtech.example", organisation="MedTech B")
+    db = open_database(settings)
+    with httpx.Client(base_url=live_server.url) as a, httpx.Client(base_url=live_server.url) as c:
+        sign_in(a, lead)
+        sign_in(c, co)
+        token = csrf_token(a, "/projects/new")
+        r = a.post("/projects/new", data=complete_request() | {"action": "save", "csrf_token": token})
+        pid = int(re.search(r"/projects/(\d+)", r.headers["location"]).group(1))
+        bad = a.post(f"/projects/{pid}/coapplicants", data={"email": "nobody@x.example", "csrf_token": token})
+        assert bad.status_code == 400 and 'id="err-coapplicant-email"' in bad.text
+        assert "not an active researcher or innovator account" in bad.text
+        r = a.post(f"/projects/{pid}/coapplicants", data={"email": co, "csrf_token": token})
+        assert r.status_code == 303 and co in a.get(f"/projects/{pid}").text
+        a.post(f"/projects/{pid}/edit", data=complete_request() | {"action": "submit", "csrf_token": token})
+        assert c.get(f"/projects/{pid}").status_code == 403  # not before approval
+        from phta.governance.accounts import list_users
+
+        make_user(settings, "committee_member", email="lay@example.org", lay_member=True)
+        make_user(settings, "committee_member", email="expert@example.org", organisation="Hub")
+        ids = {u.email: u.id for u in list_users(db)}
+        for email, lay in (("lay@example.org", True), ("expert@example.org", False)):
+            review.record_review(db, Principal(ids[email], email, email, frozenset({"committee_member"}),
+                                               lay_member=lay), pid, "approve")
+        page = c.get(f"/projects/{pid}")
+        assert page.status_code == 200 and "Remove" not in page.text  # sees it; cannot manage it
+        assert f"/projects/{pid}" in c.get("/projects").text
+        r = a.post(f"/projects/{pid}/coapplicants/{ids[co]}/remove", data={"csrf_token": token})
+        assert r.status_code == 303
+        assert c.get(f"/projects/{pid}").status_code == 403

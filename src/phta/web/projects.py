@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from phta.governance import authz, projects, request_form, review
+from phta.governance import authz, coapplicants, projects, request_form, review
 from phta.governance.principal import Principal
 from phta.web.rendering import render
 from phta.web.security import csrf_protected, html_redirect, require
@@ -100,9 +100,41 @@ def view_project(request: Request, project_id: int, principal: Principal = Depen
     if isinstance(project, Response):
         return project
     authz.authorise(principal, "projects.view", project)
-    return render(request, "project.html", project=project, reviews=review.reviews(_db(request), project_id),
-                  is_applicant=project.applicant_user_id == principal.user_id, decisions=review.DECISIONS,
-                  working_days=review.working_days, **_form_context(project.answers))
+    return _project_page(request, principal, project)
+
+
+def _project_page(request: Request, principal: Principal, project: projects.ProjectView, status_code: int = 200,
+                  coapplicant_error: str | None = None) -> Response:
+    is_applicant = project.applicant_user_id == principal.user_id
+    return render(request, "project.html", status_code=status_code, project=project,
+                  reviews=review.reviews(_db(request), project.id), is_applicant=is_applicant,
+                  can_manage_coapplicants=is_applicant, coapplicant_error=coapplicant_error,
+                  decisions=review.DECISIONS, working_days=review.working_days, **_form_context(project.answers))
+
+
+@router.post("/projects/{project_id}/coapplicants", dependencies=[Depends(csrf_protected)])
+async def add_coapplicant(request: Request, project_id: int,
+                          principal: Principal = Depends(require("projects.apply"))) -> Response:
+    email = str((await request.form()).get("email") or "")
+    problem: list[str] = []
+
+    def add(db, who, pid) -> None:
+        try:
+            coapplicants.add(db, who, pid, email)
+        except coapplicants.CoapplicantError as exc:  # shown next to the e-mail field, not as a conflict
+            problem.append(str(exc))
+
+    response = _applicant_action(request, principal, project_id, add)
+    if problem:
+        return _project_page(request, principal, projects.get(_db(request), project_id), 400, problem[0])
+    return response
+
+
+@router.post("/projects/{project_id}/coapplicants/{user_id}/remove", dependencies=[Depends(csrf_protected)])
+def remove_coapplicant(request: Request, project_id: int, user_id: int,
+                       principal: Principal = Depends(require("projects.apply"))) -> Response:
+    return _applicant_action(request, principal, project_id,
+                             lambda db, who, pid: coapplicants.remove(db, who, pid, user_id))
 
 
 def _applicant_action(request: Request, principal: Principal, project_id: int, action) -> Response:
@@ -141,7 +173,7 @@ def _review_page(request: Request, principal: Principal, project_id: int, status
     project = _project_or_404(request, project_id)
     if isinstance(project, Response):
         return project
-    return render(request, "review.html", status_code=status_code, project=project,
+    return render(request, "review.html", status_code=status_code, project=project, can_manage_coapplicants=False,
                   reviews=review.reviews(_db(request), project_id), decisions=review.DECISIONS, error=error,
                   rule=review.DEFAULT_RULE, **_form_context(project.answers))
 
