@@ -85,7 +85,7 @@ DEMO_PROJECT_TITLE = "Heart failure readmissions across the Black Country (demo)
 
 def seed_demo_project(database: Database) -> list[str]:
     """One approved demo project, so the transparency register has something to show."""
-    from phta.governance import projects, review
+    from phta.governance import coapplicants, projects, review
     from phta.governance.principal import principal_for
     from phta.store.models import Project
 
@@ -123,7 +123,10 @@ def seed_demo_project(database: Database) -> list[str]:
         "s251_reference": "CAG demo reference",
     }
     project_id = projects.create_draft(database, researcher, answers)
+    # The innovator works on it too: once approved they see the project like the researcher.
+    coapplicants.add(database, researcher, project_id, demo_email("innovator"))
     projects.save(database, researcher, project_id, answers, submit=True)
     review.record_review(database, people[demo_email("lay-member")], project_id, "approve")
     review.record_review(database, people[demo_email("committee")], project_id, "approve")
-    return [f"Demo project {project_id}: approved, on the register (/register)"]
+    return [f"Demo project {project_id}: approved, on the register (/register); "
+            f"{demo_email('innovator')} is its co-applicant"]
