@@ -8,7 +8,12 @@ from sqlalchemy import select
 
 from phta.execution.airlock_demo import DEMO_NODE, seed_demo_airlock
 from phta.governance import authz, is_use_allowed, projects
-from phta.governance.demo_users import DEMO_PROJECT_TITLE, demo_email, seed_demo_project, seed_demo_users
+from phta.governance.demo_users import (
+    DEMO_PROJECT_TITLE,
+    demo_email,
+    seed_demo_project,
+    seed_demo_users,
+)
 from phta.governance.principal import principal_for
 from phta.store import open_database
 from phta.store.models import Project, User
