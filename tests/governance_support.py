@@ -9,6 +9,7 @@ import pyotp
 
 from phta.config import Settings
 from phta.governance import accounts
+from phta.governance.principal import Principal
 from phta.governance.roles import TOTP_REQUIRED, Role
 from phta.store import open_database
 
@@ -24,6 +25,13 @@ def make_user(settings: Settings, role: str, *, email: str | None = None, enrol_
     if enrol_totp and role in TOTP_REQUIRED:
         accounts.set_totp_secret(db, user_id, TOTP_SECRET, actor="test")
     return email
+
+
+def make_principal(db, email: str, role: str, org: str | None = None, lay: bool = False) -> Principal:
+    """A user in the store, and the Principal governance functions take for them."""
+    uid = accounts.create_user(db, email=email, password=PASSWORD, roles=[Role(role)], organisation=org,
+                               lay_member=lay)
+    return Principal(uid, email, email, frozenset({Role(role)}), org, lay)
 
 
 def csrf_token(client: httpx.Client, path: str = "/sign-in") -> str:

@@ -5,30 +5,25 @@ before; removing them ends it. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from phta.audit import entries, verify_chain
-from phta.governance import accounts, airlock, authz, coapplicants, is_use_allowed, projects, review
+from phta.governance import airlock, authz, coapplicants, is_use_allowed, projects, review
 from phta.governance.principal import Principal
 from phta.governance.roles import Role
-from tests.governance_support import complete_request
-
-PW = "a-long-test-password"
-
-
-def _principal(db, email, role, org=None, lay=False) -> Principal:
-    uid = accounts.create_user(db, email=email, password=PW, roles=[role], organisation=org, lay_member=lay)
-    return Principal(uid, email, email, frozenset({role}), org, lay)
+from tests.governance_support import complete_request, make_principal
 
 
 @pytest.fixture
 def people(database):
     return {
-        "lead": _principal(database, "ravi@uni.example", Role.RESEARCHER, "University of Birmingham"),
-        "co": _principal(database, "ines@medtech.example", Role.INNOVATOR, "Midlands MedTech Ltd"),
-        "stranger": _principal(database, "sam@else.example", Role.RESEARCHER, "Elsewhere Ltd"),
-        "medtech_reviewer": _principal(database, "mo@medtech.example", Role.COMMITTEE_MEMBER, "Midlands MedTech Ltd"),
-        "expert": _principal(database, "expert@hub.example", Role.COMMITTEE_MEMBER, "PHTA Hub"),
-        "lay": _principal(database, "lay@public.example", Role.COMMITTEE_MEMBER, None, True),
+        "lead": make_principal(database, "ravi@uni.example", Role.RESEARCHER, "University of Birmingham"),
+        "co": make_principal(database, "ines@medtech.example", Role.INNOVATOR, "Midlands MedTech Ltd"),
+        "stranger": make_principal(database, "sam@else.example", Role.RESEARCHER, "Elsewhere Ltd"),
+        "medtech_reviewer": make_principal(database, "mo@medtech.example", Role.COMMITTEE_MEMBER, "Midlands MedTech Ltd"),
+        "expert": make_principal(database, "expert@hub.example", Role.COMMITTEE_MEMBER, "PHTA Hub"),
+        "lay": make_principal(database, "lay@public.example", Role.COMMITTEE_MEMBER, None, True),
     }
 
 
@@ -131,3 +126,45 @@ def test_submit_and_resubmit_name_the_step_they_mean(database, people):
         projects.submit(database, lead, pid, resubmission=False)
     projects.submit(database, lead, pid, resubmission=True)
     assert projects.get(database, pid).state == "resubmitted" and projects.get(database, pid).round == 2
+
+
+OPS = st.lists(st.one_of(st.tuples(st.sampled_from(["add", "remove"]), st.sampled_from(["co", "stranger"])),
+                         st.just(("approve", None))), max_size=8)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=OPS)
+def test_access_is_exactly_approved_and_currently_named(database, people, ops):
+    """Whatever the order of naming, removing and approval: a user sees the project and may use
+    its grant iff they are the lead applicant, or the request is approved and they are named now."""
+    lead = people["lead"]
+    pid = projects.create_draft(database, lead, complete_request())
+    named: set[str] = set()
+    approved = False
+    for op, who in ops:
+        if op == "approve":
+            if approved:
+                continue
+            projects.submit(database, lead, pid, resubmission=False)
+            review.record_review(database, people["lay"], pid, "approve")
+            review.record_review(database, people["expert"], pid, "approve")
+            approved = True
+        elif op == "add":
+            if approved or who in named:
+                with pytest.raises(projects.ProjectError):
+                    coapplicants.add(database, lead, pid, people[who].email)
+            else:
+                coapplicants.add(database, lead, pid, people[who].email)
+                named.add(who)
+        else:
+            if who in named:
+                coapplicants.remove(database, lead, pid, people[who].user_id)
+                named.discard(who)
+            else:
+                with pytest.raises(coapplicants.CoapplicantError):
+                    coapplicants.remove(database, lead, pid, people[who].user_id)
+        for name in ("co", "stranger"):
+            expected = approved and name in named
+            assert _sees(database, people[name], pid) == expected, (ops, name)
+            assert _can_use(database, people[name], pid) == expected, (ops, name)
+        assert _sees(database, lead, pid) and _can_use(database, lead, pid) == approved

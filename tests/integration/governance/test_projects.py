@@ -6,28 +6,20 @@ from __future__ import annotations
 import pytest
 
 from phta.audit import record_event, record_query_run, verify_chain
-from phta.governance import accounts, is_use_allowed, projects, register, review
-from phta.governance.principal import Principal
+from phta.governance import is_use_allowed, projects, register, review
 from phta.governance.roles import Role
-from tests.governance_support import complete_request
-
-PW = "a-long-test-password"
-
-
-def _principal(db, email, role, org=None, lay=False) -> Principal:
-    uid = accounts.create_user(db, email=email, password=PW, roles=[role], organisation=org, lay_member=lay)
-    return Principal(uid, email, email, frozenset({role}), org, lay)
+from tests.governance_support import complete_request, make_principal
 
 
 @pytest.fixture
 def people(database):
     return {
-        "applicant": _principal(database, "ravi@uni.example", Role.RESEARCHER, "University of Birmingham"),
-        "other": _principal(database, "other@uni.example", Role.RESEARCHER, "Elsewhere Ltd"),
-        "colleague": _principal(database, "col@uni.example", Role.COMMITTEE_MEMBER, "University of Birmingham"),
-        "expert": _principal(database, "expert@hub.example", Role.COMMITTEE_MEMBER, "PHTA Hub"),
-        "expert2": _principal(database, "expert2@hub.example", Role.COMMITTEE_MEMBER, "PHTA Hub"),
-        "lay": _principal(database, "lay@public.example", Role.COMMITTEE_MEMBER, None, True),
+        "applicant": make_principal(database, "ravi@uni.example", Role.RESEARCHER, "University of Birmingham"),
+        "other": make_principal(database, "other@uni.example", Role.RESEARCHER, "Elsewhere Ltd"),
+        "colleague": make_principal(database, "col@uni.example", Role.COMMITTEE_MEMBER, "University of Birmingham"),
+        "expert": make_principal(database, "expert@hub.example", Role.COMMITTEE_MEMBER, "PHTA Hub"),
+        "expert2": make_principal(database, "expert2@hub.example", Role.COMMITTEE_MEMBER, "PHTA Hub"),
+        "lay": make_principal(database, "lay@public.example", Role.COMMITTEE_MEMBER, None, True),
     }
 
 
