@@ -7,7 +7,13 @@ Public API: :func:`execute`, :class:`ExecutionRequest`, :class:`ExecutionContext
 from phta.execution.definitions import DefinitionError, compiled_sql, load_definition
 from phta.execution.optouts import OptOutRegisterMissing, policy_for
 from phta.execution.path import UnknownConcepts, execute
-from phta.execution.policy import AuditEvent, ExecutionPolicy, InMemoryAuditSink, NotAuthorised, ReleaseWithheld
+from phta.execution.policy import (
+    AuditEvent,
+    ExecutionPolicy,
+    InMemoryAuditSink,
+    NotAuthorised,
+    ReleaseWithheld,
+)
 from phta.execution.request import (
     FEASIBILITY,
     LOCAL_CUSTODIAN_QUALITY,

@@ -26,7 +26,14 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from phta.disclosure.ledger import Population, Release, ReleaseLedger, SqliteLedgerStorage, Verdict, member_digest
+from phta.disclosure.ledger import (
+    Population,
+    Release,
+    ReleaseLedger,
+    SqliteLedgerStorage,
+    Verdict,
+    member_digest,
+)
 from phta.disclosure.policy import Policy
 from phta.execution.policy import ReleaseCandidate, ReleaseWithheld
 from phta.store.keyfiles import load_or_create_key

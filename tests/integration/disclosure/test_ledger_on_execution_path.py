@@ -10,20 +10,32 @@ so its own, empty ledgers.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sqlite3
 
 import pytest
 
 from phta.audit import entries
-from phta.execution import LOCAL_CUSTODIAN_QUALITY, ExecutionContext, ExecutionRequest, ReleaseWithheld, execute
-from phta.execution.ledger import ledger_path
+from phta.disclosure import Policy
+from phta.execution import (
+    LOCAL_CUSTODIAN_QUALITY,
+    ExecutionContext,
+    ExecutionPolicy,
+    ExecutionRequest,
+    InMemoryAuditSink,
+    ReleaseWithheld,
+    execute,
+)
+from phta.execution.governed import run_governed
+from phta.execution.ledger import ledger_check, ledger_path
 from phta.execution.network import network_feasibility, region_stores
 from phta.execution.policy import exclude_persons
-from phta.execution.governed import run_governed
 from phta.governance.principal import Principal
 from phta.query.simple_cohort import build_cohort
 from phta.store import open_database
+from tests.integration.test_execution_path import COHORT
+from tests.integration.test_execution_path import store as harness_store  # noqa: F401 - fixture
 
 HYPERTENSION = 2001000002
 RESEARCHER = Principal(1, "r@test.example", "Ravi", frozenset({"researcher"}))
@@ -141,3 +153,37 @@ def test_custodian_quality_checks_are_not_releases(region_settings, database, no
     release(region_settings, database, exclude_persons(cohort, tuple(ids[:2])), node.path,
             purpose="custodian_quality", principal=custodian)
     assert not ledger_path(region_settings.data_dir, node_name(node.path)).exists()
+
+
+# --- the hook itself, on a tiny store ------------------------------------------------------------
+
+def _tiny_run(store, data_dir, policy, query, disclosure=None, audit=None):
+    audit = audit if audit is not None else InMemoryAuditSink()
+    hooks = ExecutionPolicy(audit=audit, release_check=ledger_check(data_dir, policy, project="project:7"))
+    if disclosure is not None:
+        hooks = dataclasses.replace(hooks, disclosure=disclosure)
+    request = ExecutionRequest.build(query, LOCAL_CUSTODIAN_QUALITY, store, ("count",))
+    return execute(request, ExecutionContext.local_custodian(store), hooks), audit
+
+
+def test_review_policy_holds_the_result_and_the_audit_says_so(harness_store, tmp_path):  # noqa: F811 - the fixture
+    policy = Policy(threshold=2, differencing="review")
+    first, _ = _tiny_run(harness_store, tmp_path, policy, COHORT)
+    assert first.population_count == 3
+    audit = InMemoryAuditSink()
+    with pytest.raises(ReleaseWithheld) as held:
+        _tiny_run(harness_store, tmp_path, policy, exclude_persons(COHORT, (1,)), audit=audit)
+    assert held.value.outcome == "review" and "held for an output checker" in str(held.value)
+    assert [e.outcome for e in audit.events] == ["withheld (review): differencing"]
+
+
+def test_a_result_that_fails_disclosure_is_not_recorded(harness_store, tmp_path):  # noqa: F811 - the fixture
+    def broken(result, request):
+        raise RuntimeError("disclosure control failed")
+
+    policy = Policy(threshold=2)
+    with pytest.raises(RuntimeError):
+        _tiny_run(harness_store, tmp_path, policy, COHORT, disclosure=broken)
+    # nothing left, so nothing recorded: a nested cohort is still free to go
+    smaller, audit = _tiny_run(harness_store, tmp_path, policy, exclude_persons(COHORT, (1,)))
+    assert smaller.population_count == 2 and audit.events[-1].outcome == "completed"
