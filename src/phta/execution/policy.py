@@ -3,7 +3,8 @@
 Governance, disclosure control and audit plug in by replacing a field; the path itself
 (:mod:`phta.execution.path`) never changes. The defaults are the local, single-custodian case:
 a custodian may query their own store, no opt-out register is configured, no disclosure policy
-is applied (and the result says so), and audit events go to an in-memory sink and the log.
+is applied (and the result says so), no release ledger is kept (nothing is released), and
+audit events go to an in-memory sink and the log.
 """
 
 from __future__ import annotations
@@ -106,10 +107,10 @@ class ExecutionPolicy:
     governance_rewrite: Callable[[ir.Cohort], ir.Cohort] = no_opt_out_register
     disclosure: Callable[[CohortResult, ExecutionRequest], CohortResult] = no_disclosure_policy
     audit: Callable[[AuditEvent], None] = field(default_factory=InMemoryAuditSink)
+    # What governance_rewrite applies, recorded on the result and the audit event
+    # (set by phta.execution.optouts.policy_for).
+    opt_outs: tuple[AppliedOptOut, ...] = ()
     # The release ledger (differencing check): called with the population before disclosure;
     # raises ReleaseWithheld to stop the result, else returns what records the release once the
     # result has passed disclosure control (phta.execution.ledger).
     release_check: Callable[[ReleaseCandidate], Callable[[], None]] = no_release_ledger
-    # What governance_rewrite applies, recorded on the result and the audit event
-    # (set by phta.execution.optouts.policy_for).
-    opt_outs: tuple[AppliedOptOut, ...] = ()
