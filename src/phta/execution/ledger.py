@@ -81,27 +81,57 @@ def withheld_reason(verdict: Verdict, policy: Policy) -> str:
     return f"Withheld by the release ledger: {what}. {then}"
 
 
+def _release(candidate: ReleaseCandidate, project: str, data_dir: Path) -> Release:
+    node = candidate.request.node
+    return Release(
+        release_id=f"{candidate.query_hash[:16]}-{uuid.uuid4().hex[:8]}", project=project,
+        description=candidate.request.purpose.code,
+        populations=(Population("cohort", population_digests(candidate.person_ids, ledger_key(data_dir, node))),),
+    )
+
+
+def _nothing() -> None:
+    return None
+
+
 def ledger_check(data_dir: Path, policy: Policy, project: str) -> Callable[[ReleaseCandidate], Callable[[], None]]:
     """The ``release_check`` hook for releases under ``policy`` on behalf of ``project``."""
 
-    def nothing() -> None:
-        return None
-
     def check(candidate: ReleaseCandidate) -> Callable[[], None]:
         if len(candidate.person_ids) < policy.threshold:
-            return nothing  # every cell is suppressed: nothing about these persons leaves
-        node = candidate.request.node
-        ledger = node_ledger(data_dir, node, policy)
-        release = Release(
-            release_id=f"{candidate.query_hash[:16]}-{uuid.uuid4().hex[:8]}", project=project,
-            description=candidate.request.purpose.code,
-            populations=(Population("cohort", population_digests(candidate.person_ids, ledger_key(data_dir, node))),),
-        )
+            return _nothing  # every cell is suppressed: nothing about these persons leaves
+        ledger = node_ledger(data_dir, candidate.request.node, policy)
+        release = _release(candidate, project, data_dir)
         verdict = ledger.check(release)
         if verdict.flagged:
             raise ReleaseWithheld(withheld_reason(verdict, policy), verdict.outcome)
         if verdict.notes:
-            return nothing  # the same persons as an earlier release: a repeat, not a new release
+            return _nothing  # the same persons as an earlier release: a repeat, not a new release
         return lambda: ledger.storage.add(release)
+
+    return check
+
+
+def ledger_preview(data_dir: Path, policy: Policy, said: list[str]) -> Callable[[ReleaseCandidate], Callable[[], None]]:
+    """A read-only ``release_check`` for a custodian's preview of what the network would get: it
+    appends to ``said`` what the ledger would decide, never withholds (the custodian sees their
+    own data anyway) and never records (a preview is not a release)."""
+
+    def check(candidate: ReleaseCandidate) -> Callable[[], None]:
+        node = candidate.request.node
+        if len(candidate.person_ids) < policy.threshold:
+            said.append(f"fewer than {policy.threshold} persons: every cell would be suppressed, nothing recorded")
+        elif not ledger_path(data_dir, node).exists():
+            said.append(f"no release recorded at node {node!r} yet: the network would release this")
+        else:
+            verdict = node_ledger(data_dir, node, policy).check(_release(candidate, "preview", data_dir))
+            if verdict.flagged:
+                said.append(withheld_reason(verdict, policy))
+            elif verdict.notes:
+                said.append("the same persons as an earlier release: a repeat, released and not recorded again")
+            else:
+                said.append(f"no earlier release at node {node!r} is within {policy.threshold} persons of this "
+                            "one: the network would release it")
+        return _nothing
 
     return check
