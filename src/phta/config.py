@@ -34,6 +34,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "path every executor mounts); empty means the store's own `parquet/` directory.",
         "",
     ),
+    "PHTA_DISCLOSURE_POLICY": (
+        "The deployment's disclosure-control policy for the airlock's table checks and `phta outputs "
+        "check`: a YAML/JSON policy file (per-node overrides may only be stricter) or a built-in name.",
+        "project (built-in)",
+    ),
     "PHTA_LINKAGE_KEY": (
         "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
         "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",
@@ -49,6 +54,8 @@ class Settings:
     port: int = DEFAULT_PORT
     spark_master: str = DEFAULT_SPARK_MASTER
     spark_parquet_uri: str | None = None
+    #: the deployment's disclosure policy file (or built-in name); None: the built-in ``project``
+    disclosure_policy: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -68,4 +75,5 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
         port=int(env.get("PHTA_PORT", DEFAULT_PORT)),
         spark_master=env.get("PHTA_SPARK_MASTER") or DEFAULT_SPARK_MASTER,
         spark_parquet_uri=env.get("PHTA_SPARK_PARQUET_URI") or None,
+        disclosure_policy=env.get("PHTA_DISCLOSURE_POLICY") or None,
     )

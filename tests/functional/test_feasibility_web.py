@@ -136,3 +136,29 @@ def test_each_node_run_is_audited_without_counts(region_server, region_settings)
         assert not {"count", "counts", "value", "population_count", "strata"} & set(e.details)
         assert all(not isinstance(v, int) for v in e.details.values())
     assert verify_chain(database).ok
+
+
+def test_api_withholds_a_nested_cohort_at_the_node_and_repeats_are_not_blocked(region_server, region_settings):
+    """Differencing through the API: the same query again is answered; the same query without one
+    person is withheld where it differs, with the reason and no count for that node."""
+    from phta.execution.network import region_stores
+    from phta.execution.policy import exclude_persons
+    from tests.integration.disclosure.test_ledger_on_execution_path import members
+
+    cohort = build_cohort(HYPERTENSION)
+    first_node = region_stores(region_settings)[0]
+    nested = exclude_persons(cohort, (members(first_node.path, cohort)[0],))
+    with _client_as(region_server, region_settings, "researcher") as client:
+        headers = {"X-CSRF-Token": csrf_token(client, "/feasibility"), "content-type": "application/json"}
+        answers = [client.post("/api/v1/feasibility", content=serial.to_json(cohort), headers=headers)
+                   for _ in range(2)]
+        withheld = client.post("/api/v1/feasibility", content=serial.to_json(nested), headers=headers)
+    assert answers[0].json() == answers[1].json() and not answers[0].json()["not_taken_part"]
+    assert withheld.status_code == 200, withheld.text
+    payload = withheld.json()
+    reasons = {n["code"]: n["reason"] for n in payload["not_taken_part"]}
+    assert "Withheld by the release ledger" in reasons[first_node.code]
+    assert re.findall(r"\d+", reasons[first_node.code]) == ["10"]  # the threshold, never a count
+    assert first_node.code not in {n["code"] for n in payload["nodes"]}
+    outcomes = [e.details["outcome"] for e in entries(open_database(region_settings)) if e.action == "query.run"]
+    assert "withheld (block): differencing" in outcomes

@@ -13,6 +13,8 @@ from rich.table import Table
 
 from phta.cdm.store import StoreError
 from phta.cli import circe
+from phta.config import load_settings
+from phta.disclosure import PolicyError, load_policy
 from phta.execution import (
     FEASIBILITY,
     LOCAL_CUSTODIAN_QUALITY,
@@ -26,6 +28,8 @@ from phta.execution import (
     load_definition,
     policy_for,
 )
+from phta.execution.ledger import ledger_preview
+from phta.governance.purposes import STANDING_PURPOSES
 from phta.query.ir import IRError
 
 app = typer.Typer(help="Define cohorts and count them (PHTA JSON or DSL .py files).", no_args_is_help=True)
@@ -54,6 +58,8 @@ def run(
     purpose: str = typer.Option(
         LOCAL_CUSTODIAN_QUALITY.code, "--purpose",
         help="custodian_quality (your own checks) or network_feasibility (as the network would see it, opt-outs applied)."),
+    data_dir: Path = typer.Option(None, "--data-dir",
+                                  help="Data directory holding the node's release ledger (default PHTA_DATA_DIR)."),
 ) -> None:
     """Count a cohort in a store you are custodian of: population, strata and attrition."""
     if circe.is_circe_file(definition):  # an ATLAS / Circe expression (phta.cli.circe)
@@ -67,16 +73,25 @@ def run(
     purposes = {p.code: p for p in (LOCAL_CUSTODIAN_QUALITY, FEASIBILITY)}
     if purpose not in purposes:
         raise _fail(f"unknown purpose {purpose!r}; choose one of {sorted(purposes)}")
+    ledger: list[str] = []
     try:
         request = ExecutionRequest.build(cohort, purposes[purpose], store)
         # policy_for applies the opt-out registers governance says apply to this purpose here.
-        result = execute(request, ExecutionContext.local_custodian(store), policy_for(purposes[purpose], request.store))
-    except (StoreError, NotAuthorised, IRError) as e:
+        policy = policy_for(purposes[purpose], request.store)
+        if purpose != LOCAL_CUSTODIAN_QUALITY.code:
+            # a preview, not a release: say what the node's release ledger would decide, record nothing
+            policy = dataclasses.replace(policy, release_check=ledger_preview(
+                load_settings(data_dir).data_dir, load_policy(STANDING_PURPOSES[purpose].disclosure_policy), ledger))
+        result = execute(request, ExecutionContext.local_custodian(store), policy)
+    except (StoreError, NotAuthorised, IRError, PolicyError) as e:
         raise _fail(str(e)) from None
     if as_json:
-        typer.echo(json.dumps(dataclasses.asdict(result), default=str, indent=2))
+        typer.echo(json.dumps({**dataclasses.asdict(result), **({"release_ledger": ledger} if ledger else {})},
+                              default=str, indent=2))
     else:
         _print_tables(result)
+        for line in ledger:
+            console.print(f"[bold]Release ledger:[/] {escape(line)}", soft_wrap=True)
 
 
 def _print_tables(result: CohortResult) -> None:

@@ -20,11 +20,15 @@ app = typer.Typer(help="Check research outputs (tables, results) before they are
 @app.command("check")
 def check(
     file: Path = typer.Argument(..., help="A crosstab .csv (header row, optional Total margins) or a result .json; .png/.svg/.html get the automatic file checks only."),
-    policy: str = typer.Option("default", "--policy", help="A built-in policy name (default, project, feasibility, public, beacon, custodian, opensafely-midpoint6, strict) or a YAML/JSON policy file."),
-    node: str = typer.Option(None, "--node", help="Apply this node's overrides from the policy file."),
+    policy: str = typer.Option(None, "--policy", help="A built-in policy name (default, project, feasibility, public, beacon, custodian, opensafely-midpoint6, strict) or a YAML/JSON policy file. Default: the deployment's PHTA_DISCLOSURE_POLICY, else 'default'."),
+    node: str = typer.Option(None, "--node", help="Apply this node's overrides from the policy file (overrides may only be stricter)."),
     as_json: bool = typer.Option(False, "--json", help="Print the protected output and every decision as JSON."),
 ) -> None:
     """Check a table file: print each cell's outcome and the reasons; exit 1 if anything must be suppressed."""
+    if policy is None:
+        from phta.config import load_settings
+
+        policy = load_settings().disclosure_policy or "default"
     try:
         applied = load_policy(policy, node=node)
         data = file.read_bytes()

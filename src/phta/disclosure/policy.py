@@ -1,11 +1,13 @@
 """Disclosure-control policy: the rules' parameters, per deployment and per node.
 
 A policy is data. It loads from a YAML or JSON file, or by name from the built-ins (``default``,
-``opensafely-midpoint6``). A file may override the top-level values for named nodes::
+``opensafely-midpoint6``). A file may override the top-level values for named nodes, but only to
+make them stricter (``at_least_as_strict``: a node may raise the threshold, never lower it)::
 
     threshold: 10
+    differencing: review
     nodes:
-      uhb: {threshold: 15, differencing: review}
+      uhb: {threshold: 15, differencing: block}
 
 ``Policy.sha256`` is the hash of the canonical JSON of the values actually applied; it is attached
 to every protected output so anyone can tell which rules produced it.
@@ -129,7 +131,49 @@ BUILT_INS: dict[str, Policy] = {
 _KEYS = {f.name for f in fields(Policy)}
 
 
+# How strict each value is, as a rank: a node's override may only keep or raise the rank. Higher
+# thresholds, coarser rounding, more contributors in the dominance test, a lower dominance share,
+# a larger p%, suppressed zeros, more residual degrees of freedom, secondary suppression on, noise
+# on, blocking rather than reviewing differencing and fewer repeats are each stricter.
+_ROUNDING_RANK = {"none": 0, "base": 1, "midpoint": 1}  # base and midpoint are equals: either may replace the other
+_STRICTNESS: dict[str, Any] = {
+    "threshold": lambda v: v,
+    "rounding": lambda v: _ROUNDING_RANK[v],
+    "rounding_base": lambda v: v,
+    "dominance_n": lambda v: v,
+    "dominance_k": lambda v: -v,
+    "p_percent": lambda v: v,
+    "zeros": lambda v: v == "suppress",
+    "min_residual_df": lambda v: v,
+    "secondary_suppression": lambda v: v,
+    "perturbation": lambda v: v == "cell_key",
+    "differencing": lambda v: v == "block",
+    "repeat_limit": lambda v: -v,
+}
+
+
+def weakened(base: Policy, override: Policy) -> list[str]:
+    """The keys on which ``override`` is laxer than ``base`` (empty: at least as strict)."""
+    return [key for key, rank in _STRICTNESS.items() if rank(getattr(override, key)) < rank(getattr(base, key))]
+
+
+def at_least_as_strict(base: Policy, override: Policy) -> bool:
+    return not weakened(base, override)
+
+
+def _build(base: Policy, values: dict[str, Any], source: str) -> Policy:
+    unknown = set(values) - _KEYS
+    if unknown:
+        raise PolicyError(f"{source}: unknown key(s) {sorted(unknown)}; known: {sorted(_KEYS)}")
+    try:
+        return replace(base, **values)
+    except (TypeError, PolicyError) as exc:
+        raise PolicyError(f"{source}: {exc}") from exc
+
+
 def policy_from_dict(data: dict[str, Any], *, source: str, node: str | None = None) -> Policy:
+    """The policy a file describes (for ``node``, with its overrides). Every node's overrides are
+    checked on every load, so a file that would let any node weaken the rules is refused whole."""
     if not isinstance(data, dict):
         raise PolicyError(f"{source}: a policy must be a mapping of keys to values")
     values = {k: v for k, v in data.items() if k not in ("nodes", "extends")}
@@ -139,19 +183,20 @@ def policy_from_dict(data: dict[str, Any], *, source: str, node: str | None = No
     nodes = data.get("nodes", {}) or {}
     if not isinstance(nodes, dict):
         raise PolicyError(f"{source}: 'nodes' must map node names to overrides")
-    if node is not None and node in nodes:
-        if not isinstance(nodes[node], dict):
-            raise PolicyError(f"{source}: nodes.{node} must be a mapping")
-        values.update(nodes[node])
-        values.setdefault("name", f"{data.get('name', Path(source).stem)}@{node}")
-    unknown = set(values) - _KEYS
-    if unknown:
-        raise PolicyError(f"{source}: unknown key(s) {sorted(unknown)}; known: {sorted(_KEYS)}")
     values.setdefault("name", data.get("name", Path(source).stem))
-    try:
-        return replace(base, **values)
-    except TypeError as exc:
-        raise PolicyError(f"{source}: {exc}") from exc
+    deployment = _build(base, values, source)
+    per_node = {}
+    for name, override in nodes.items():
+        if not isinstance(override, dict):
+            raise PolicyError(f"{source}: nodes.{name} must be a mapping")
+        where = f"{source}: nodes.{name}"
+        policy = _build(deployment, {"name": f"{deployment.name}@{name}", **override}, where)
+        for key in weakened(deployment, policy):
+            raise PolicyError(
+                f"{where}.{key}: {getattr(policy, key)!r} would weaken the deployment's {key} "
+                f"({getattr(deployment, key)!r}); a node's override may only make the rules stricter")
+        per_node[str(name)] = policy
+    return per_node.get(node, deployment) if node is not None else deployment
 
 
 def load_policy(spec: str | Path = "default", *, node: str | None = None) -> Policy:

@@ -176,10 +176,12 @@ def protect_magnitude(table: MagnitudeTable, policy: Policy) -> ProtectedOutput:
             decisions.append(Decision(label, rule, params, outcome, words))
             reasons[cell].append(rule)
             primary.add(cell)
-    hidden = set(primary)
-    if table.statistic == "sum":
-        lower = -np.inf if any(table.negative_contributors) else 0.0
-        hidden = _secondary(table, sums, primary, required, set(), policy, lower, decisions, reasons)
+    # Means get the same complementary suppression as sums: a table of means usually travels with
+    # its contributor counts (or beside a count table), and then each mean is a sum divided by a
+    # known n, so a suppressed mean is recoverable from the margins exactly as its sum would be.
+    # Protecting the sums to within p% protects each mean to within p% of itself.
+    lower = -np.inf if any(table.negative_contributors) else 0.0
+    hidden = _secondary(table, sums, primary, required, set(), policy, lower, decisions, reasons)
     published = []
     for cell in _cells(shape, margins):
         label = _label(table, cell)

@@ -7,7 +7,13 @@ Public API: :func:`execute`, :class:`ExecutionRequest`, :class:`ExecutionContext
 from phta.execution.definitions import DefinitionError, compiled_sql, load_definition
 from phta.execution.optouts import OptOutRegisterMissing, policy_for
 from phta.execution.path import UnknownConcepts, execute
-from phta.execution.policy import AuditEvent, ExecutionPolicy, InMemoryAuditSink, NotAuthorised
+from phta.execution.policy import (
+    AuditEvent,
+    ExecutionPolicy,
+    InMemoryAuditSink,
+    NotAuthorised,
+    ReleaseWithheld,
+)
 from phta.execution.request import (
     FEASIBILITY,
     LOCAL_CUSTODIAN_QUALITY,
@@ -21,6 +27,6 @@ from phta.execution.results import AppliedOptOut, AttritionStep, CohortResult, M
 __all__ = [
     "FEASIBILITY", "LOCAL_CUSTODIAN_QUALITY", "AppliedOptOut", "AttritionStep", "AuditEvent", "CohortResult",
     "DefinitionError", "ExecutionContext", "ExecutionPolicy", "ExecutionRequest", "InMemoryAuditSink", "Member",
-    "NotAuthorised", "OptOutRegisterMissing", "Purpose", "RequestError", "StratumCount", "UnknownConcepts",
+    "NotAuthorised", "OptOutRegisterMissing", "Purpose", "ReleaseWithheld", "RequestError", "StratumCount", "UnknownConcepts",
     "compiled_sql", "execute", "load_definition", "policy_for",
 ]

@@ -4,8 +4,9 @@
 may not import each other, so this module (in ``execution``, the layer above both) joins them:
 it stores each uploaded file content-addressed in the data directory, runs
 ``phta.disclosure.file_checks.check_file`` on it (scripts, hidden or embedded data, size) and,
-for CSV/JSON tables, ``phta.disclosure.check`` under the project policy (the node's overrides
-applied), then hands plain results to ``phta.governance.airlock``. A file that fails the file
+for CSV/JSON tables, ``phta.disclosure.check`` under the deployment's policy (``airlock_policy``:
+the file ``PHTA_DISCLOSURE_POLICY`` names, with the node's overrides, which may only be stricter;
+the built-in ``project`` policy when none is set), then hands plain results to ``phta.governance.airlock``. A file that fails the file
 checks refuses the whole submission (the researcher sees each finding and where it is); failing
 cells in a table do not: they are what the output checkers must judge, highlighted for them.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from phta.disclosure.check import check as check_result
 from phta.disclosure.file_checks import DEFAULT_LIMITS, check_file
-from phta.disclosure.policy import load_policy
+from phta.disclosure.policy import Policy, load_policy
 from phta.disclosure.results import FrequencyTable
 from phta.disclosure.table_files import TableFileError, parse_table_file
 from phta.governance import airlock
@@ -72,9 +73,15 @@ def _submitted_values(result) -> dict[str, int]:
     return values
 
 
-def table_checks(file_name: str, data: bytes, node: str) -> tuple[dict, str]:
+def airlock_policy(spec: str | None, node: str) -> Policy:
+    """The policy the airlock applies to ``node``'s outputs: the deployment's policy file (or
+    built-in) ``spec`` with that node's overrides, else the built-in ``project`` policy."""
+    return load_policy(spec or PROJECT_POLICY, node=node)
+
+
+def table_checks(file_name: str, data: bytes, node: str, policy: Policy | None = None) -> tuple[dict, str]:
     """Disclosure rules on a CSV crosstab or JSON result: (check record, status)."""
-    policy = load_policy(PROJECT_POLICY, node=node)
+    policy = policy or airlock_policy(None, node)
     try:
         result = parse_table_file(file_name, data.decode("utf-8-sig"))
         output = check_result(result, policy)
@@ -94,8 +101,10 @@ def table_checks(file_name: str, data: bytes, node: str) -> tuple[dict, str]:
             "policy_sha256": output.policy_sha256}, output.status
 
 
-def check_uploads(database: Database, uploads: list[Upload], node: str) -> list[airlock.FileRecord]:
+def check_uploads(database: Database, uploads: list[Upload], node: str,
+                  policy_spec: str | None = None) -> list[airlock.FileRecord]:
     """Store and check every file; raise ``FilesRefused`` listing all file-check findings."""
+    policy = airlock_policy(policy_spec, node)
     blobs = BlobStore(database.data_dir)
     records, refused = [], []
     for upload in uploads:
@@ -109,7 +118,7 @@ def check_uploads(database: Database, uploads: list[Upload], node: str) -> list[
         sha256 = blobs.put(upload.data)
         assert sha256 == report.sha256  # both hash the same bytes
         if report.kind in ("csv", "json"):
-            checks, status = table_checks(name, upload.data, node)
+            checks, status = table_checks(name, upload.data, node, policy)
         else:
             checks, status = {"note": "a figure or report: no table to check; the checkers look at it"}, "not_a_table"
         checks["file_checks"] = "passed"
@@ -120,17 +129,19 @@ def check_uploads(database: Database, uploads: list[Upload], node: str) -> list[
 
 
 def submit(database: Database, principal: Principal, project_id: int, node: str, context: dict,
-           uploads: list[Upload]) -> int:
-    """Run the automatic checks, then create the request for the output checkers."""
+           uploads: list[Upload], *, policy_spec: str | None = None) -> int:
+    """Run the automatic checks, then create the request for the output checkers. ``policy_spec``
+    is the deployment's disclosure policy (``Settings.disclosure_policy``)."""
     if node not in airlock.project_nodes(database, principal, project_id):
         raise airlock.AirlockError("choose one of your approved projects and a node its grant covers")
     return airlock.create_request(database, principal, project_id, node, context,
-                                  check_uploads(database, uploads, node))
+                                  check_uploads(database, uploads, node, policy_spec))
 
 
 def resubmit(database: Database, principal: Principal, request_id: int, context: dict,
-             uploads: list[Upload]) -> None:
+             uploads: list[Upload], *, policy_spec: str | None = None) -> None:
     view = airlock.get(database, request_id)
     if view is None:
         raise LookupError(f"no output request {request_id}")
-    airlock.resubmit(database, principal, request_id, context, check_uploads(database, uploads, view.node))
+    airlock.resubmit(database, principal, request_id, context,
+                     check_uploads(database, uploads, view.node, policy_spec))

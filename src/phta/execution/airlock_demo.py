@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from phta.execution.airlock import Upload, submit
+from phta.execution.airlock import Upload, airlock_policy, submit
 from phta.governance import airlock
 from phta.governance.demo_users import DEMO_PROJECT_TITLE, demo_email
 from phta.governance.principal import principal_for
@@ -25,12 +25,16 @@ DEMO_CHART = (b'<svg xmlns="http://www.w3.org/2000/svg" width="240" height="120"
               b'<rect x="170" y="10" width="60" height="100" fill="#1d4f91"/></svg>')
 
 
-def seed_demo_airlock(database: Database) -> list[str]:
+def seed_demo_airlock(database: Database, policy_spec: str | None = None) -> list[str]:
+    """``policy_spec``: the deployment's disclosure policy (``Settings.disclosure_policy``)."""
     setting = airlock.node_setting(database, DEMO_NODE)
     if not setting.custodian_signoff:
         airlock.set_node_setting(database, DEMO_NODE, custodian_signoff=True,
                                  custodian_organisation=DEMO_CUSTODIAN_ORGANISATION, actor="demo")
-    lines = [f"Airlock: node {DEMO_NODE} requires its custodian's sign-off ({DEMO_CUSTODIAN_ORGANISATION})"]
+    policy = airlock_policy(policy_spec, DEMO_NODE)
+    lines = [f"Airlock: node {DEMO_NODE} requires its custodian's sign-off ({DEMO_CUSTODIAN_ORGANISATION})",
+             f"Airlock: tables are checked under disclosure policy {policy.name!r} for node {DEMO_NODE} "
+             f"(sha256 {policy.sha256[:12]}; a policy file in PHTA_DISCLOSURE_POLICY replaces it)"]
     with database.session() as session:
         if session.scalar(select(OutputRequest.id).where(OutputRequest.title == DEMO_REQUEST_TITLE)) is not None:
             return [*lines, "Airlock demo request: already waiting (/checking)"]
@@ -45,5 +49,6 @@ def seed_demo_airlock(database: Database) -> list[str]:
         "population": "Adults with heart failure discharged from UHB, 2020-2025",
         "controls": "Counts of distinct people; no rounding yet (the checkers will see the small cell).",
     }, [Upload("table1-readmissions.csv", DEMO_TABLE, "People readmitted within 30 days, by age band and sex"),
-        Upload("figure1-readmissions.svg", DEMO_CHART, "Readmissions by age band, as a bar chart")])
+        Upload("figure1-readmissions.svg", DEMO_CHART, "Readmissions by age band, as a bar chart")],
+        policy_spec=policy_spec)
     return [*lines, f"Airlock demo request {request_id}: waiting for two output checkers (/checking)"]

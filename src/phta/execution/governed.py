@@ -11,6 +11,9 @@
   cohort's total and to each stratum as a one-way frequency table, with the cell keys the store
   computed (policies that perturb by cell key refuse a result without them). What comes back is
   a :class:`ProtectedCohortResult`: published values only, never the raw counts or cell keys;
+- **release ledger**: ``phta.execution.ledger.ledger_check`` under the same disclosure policy for
+  every purpose that releases (all but a custodian's own quality checks): a population within
+  fewer than the threshold's worth of persons of one released earlier at the node is withheld;
 - **audit**: ``phta.audit.record_query_run`` — the query's hash, purpose, node, actor and the
   outcome, never a result.
 """
@@ -23,9 +26,10 @@ from phta.audit import record_query_run
 from phta.config import Settings
 from phta.disclosure import Policy, ProtectedOutput, PublishedCell, check, load_policy
 from phta.disclosure.results import Dimension, FrequencyTable
+from phta.execution.ledger import ledger_check
 from phta.execution.optouts import policy_for
 from phta.execution.path import execute
-from phta.execution.policy import AuditEvent, ExecutionPolicy, NotAuthorised
+from phta.execution.policy import AuditEvent, ExecutionPolicy, NotAuthorised, no_release_ledger
 from phta.execution.request import ExecutionContext, ExecutionRequest, Purpose
 from phta.execution.results import CohortResult
 from phta.governance import UseDecision, is_use_allowed
@@ -33,6 +37,8 @@ from phta.governance.principal import Principal
 from phta.query import ir
 from phta.store import Database
 
+#: the controller's own staff checking their own node: nothing is released, so nothing is recorded
+NOT_RELEASES = frozenset({"custodian_quality"})
 TOTAL_DIMENSION = "cohort"
 TOTAL_LEVEL = "all"
 
@@ -122,7 +128,11 @@ def governed_policy(settings: Settings, principal: Principal | None, purpose: st
 
     details = {"disclosure_policy": disclosure_policy.name, "policy_sha256": disclosure_policy.sha256} \
         if disclosure_policy is not None else {"reason": decision.reason}
-    return ExecutionPolicy(authorise=authorise, disclosure=disclosure, audit=chain_audit(database, details))
+    release_check = no_release_ledger
+    if disclosure_policy is not None and purpose not in NOT_RELEASES:
+        release_check = ledger_check(settings.data_dir, disclosure_policy, project=purpose)
+    return ExecutionPolicy(authorise=authorise, disclosure=disclosure, audit=chain_audit(database, details),
+                           release_check=release_check)
 
 
 def context_for(principal: Principal | None) -> ExecutionContext:

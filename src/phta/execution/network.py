@@ -5,7 +5,8 @@ node's counts are protected (suppressed, perturbed, rounded) *before* they are c
 network figures are sums of PROTECTED per-node counts, never of raw ones. A cell suppressed at a
 node adds nothing to the sum and the node is named against the cell, so a reader knows the sum is
 a lower bound there. Nodes that could not take part (for example a store whose vocabulary lacks
-a concept) are listed with the reason; a refusal by governance stops the whole run.
+a concept, or whose release ledger withheld the result as a differencing risk) are listed with
+the reason; a refusal by governance stops the whole run.
 
 Without the federation (issue: network), the region's node stores are the sub-directories of
 ``settings.stores_dir`` named in the synthetic region's manifest (or every store found there).
@@ -23,6 +24,7 @@ from phta.config import Settings
 from phta.engines.duckdb import EngineError
 from phta.execution.governed import ProtectedCohortResult, run_governed
 from phta.execution.path import UnknownConcepts
+from phta.execution.policy import ReleaseWithheld
 from phta.governance.principal import Principal
 from phta.query import ir, serial
 from phta.store import Database
@@ -146,7 +148,7 @@ def network_feasibility(settings: Settings, database: Database, principal: Princ
     for node in region_stores(settings) if stores is None else stores:
         try:
             result = run_governed(settings, database, principal, purpose, query, node.path)
-        except UnknownConcepts as e:
+        except (UnknownConcepts, ReleaseWithheld) as e:
             outcome.not_taken_part.append((node, str(e)))
             continue
         except (StoreError, EngineError) as e:

@@ -1,7 +1,7 @@
 """The one path every research use of patient data takes: :func:`execute`.
 
 authorise -> governance rewrites (opt-outs) -> compile -> check concepts -> run -> typed result
--> disclosure -> audit -> return. Each step is a hook of the :class:`ExecutionPolicy` or a fixed
+-> release ledger (differencing) -> disclosure -> record the release -> audit -> return. Each step is a hook of the :class:`ExecutionPolicy` or a fixed
 step here; an exception in any step stops the run and nothing is returned.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import replace
 from phta.cdm.record_keys import has_record_keys
 from phta.engines import duckdb as duckdb_engine
 from phta.execution.physical import physical_design
-from phta.execution.policy import AuditEvent, ExecutionPolicy
+from phta.execution.policy import AuditEvent, ExecutionPolicy, ReleaseCandidate, ReleaseWithheld
 from phta.execution.request import ExecutionContext, ExecutionRequest
 from phta.execution.results import AttritionStep, CohortResult, Member, StratumCount
 from phta.query import ir, serial
@@ -62,7 +62,14 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
     result = build_result(rows, cohort, request, query_hash)
     if compiled.cell_keys is not None:
         result = replace(result, cell_keys=cell_keys_of(results[-1].rows, cohort))
+    try:
+        record_release = policy.release_check(
+            ReleaseCandidate(request, query_hash, frozenset(m[0] for m in rows.membership)))
+    except ReleaseWithheld as withheld:
+        audit(f"withheld ({withheld.outcome}): differencing")
+        raise
     result = policy.disclosure(replace(result, opt_outs=policy.opt_outs), request)
+    record_release()
     audit("completed")
     return result
 

@@ -3,7 +3,8 @@
 Governance, disclosure control and audit plug in by replacing a field; the path itself
 (:mod:`phta.execution.path`) never changes. The defaults are the local, single-custodian case:
 a custodian may query their own store, no opt-out register is configured, no disclosure policy
-is applied (and the result says so), and audit events go to an in-memory sink and the log.
+is applied (and the result says so), no release ledger is kept (nothing is released), and
+audit events go to an in-memory sink and the log.
 """
 
 from __future__ import annotations
@@ -22,6 +23,25 @@ log = logging.getLogger("phta.execution")
 
 class NotAuthorised(PermissionError):
     """The requester may not run this query for this purpose on this node."""
+
+
+class ReleaseWithheld(PermissionError):
+    """The release ledger stopped a result (a differencing risk): ``outcome`` is ``block`` or
+    ``review`` (held for a checker). The message names the rule, never a count."""
+
+    def __init__(self, message: str, outcome: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class ReleaseCandidate:
+    """What the release-ledger hook sees before a result leaves: the node-local ids of the
+    population about to be described. It stays at the node: never returned, logged or audited."""
+
+    request: ExecutionRequest
+    query_hash: str
+    person_ids: frozenset[int]
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,15 @@ def no_disclosure_policy(result: CohortResult, request: ExecutionRequest) -> Coh
     return replace(result, disclosure="none (no disclosure policy configured)")
 
 
+def _nothing_to_record() -> None:
+    return None
+
+
+def no_release_ledger(candidate: ReleaseCandidate) -> Callable[[], None]:
+    """Default release check: no ledger is configured (a custodian's local run), nothing to record."""
+    return _nothing_to_record
+
+
 @dataclass
 class InMemoryAuditSink:
     events: list[AuditEvent] = field(default_factory=list)
@@ -81,3 +110,7 @@ class ExecutionPolicy:
     # What governance_rewrite applies, recorded on the result and the audit event
     # (set by phta.execution.optouts.policy_for).
     opt_outs: tuple[AppliedOptOut, ...] = ()
+    # The release ledger (differencing check): called with the population before disclosure;
+    # raises ReleaseWithheld to stop the result, else returns what records the release once the
+    # result has passed disclosure control (phta.execution.ledger).
+    release_check: Callable[[ReleaseCandidate], Callable[[], None]] = no_release_ledger

@@ -91,7 +91,8 @@ async def create_request(request: Request, principal: Principal = Depends(requir
         return _form(request, principal, 400, "A file is too large.", exc.findings)
     project, _, node = context.pop("project_node").partition(":")
     try:
-        request_id = airlock_checks.submit(db(request), principal, int(project or 0), node, context, uploads)
+        request_id = airlock_checks.submit(db(request), principal, int(project or 0), node, context, uploads,
+                                             policy_spec=request.app.state.settings.disclosure_policy)
     except airlock_checks.FilesRefused as exc:
         return _form(request, principal, 400, "Some files failed the automatic checks. Fix them and submit again.",
                      exc.findings, context)
@@ -131,7 +132,8 @@ async def resubmit_request(request: Request, request_id: int,
         return _detail(request, principal, request_id, 400, "A file is too large.", exc.findings)
     context.pop("project_node")
     try:
-        airlock_checks.resubmit(db(request), principal, request_id, context, uploads)
+        airlock_checks.resubmit(db(request), principal, request_id, context, uploads,
+                                 policy_spec=request.app.state.settings.disclosure_policy)
     except airlock_checks.FilesRefused as exc:
         return _detail(request, principal, request_id, 400, "Some files failed the automatic checks.", exc.findings)
     except airlock.AirlockError as exc:

@@ -108,7 +108,8 @@ def submit(request: Request, project_id: int = Form(...), node: str = Form(...),
     context = {"title": title, "description": description, "population": population, "controls": controls}
     try:
         request_id = airlock_checks.submit(db(request), principal, project_id, node, context,
-                                           _uploads(files, what_it_shows))
+                                           _uploads(files, what_it_shows),
+                                           policy_spec=request.app.state.settings.disclosure_policy)
     except airlock.AirlockError as exc:
         raise _refused(exc) from None
     return _out(airlock.get(db(request), request_id), principal)
@@ -147,7 +148,8 @@ def resubmit(request: Request, request_id: int, title: str = Form(...), descript
     authz.authorise(principal, "outputs.request", view)
     context = {"title": title, "description": description, "population": population, "controls": controls}
     try:
-        airlock_checks.resubmit(db(request), principal, request_id, context, _uploads(files, what_it_shows))
+        airlock_checks.resubmit(db(request), principal, request_id, context, _uploads(files, what_it_shows),
+                                policy_spec=request.app.state.settings.disclosure_policy)
     except airlock.AirlockError as exc:
         raise _refused(exc) from None
     return _out(airlock.get(db(request), request_id), principal)

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from phta import __version__
 from phta.config import Settings, load_settings
+from phta.disclosure import load_policy
 from phta.store import open_database
 from phta.web import (
     accounts,
@@ -30,6 +31,10 @@ STATIC_DIR = Path(__file__).with_name("static")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    if settings.disclosure_policy:
+        # A bad policy file (or a node override that would weaken it) stops the start-up with
+        # the file and field named, rather than the first upload to the airlock.
+        load_policy(settings.disclosure_policy)
     app = FastAPI(
         title="PHTA",
         version=__version__,

@@ -186,10 +186,10 @@ def test_bad_results_name_the_field():
 
 def test_policy_files_with_node_overrides(tmp_path):
     path = tmp_path / "region.yaml"
-    path.write_text("name: region\nthreshold: 12\nnodes:\n  uhb: {threshold: 20, differencing: review}\n")
+    path.write_text("name: region\nthreshold: 12\ndifferencing: review\nnodes:\n  uhb: {threshold: 20, differencing: block}\n")
     assert load_policy(path).threshold == 12
     node = load_policy(path, node="uhb")
-    assert (node.threshold, node.differencing, node.rounding_base) == (20, "review", 5)
+    assert (node.threshold, node.differencing, node.rounding_base) == (20, "block", 5)
     (tmp_path / "p.json").write_text(json.dumps({"extends": "opensafely-midpoint6", "threshold": 8}))
     assert load_policy(tmp_path / "p.json").rounding == "midpoint"
     (tmp_path / "bad.yaml").write_text("threshhold: 3\n")

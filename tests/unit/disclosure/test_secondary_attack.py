@@ -5,10 +5,12 @@ than reality: published values are rounded), the line equations and non-negativi
 suppressed cell it minimises and maximises the cell; the interval must be wider than the threshold.
 """
 
+import dataclasses
 import itertools
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
@@ -136,3 +138,44 @@ def test_suppressed_sums_cannot_be_estimated_within_p_percent(table):
     exact = exact_values(table, lambda index: table.sums[table.flat(index)])
     for label, (low, high) in attack(table, output, lambda index: table.sums[table.flat(index)]).items():
         assert high - low > policy.p_percent * exact[label], f"{label} confined to [{low}, {high}]"
+
+
+def attack_means(table, output):
+    """The attacker of a mean table knows every published mean *and* every cell's and margin's
+    contributor count (a mean table usually travels with them), so each published mean times its
+    count is a known sum: the sums attack, then each interval divided by the cell's count."""
+    counts = exact_values(table, lambda index: table.contributors[table.flat(index)])
+    sums = exact_values(table, lambda index: table.sums[table.flat(index)])
+    published = {c.cell: c for c in output.cells}
+    for label, cell in published.items():
+        if not cell.suppressed:  # what the attacker reads back from the page, not the exact sum
+            assert cell.value == pytest.approx(sums[label] / counts[label])
+    return {label: (low / counts[label], high / counts[label])
+            for label, (low, high) in attack(table, output, lambda index: table.sums[table.flat(index)]).items()}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sum_tables())
+def test_suppressed_means_cannot_be_estimated_within_p_percent(table):
+    table = dataclasses.replace(table, statistic="mean")
+    policy = Policy()
+    output = check(table, policy)
+    sums = exact_values(table, lambda index: table.sums[table.flat(index)])
+    counts = exact_values(table, lambda index: table.contributors[table.flat(index)])
+    for label, (low, high) in attack_means(table, output).items():
+        exact_mean = sums[label] / counts[label]
+        assert high - low > policy.p_percent * exact_mean, f"mean {label} confined to [{low}, {high}]"
+
+
+def test_a_lone_suppressed_mean_is_recovered_without_secondary_suppression():
+    """The attack on means is real: one small cell, published margins, and its mean is exact."""
+    dims = (Dimension("g", ("a", "b", "c")),)
+    table = MagnitudeTable(dimensions=dims, sums=(40.0, 900.0, 1200.0), contributors=(4, 30, 40),
+                           top_values=((11.0, 10.0), (40.0, 39.0), (35.0, 34.0)), statistic="mean")
+    unprotected = check(table, Policy(secondary_suppression=False))
+    assert unprotected.suppressed_cells() == {("a",)}
+    assert attack_means(table, unprotected)[("a",)] == pytest.approx((10.0, 10.0))
+    protected = check(table, Policy())
+    assert protected.suppressed_cells("secondary")
+    for label, (low, high) in attack_means(table, protected).items():
+        assert high - low > 0.1 * 10.0, f"mean {label} confined to [{low}, {high}]"
