@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 from pathlib import Path
@@ -210,6 +211,24 @@ _SERIES = {"date": _dates, "int": _ints, "float": _floats, "str": _strs, "bool":
 @st.composite
 def any_series(draw, depth: int = 3):
     return draw(series(draw(st.sampled_from(list(_SERIES))), depth))
+
+
+def without_person_ids(node):
+    """The same query with every ``PersonIn`` replaced by a constant: research queries may not name
+    persons (the execution path refuses them), only its own governance rewrites may."""
+    if isinstance(node, ir.PersonIn):
+        return ir.Literal("bool", bool(node.person_ids))
+    if isinstance(node, ir.Node):
+        return dataclasses.replace(node, **{f.name: without_person_ids(getattr(node, f.name))
+                                            for f in dataclasses.fields(node) if f.init})
+    if isinstance(node, tuple):
+        return tuple(without_person_ids(x) for x in node)
+    return node
+
+
+def research_cohorts():
+    """Cohorts as a researcher may submit them: no person-id predicates."""
+    return cohorts().map(without_person_ids)
 
 
 @st.composite

@@ -18,6 +18,7 @@ from phta.execution import (
     UnknownConcepts,
     execute,
 )
+from phta.execution.path import RecordLevelPredicate
 from phta.execution.policy import exclude_persons
 from phta.query import ir, serial
 from tests.spec.cohort import harness
@@ -79,6 +80,18 @@ def test_refused_authorisation_stops_and_is_audited(store):
     with pytest.raises(NotAuthorised, match="not of 'spec'"):
         execute(request, other_node, ExecutionPolicy(audit=audit))
     assert [e.outcome for e in audit.events] == ["refused", "refused"]
+
+
+def test_a_query_naming_persons_by_id_is_refused_and_audited(store):
+    # Person-id predicates would let a caller test whether a named person is in a released
+    # population; only the path's own rewrites (opt-outs) may add them, after this check.
+    audit = InMemoryAuditSink()
+    probe = dataclasses.replace(COHORT, rules=(*COHORT.rules, ir.Rule("who", ir.PersonIn((3,)))))
+    request = ExecutionRequest.build(probe, LOCAL_CUSTODIAN_QUALITY, store)
+    with pytest.raises(RecordLevelPredicate, match=r"PersonIn\.person_ids") as refused:
+        execute(request, ExecutionContext.local_custodian(store), ExecutionPolicy(audit=audit))
+    assert "3" not in str(refused.value)
+    assert [e.outcome for e in audit.events] == ["refused"]
 
 
 class Boom(RuntimeError):

@@ -49,7 +49,7 @@ from phta.governance.roles import Role
 from phta.query import ir, serial
 from phta.store import open_database
 from phta.store.models import Project
-from tests.integration.query_strategies import cohorts, store_from_template, tables
+from tests.integration.query_strategies import research_cohorts, store_from_template, tables
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                           HealthCheck.function_scoped_fixture])
@@ -115,7 +115,7 @@ def scenarios(draw):
         "registers": {"national": draw(positions), "type1": draw(positions)},
         "sources": draw(st.sampled_from([{"gp"}, {"hospital"}, {"gp", "hospital"}, None])),
         "purpose": draw(st.sampled_from(PURPOSES)),
-        "query": draw(cohorts()),
+        "query": draw(research_cohorts()),
     }
 
 

@@ -25,6 +25,23 @@ class UnknownConcepts(ir.IRError):
     """The query names concepts the store's vocabulary does not hold."""
 
 
+class RecordLevelPredicate(ir.IRError):
+    """The query names individual persons; only the execution path's own rewrites may."""
+
+
+def reject_record_level_predicates(query: ir.Cohort) -> None:
+    """Refuse a requested query that selects persons by id (``PersonIn``).
+
+    Naming people lets a caller test whether a given person is in a released population (watch the
+    answer change or the release ledger refuse), so person-id predicates are reserved for the
+    governance rewrites (opt-outs) applied after this check."""
+    for node in query.walk():
+        if isinstance(node, ir.PersonIn):
+            raise RecordLevelPredicate(
+                "PersonIn", "person_ids",
+                "the query selects persons by id; research queries must use criteria, not person ids")
+
+
 def execute(request: ExecutionRequest, context: ExecutionContext,
             policy: ExecutionPolicy | None = None) -> CohortResult:
     policy = policy or ExecutionPolicy()
@@ -35,6 +52,7 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
                                 dt.datetime.now(dt.UTC), policy.opt_outs))
 
     try:
+        reject_record_level_predicates(request.query)
         policy.authorise(request, context)
     except Exception:
         audit("refused")

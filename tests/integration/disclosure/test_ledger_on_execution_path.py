@@ -2,8 +2,9 @@
 withheld (and audited, with no count in the reason); an equal number of harmless control
 releases are not; repeating the same query is not a new release.
 
-The attacks build their nested cohorts with ``exclude_persons`` (a universe that leaves out a few
-named persons): the sharpest form of "cohort A" versus "cohort A without a handful". They run on
+The attacks build their nested cohorts with a real criterion, as a researcher could: "cohort A"
+versus "cohort A born before a date" chosen so that only a handful of A's members are left out
+(the execution path refuses queries that name persons by id). They run on
 the session's keyed synthetic region (3 node stores), each test with its own data directory and
 so its own, empty ledgers.
 """
@@ -11,12 +12,15 @@ so its own, empty ledgers.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 import sqlite3
 
+import duckdb
 import pytest
 
 from phta.audit import entries
+from phta.cdm.store import Store
 from phta.disclosure import Policy
 from phta.execution import (
     LOCAL_CUSTODIAN_QUALITY,
@@ -30,12 +34,13 @@ from phta.execution import (
 from phta.execution.governed import run_governed
 from phta.execution.ledger import ledger_check, ledger_path
 from phta.execution.network import network_feasibility, region_stores
-from phta.execution.policy import exclude_persons
+from phta.governance import airlock
 from phta.governance.principal import Principal
+from phta.query import ir
 from phta.query.simple_cohort import build_cohort
 from phta.store import open_database
 from tests.integration.test_execution_path import COHORT
-from tests.integration.test_execution_path import store as harness_store  # noqa: F401 - fixture
+from tests.spec.cohort import harness
 
 HYPERTENSION = 2001000002
 RESEARCHER = Principal(1, "r@test.example", "Ravi", frozenset({"researcher"}))
@@ -57,6 +62,20 @@ def members(store, cohort) -> list[int]:
     request = ExecutionRequest.build(cohort, LOCAL_CUSTODIAN_QUALITY, store, outputs=("count", "membership"))
     result = execute(request, ExecutionContext.local_custodian(store))
     return [m.person_id for m in result.membership]
+
+
+def born_before_latest(store, cohort, k: int) -> tuple:
+    """``cohort`` restricted to people born before the k-th latest-born member's date of birth:
+    a nested cohort written with criteria only. Returns it with how many members it leaves out
+    (at least k; more where birthdays tie). Dates of birth are read as the compiler defines them."""
+    ids = members(store, cohort)
+    with duckdb.connect(str(Store.open(store).db_path), read_only=True) as con:
+        births = sorted((r[0] for r in con.execute(
+            "SELECT make_date(year_of_birth, coalesce(month_of_birth, 1), coalesce(day_of_birth, 1)) "
+            "FROM person WHERE list_contains(?, person_id)", [ids]).fetchall()), reverse=True)
+    cut = births[k - 1]
+    rule = ir.Rule("born before", ir.Compare("lt", ir.DateOfBirth(), ir.Literal("date", cut)))
+    return dataclasses.replace(cohort, rules=(*cohort.rules, rule)), sum(b >= cut for b in births)
 
 
 def node_name(store) -> str:
@@ -82,11 +101,12 @@ def assert_reason_reveals_no_count(error: ReleaseWithheld) -> None:
 
 def test_nested_cohorts_are_withheld(region_settings, database, node):
     cohort = build_cohort(HYPERTENSION)
-    ids = members(node.path, cohort)
-    assert len(ids) > 40  # big enough that each count on its own is published
+    assert len(members(node.path, cohort)) > 40  # big enough that each count on its own is published
+    nested, left_out = born_before_latest(node.path, cohort, 3)
+    assert left_out < 10
     release(region_settings, database, cohort, node.path)
     with pytest.raises(ReleaseWithheld) as withheld:
-        release(region_settings, database, exclude_persons(cohort, tuple(ids[:3])), node.path)
+        release(region_settings, database, nested, node.path)
     assert withheld.value.outcome == "block"
     assert_reason_reveals_no_count(withheld.value)
     (run,) = withheld_runs(database)
@@ -97,9 +117,9 @@ def test_nested_cohorts_are_withheld(region_settings, database, node):
 def test_a_complement_across_purposes_is_withheld(region_settings, database, node):
     """Released for one use (public statistics), then its near-complement for another."""
     cohort = build_cohort(HYPERTENSION)
-    ids = members(node.path, cohort)
-    release(region_settings, database, exclude_persons(cohort, tuple(ids[-4:])), node.path,
-            purpose="public_statistics", principal=None)
+    nested, left_out = born_before_latest(node.path, cohort, 4)
+    assert left_out < 10
+    release(region_settings, database, nested, node.path, purpose="public_statistics", principal=None)
     with pytest.raises(ReleaseWithheld) as withheld:
         release(region_settings, database, cohort, node.path)
     assert_reason_reveals_no_count(withheld.value)
@@ -111,8 +131,9 @@ def test_network_feasibility_lists_the_withholding_node_and_shows_no_count_for_i
     stores = region_stores(region_settings)
     first = network_feasibility(region_settings, database, RESEARCHER, cohort)
     assert len(first.nodes) == len(stores) and not first.not_taken_part
-    ids = members(stores[0].path, cohort)
-    second = network_feasibility(region_settings, database, RESEARCHER, exclude_persons(cohort, (ids[0],)))
+    nested, left_out = born_before_latest(stores[0].path, cohort, 1)
+    assert left_out < 10
+    second = network_feasibility(region_settings, database, RESEARCHER, nested)
     withheld = {n.code: why for n, why in second.not_taken_part}
     assert stores[0].code in withheld and "release ledger" in withheld[stores[0].code]
     assert stores[0].code not in {n.code for n, _ in second.nodes}
@@ -138,24 +159,42 @@ def test_disjoint_cohorts_are_released(region_settings, database, node):
 
 def test_nested_cohorts_far_apart_are_released(region_settings, database, node):
     cohort = build_cohort(HYPERTENSION)
-    ids = members(node.path, cohort)
+    nested, left_out = born_before_latest(node.path, cohort, 25)
+    assert left_out >= 25
     release(region_settings, database, cohort, node.path)
-    release(region_settings, database, exclude_persons(cohort, tuple(ids[:25])), node.path,
-            purpose="public_statistics", principal=None)
+    release(region_settings, database, nested, node.path, purpose="public_statistics", principal=None)
     assert not withheld_runs(database)
 
 
 def test_custodian_quality_checks_are_not_releases(region_settings, database, node):
-    custodian = Principal(3, "c@test.example", "Cora", frozenset({"data_custodian"}))
+    organisation = "Synthetic Node Trust"
+    airlock.set_node_setting(database, node_name(node.path), custodian_signoff=False,
+                             custodian_organisation=organisation, actor="test")
+    custodian = Principal(3, "c@test.example", "Cora", frozenset({"data_custodian"}), organisation)
     cohort = build_cohort(HYPERTENSION)
-    ids = members(node.path, cohort)
+    nested, _ = born_before_latest(node.path, cohort, 2)
     release(region_settings, database, cohort, node.path, purpose="custodian_quality", principal=custodian)
-    release(region_settings, database, exclude_persons(cohort, tuple(ids[:2])), node.path,
-            purpose="custodian_quality", principal=custodian)
+    release(region_settings, database, nested, node.path, purpose="custodian_quality", principal=custodian)
     assert not ledger_path(region_settings.data_dir, node_name(node.path)).exists()
 
 
 # --- the hook itself, on a tiny store ------------------------------------------------------------
+
+# COHORT's members on the tiny store are persons 1, 3 and 5 (born 1981, 1983, 1985); this one
+# leaves out person 1 by a criterion.
+WITHOUT_ONE = dataclasses.replace(COHORT, rules=(*COHORT.rules, ir.Rule(
+    "born after 1982", ir.Compare("gt", ir.DateOfBirth(), ir.Literal("date", dt.date(1982, 1, 1))))))
+
+
+@pytest.fixture
+def harness_store(tmp_path):
+    people = [harness.person(i, sex="F" if i % 2 else "M", born=f"{1980 + i}-01-01") for i in range(1, 7)]
+    conditions = [{"person_id": i, "condition_concept_id": 201826, "condition_start_date": harness.d("2020-01-01")}
+                  for i in range(1, 6)]
+    tables = harness.complete({"person": people, "condition_occurrence": conditions,
+                               "concept": harness.concepts(201826)})
+    return harness.build_store(tmp_path / "node", tables)
+
 
 def _tiny_run(store, data_dir, policy, query, disclosure=None, audit=None):
     audit = audit if audit is not None else InMemoryAuditSink()
@@ -166,18 +205,18 @@ def _tiny_run(store, data_dir, policy, query, disclosure=None, audit=None):
     return execute(request, ExecutionContext.local_custodian(store), hooks), audit
 
 
-def test_review_policy_holds_the_result_and_the_audit_says_so(harness_store, tmp_path):  # noqa: F811 - the fixture
+def test_review_policy_holds_the_result_and_the_audit_says_so(harness_store, tmp_path):
     policy = Policy(threshold=2, differencing="review")
     first, _ = _tiny_run(harness_store, tmp_path, policy, COHORT)
     assert first.population_count == 3
     audit = InMemoryAuditSink()
     with pytest.raises(ReleaseWithheld) as held:
-        _tiny_run(harness_store, tmp_path, policy, exclude_persons(COHORT, (1,)), audit=audit)
+        _tiny_run(harness_store, tmp_path, policy, WITHOUT_ONE, audit=audit)
     assert held.value.outcome == "review" and "held for an output checker" in str(held.value)
     assert [e.outcome for e in audit.events] == ["withheld (review): differencing"]
 
 
-def test_a_result_that_fails_disclosure_is_not_recorded(harness_store, tmp_path):  # noqa: F811 - the fixture
+def test_a_result_that_fails_disclosure_is_not_recorded(harness_store, tmp_path):
     def broken(result, request):
         raise RuntimeError("disclosure control failed")
 
@@ -185,5 +224,5 @@ def test_a_result_that_fails_disclosure_is_not_recorded(harness_store, tmp_path)
     with pytest.raises(RuntimeError):
         _tiny_run(harness_store, tmp_path, policy, COHORT, disclosure=broken)
     # nothing left, so nothing recorded: a nested cohort is still free to go
-    smaller, audit = _tiny_run(harness_store, tmp_path, policy, exclude_persons(COHORT, (1,)))
+    smaller, audit = _tiny_run(harness_store, tmp_path, policy, WITHOUT_ONE)
     assert smaller.population_count == 2 and audit.events[-1].outcome == "completed"
