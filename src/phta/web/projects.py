@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from phta.governance import authz, projects, request_form, review
 from phta.governance.principal import Principal
+from phta.governance.working_days import working_days
 from phta.web.rendering import render
 from phta.web.security import csrf_protected, html_redirect, require
 
@@ -102,7 +103,7 @@ def view_project(request: Request, project_id: int, principal: Principal = Depen
     authz.authorise(principal, "projects.view", project)
     return render(request, "project.html", project=project, reviews=review.reviews(_db(request), project_id),
                   is_applicant=project.applicant_user_id == principal.user_id, decisions=review.DECISIONS,
-                  working_days=review.working_days, **_form_context(project.answers))
+                  working_days=working_days, **_form_context(project.answers))
 
 
 def _applicant_action(request: Request, principal: Principal, project_id: int, action) -> Response:
