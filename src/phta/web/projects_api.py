@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 
-from phta.governance import authz, projects, review
+from phta.governance import authz, projects, register, request_form, review
 from phta.governance.principal import Principal
 from phta.web.security import require
 
@@ -21,6 +21,8 @@ class ProjectOut(BaseModel):
     organisation: str | None
     round: int
     answers: dict
+    legal_basis: dict  # request_form.LegalBasis: the route, CAG reference, national opt-out exemption
+    opt_outs: str  # which opt-outs the project's uses apply (the register's words)
     conditions: str | None
     grant_active: bool
     created_at: datetime
@@ -33,6 +35,7 @@ class ProjectOut(BaseModel):
 def _out(request: Request, p: projects.ProjectView) -> ProjectOut:
     return ProjectOut(
         id=p.id, title=p.title, state=p.state, organisation=p.organisation, round=p.round, answers=p.answers,
+        legal_basis=request_form.legal_basis(p.answers).as_dict(), opt_outs=register.opt_outs_text(p.answers),
         conditions=p.conditions, grant_active=p.grant_active, created_at=p.created_at,
         submitted_at=p.submitted_at, decided_at=p.decided_at,
         history=[{"at": at, "from": f, "to": to, "note": note} for at, f, to, note in p.history],
