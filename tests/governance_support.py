@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import time
 
 import httpx
 import pyotp
@@ -34,6 +36,23 @@ def make_principal(db, email: str, role: str, org: str | None = None, lay: bool 
     return Principal(uid, email, email, frozenset({Role(role)}), org, lay)
 
 
+_LAST_STEP: dict[tuple[str, str], int] = {}
+
+
+def fresh_totp_code(secret: str, account: str) -> str:
+    """A code the server has not accepted yet for ``account`` (any string naming the server and
+    user, e.g. base URL + e-mail). The server refuses a code whose time-step is not later than
+    the last one it accepted, so each sign-in here takes the next step: the current one, else the
+    next (accepted for clock drift), else it waits for the step to come round."""
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(dt.datetime.now(dt.UTC))
+    step = max(now, _LAST_STEP.get((secret, account), now - 1) + 1)
+    while step > totp.timecode(dt.datetime.now(dt.UTC)) + 1:  # beyond the drift window the server accepts
+        time.sleep(1)
+    _LAST_STEP[(secret, account)] = step
+    return totp.generate_otp(step)
+
+
 def csrf_token(client: httpx.Client, path: str = "/sign-in") -> str:
     match = _CSRF.search(client.get(path).text)
     assert match, f"no CSRF field on {path}"
@@ -45,7 +64,8 @@ def sign_in(client: httpx.Client, email: str, password: str = PASSWORD, secret: 
     r = client.post("/sign-in", data={"email": email, "password": password, "csrf_token": csrf_token(client)})
     if r.status_code == 303 and r.headers["location"] == "/sign-in/totp":
         token = csrf_token(client, "/sign-in/totp")
-        r = client.post("/sign-in/totp", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token})
+        code = fresh_totp_code(secret, f"{client.base_url}|{email}")
+        r = client.post("/sign-in/totp", data={"code": code, "csrf_token": token})
     return r
 
 

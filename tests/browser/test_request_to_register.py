@@ -3,10 +3,15 @@ two committee members (one a lay member) approve it, and it appears on the publi
 
 from __future__ import annotations
 
-import pyotp
 import pytest
 
-from tests.governance_support import PASSWORD, TOTP_SECRET, complete_request, make_user
+from tests.governance_support import (
+    PASSWORD,
+    TOTP_SECRET,
+    complete_request,
+    fresh_totp_code,
+    make_user,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +22,7 @@ def _sign_in(page, base, email, totp=False):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     if totp:
-        page.get_by_label("Six-digit code").fill(pyotp.TOTP(TOTP_SECRET).now())
+        page.get_by_label("Six-digit code").fill(fresh_totp_code(TOTP_SECRET, f"{base}|{email}"))
         page.get_by_role("button", name="Continue").click()
     assert page.url.endswith("/account")
 

@@ -53,6 +53,25 @@ def test_validation_messages_sit_next_to_their_fields(live_server, settings):
         assert "Section 251 (CAG) reference: required" in r.text
 
 
+def test_the_form_records_a_section_251_exemption_from_the_national_opt_out(live_server, settings):
+    owner = make_user(settings, "researcher", organisation="Uni A")
+    with httpx.Client(base_url=live_server.url) as client:
+        sign_in(client, owner)
+        form = client.get("/projects/new").text
+        assert '<option value="s251_exempt"' in form and 'name="opt_out_exemption"' in form
+        token = csrf_token(client, "/projects/new")
+        r = client.post("/projects/new", data=complete_request() | {
+            "common_law": "s251_exempt", "action": "submit", "csrf_token": token})
+        assert r.status_code == 400 and 'id="err-opt_out_exemption"' in r.text
+        pid = _submit(client, complete_request() | {"common_law": "s251_exempt",
+                                                     "opt_out_exemption": "Approval letter, condition 3"})
+        got = client.get(f"/api/v1/projects/{pid}").json()
+    assert got["legal_basis"] == {"article6": "6(1)(e)", "article9": "9(2)(j)", "common_law": "s251_exempt",
+                                  "cag_reference": "CAG 21/CAG/0001", "national_opt_out_exempt": True,
+                                  "national_opt_out_exemption": "Approval letter, condition 3"}
+    assert got["opt_outs"].startswith("National data opt-out not applied (the section 251 approval exempts")
+
+
 def test_register_is_public_in_html_json_and_csv(live_server, settings):
     owner = make_user(settings, "researcher", organisation="Uni A")
     with httpx.Client(base_url=live_server.url) as client:

@@ -12,7 +12,14 @@ from sqlalchemy import select, update
 from phta.audit import entries, verify_chain
 from phta.store import open_database
 from phta.store.models import ApiToken, User, WebSession
-from tests.governance_support import PASSWORD, TOTP_SECRET, csrf_token, make_user, sign_in
+from tests.governance_support import (
+    PASSWORD,
+    TOTP_SECRET,
+    csrf_token,
+    fresh_totp_code,
+    make_user,
+    sign_in,
+)
 
 
 def _client(live_server) -> httpx.Client:
@@ -59,7 +66,8 @@ def test_roles_needing_totp_enrol_on_first_sign_in(live_server, settings):
         bad = client.post("/sign-in/enrol-totp", data={"code": "000000", "csrf_token": csrf_token(client)})
         assert bad.status_code == 400 and "not right" in bad.text
         good = client.post("/sign-in/enrol-totp",
-                           data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_token(client)})
+                           data={"code": fresh_totp_code(secret, f"{live_server.url}|{email}"),
+                                 "csrf_token": csrf_token(client)})
         assert good.status_code == 303 and good.headers["location"] == "/account"
         assert client.get("/account").status_code == 200
     with open_database(settings).session() as s:
@@ -69,7 +77,8 @@ def test_roles_needing_totp_enrol_on_first_sign_in(live_server, settings):
     with _client(live_server) as client:
         r = client.post("/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(client)})
         assert r.headers["location"] == "/sign-in/totp"
-        r = client.post("/sign-in/totp", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_token(client)})
+        code = fresh_totp_code(secret, f"{live_server.url}|{email}")  # the enrolment code was used up
+        r = client.post("/sign-in/totp", data={"code": code, "csrf_token": csrf_token(client)})
         assert r.status_code == 303 and client.get("/account").status_code == 200
 
 
@@ -85,6 +94,25 @@ def test_half_signed_in_session_id_is_replaced_after_the_second_factor(live_serv
     with _client(live_server) as other:
         other.cookies.set("phta_session", before)
         assert other.get("/account").status_code == 401
+
+
+def test_a_totp_code_signs_in_once_only(live_server, settings):
+    """Signing in twice with one code: the second is refused, even within the code's 30 s."""
+    email = make_user(settings, "output_checker")
+    code = fresh_totp_code(TOTP_SECRET, f"{live_server.url}|{email}")
+    outcomes = []
+    for _ in range(2):
+        with _client(live_server) as client:
+            r = client.post("/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(client)})
+            assert r.headers["location"] == "/sign-in/totp"
+            r = client.post("/sign-in/totp", data={"code": code, "csrf_token": csrf_token(client)})
+            outcomes.append((r.status_code, client.get("/account").status_code))
+            if r.status_code == 400:
+                assert "used already" in r.text
+    assert outcomes == [(303, 200), (400, 401)]
+    failed = [e for e in entries(open_database(settings)) if e.action == "auth.login_failed"]
+    assert [(e.target.startswith("user:"), e.details["reason"]) for e in failed] == [(True, "replayed")]
+    assert code not in repr(entries(open_database(settings)))
 
 
 def test_state_changing_forms_need_the_csrf_token(live_server, settings):

@@ -9,25 +9,33 @@ a copy of the store from which the opted-out persons were physically deleted.
 The expected set of deleted persons comes from the decision table as written in
 docs/opt-outs.md, restated here independently of ``phta.governance.optouts``.
 
-Surfaces covered (``SURFACES``): the execution path itself and ``phta cohort run --json
---purpose P`` (for the purposes it serves). No API endpoint or page returns cohort counts on this
-branch yet; when one lands (and the network and evaluation), add it to ``SURFACES``.
+Surfaces covered: ``SURFACES`` (raw numbers) — the execution path itself and ``phta cohort run
+--json --purpose P`` (for the purposes it serves); ``GOVERNED_SURFACES`` (protected numbers) — the
+web's network feasibility JSON API and page, driven over HTTP against the real app signed in as an
+innovator and a researcher. Protected numbers are compared with the governed result on the pruned
+copy under the same cell-key secret: cell-key noise depends only on the persons in a cell, so the
+two agree exactly when no opted-out person was counted. Add each new surface that returns
+patient-derived numbers (the federated network, evaluation) to one of the two.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
+import re
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from phta.cdm import data_source, optout_register
+from phta.audit import entries as audit_entries
+from phta.cdm import data_source, optout_register, record_keys
 from phta.cdm.pseudonymise import Pseudonymiser, reserved_range_nhs_numbers
 from phta.cdm.store import Store
 from phta.cli.main import app as cli
@@ -44,11 +52,18 @@ from phta.execution import (
     execute,
     policy_for,
 )
+from phta.execution.network import network_feasibility
 from phta.governance import accounts
 from phta.governance.roles import Role
 from phta.query import ir, serial
+from phta.query.simple_cohort import SEXES, build_cohort
 from phta.store import open_database
 from phta.store.models import Project
+from phta.web.app import create_app
+from phta.web.feasibility import shown
+from tests.airlock_support import principal
+from tests.conftest import LiveServer
+from tests.governance_support import csrf_token, make_user, sign_in
 from tests.integration.query_strategies import research_cohorts, store_from_template, tables
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -56,7 +71,7 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 KEY = bytes(range(32))
 PSEUDONYMISER = Pseudonymiser(KEY)
 NUMBERS = [str(n) for n in reserved_range_nhs_numbers(12)]  # persons 1..6 and six people elsewhere
-ROUTES = ("consent", "s251", "anonymised")
+ROUTES = ("consent", "s251", "s251_exempt", "anonymised")
 PURPOSES = ("custodian_quality", "network_feasibility", "public_statistics", "public_beacon",
             *(f"project-{r}" for r in ROUTES))
 
@@ -66,7 +81,7 @@ def expected_kinds(purpose: str, gp_sourced: bool) -> set[str]:
     if purpose == "custodian_quality":
         return set()
     kinds = {"type1"} if gp_sourced else set()
-    if purpose != "project-consent":
+    if purpose not in ("project-consent", "project-s251_exempt"):  # explicit consent; s251 with CAG exemption
         kinds.add("national")
     return kinds
 
@@ -209,3 +224,177 @@ def test_a_missing_register_that_applies_refuses_the_run(workspace, purpose, sou
         else:
             result = via_execution_path(store, purpose_code, query, db)
             assert result.population_count == (0 if needed else 1)
+
+
+# --- the web: feasibility page and API (protected counts) ------------------------------------
+#
+# The page and the API return PROTECTED counts (suppressed, rounded, perturbed by cell key), so
+# they cannot be compared with the raw numbers above. But cell-key noise is a fixed function of the
+# persons in a cell (their record keys, from pseudonyms and the node's cellkey.key): a store with
+# opted-out persons and a pruned copy of it (those persons deleted) under the SAME cellkey.key must
+# give identical protected results if, and only if, the opted-out persons were never counted.
+# Stores here are a random small store replicated a few times, so that some cells pass the
+# threshold and are published rather than all suppressed.
+
+CELL_KEY_SECRET = bytes(range(100, 132))
+WEB_COPIES = 10
+WEB_NUMBERS = [str(n) for n in reserved_range_nhs_numbers(6 * WEB_COPIES + 6)]  # persons, then outsiders
+PAGE_CONDITION = 313217  # Atrial fibrillation (SNOMED 49436004): a condition the page offers
+PAGE_DRUG = 1332418  # Amlodipine (RxNorm 17767): a drug ingredient the page offers
+_EVENT_IDS = {"observation_period": "observation_period_id", "condition_occurrence": "condition_occurrence_id",
+              "drug_exposure": "drug_exposure_id", "measurement": "measurement_id", "observation": "observation_id"}
+
+
+def _replicated(data: dict, copies: int) -> dict:
+    """``copies`` copies of every person with all their rows (new person and row ids); condition and
+    drug concept 1 become concepts the feasibility page offers, so the page's cohorts find people."""
+    n = len(data["person"])
+    out = {name: rows for name, rows in data.items() if name not in _EVENT_IDS and name != "person"}
+    out["concept"] = data["concept"] + [
+        {**data["concept"][0], "concept_id": c, "concept_code": str(c)} for c in (PAGE_CONDITION, PAGE_DRUG)]
+    out["person"] = [{**p, "person_id": p["person_id"] + k * n} for k in range(copies) for p in data["person"]]
+    for name, key in _EVENT_IDS.items():
+        rows = [{**r, "person_id": r["person_id"] + k * n} for k in range(copies) for r in data[name]]
+        out[name] = [{**r, key: i} for i, r in enumerate(rows, 1)]
+    for row in out["condition_occurrence"]:
+        row["condition_concept_id"] = PAGE_CONDITION if row["condition_concept_id"] == 1 else row["condition_concept_id"]
+    for row in out["drug_exposure"]:
+        row["drug_concept_id"] = PAGE_DRUG if row["drug_concept_id"] == 1 else row["drug_concept_id"]
+    for person in out["person"]:
+        person["person_source_value"] = PSEUDONYMISER.pseudonym(WEB_NUMBERS[person["person_id"] - 1])
+    return out
+
+
+@st.composite
+def web_scenarios(draw):
+    # Registers name base persons (0..5: every copy of that person) and outsiders (6..11), so an
+    # opt-out moves a count by a whole number of copies: more than rounding to 10 can hide.
+    positions = st.sets(st.integers(0, 11), max_size=6)
+    page = {"condition": PAGE_CONDITION, "drug": draw(st.sampled_from([None, PAGE_DRUG])),
+            "age_min": draw(st.one_of(st.none(), st.integers(0, 100))), "sex": draw(st.sampled_from([None, *SEXES]))}
+    page_query = build_cohort(page["condition"], drug_id=page["drug"], age_min=page["age_min"], sex=page["sex"])
+    return {
+        "base": draw(tables()),  # replicated by the test (a failing case's report stays short)
+        "copies": draw(st.integers(3, WEB_COPIES)),
+        "registers": {"national": draw(positions), "type1": draw(positions)},
+        "sources": draw(st.sampled_from([{"gp"}, {"hospital"}, {"gp", "hospital"}, None])),
+        # the API takes any cohort; the page's kind of cohort finds more people, so cells get published
+        "query": draw(st.one_of(research_cohorts(), st.just(page_query))),
+        "page": {k: "" if v is None else str(v) for k, v in page.items()} | {"age_max": ""},
+        "page_query": page_query,
+    }
+
+
+@pytest.fixture(scope="module")
+def web(workspace):
+    """The real app (uvicorn on loopback) on a data directory whose stores directory is a symlink
+    the test re-points, with a researcher (the page) and an innovator (the API) signed in."""
+    _template, _db, _projects, tmp = workspace
+    settings = load_settings(tmp / "web-data", env={})
+    settings.data_dir.mkdir(parents=True)
+    emails = {role: make_user(settings, role) for role in ("researcher", "innovator")}
+    with LiveServer(create_app(settings)) as server, httpx.Client(base_url=server.url) as researcher, \
+            httpx.Client(base_url=server.url) as innovator:
+        for client, role in ((researcher, "researcher"), (innovator, "innovator")):
+            assert sign_in(client, emails[role]).status_code == 303
+        yield SimpleNamespace(settings=settings, db=open_database(settings), page=researcher, api=innovator,
+                              innovator=principal(settings, emails["innovator"]))
+
+
+def _registered_persons(position: int, case: dict) -> list[int]:
+    """The store's person ids a register position stands for (none for an outsider)."""
+    n = len(case["base"]["person"])
+    return [position + 1 + k * n for k in range(case["copies"])] if position < n else []
+
+
+def _register_numbers(positions: set[int], case: dict) -> list[str]:
+    numbers = []
+    for position in sorted(positions):
+        persons = _registered_persons(position, case)
+        numbers += [WEB_NUMBERS[p - 1] for p in persons] if persons else [WEB_NUMBERS[-1 - position]]
+    return numbers
+
+
+def _node_store(template: Path, root: Path, data: dict, case: dict) -> Path:
+    """A node store under ``root`` (always named "node", so both stores are the same node) with the
+    case's registers and data sources, and record keys under the shared cell-key secret."""
+    root.mkdir()
+    store = store_from_template(template, root / "node", data)
+    (store.path / record_keys.SECRET_FILE).write_bytes(CELL_KEY_SECRET)
+    record_keys.index_record_keys(store)
+    if case["sources"] is not None:
+        data_source.declare(store, case["sources"])
+    for kind, positions in case["registers"].items():
+        path = root / f"{kind}.csv"
+        path.write_text("nhs_number\n" + "".join(f"{n}\n" for n in _register_numbers(positions, case)),
+                        encoding="utf-8")
+        optout_register.refresh(store, kind, path, dt.date(2026, 11, 1), PSEUDONYMISER)
+    return root
+
+
+def _serve(web, root: Path) -> None:
+    """Point the app's stores directory at ``root``."""
+    web.settings.stores_dir.unlink(missing_ok=True)
+    web.settings.stores_dir.symlink_to(root, target_is_directory=True)
+
+
+def via_feasibility_api(web, query) -> dict:
+    """POST /api/v1/feasibility (the JSON IR) as the signed-in innovator."""
+    headers = {"X-CSRF-Token": csrf_token(web.api, "/feasibility"), "content-type": "application/json"}
+    r = web.api.post("/api/v1/feasibility", content=serial.to_json(query), headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+_RESULTS = re.compile(r'<section aria-labelledby="results">.*?</section>', re.S)
+
+
+def via_feasibility_page(web, choice: dict) -> str:
+    """POST /feasibility (the form) as the signed-in researcher; the results section of the page."""
+    r = web.page.post("/feasibility", data={"csrf_token": csrf_token(web.page, "/feasibility"), **choice})
+    assert r.status_code == 200, r.text
+    return _RESULTS.search(r.text).group(0)
+
+
+def _network_total(section: str) -> str:
+    return html.unescape(re.search(r'<strong id="network-total">([^<]+)</strong>', section).group(1))
+
+
+def _last_run_opt_outs(db) -> set[str]:
+    run = [e for e in audit_entries(db) if e.action == "query.run"][-1]
+    return {o["kind"] for o in run.details.get("opt_outs", [])}
+
+
+GOVERNED_SURFACES = ("feasibility API (POST /api/v1/feasibility)", "feasibility page (POST /feasibility)")
+
+
+@pytest.mark.slow
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(case=web_scenarios())
+def test_the_web_feasibility_page_and_api_never_count_an_opted_out_person(workspace, web, case):
+    template = workspace[0]
+    gp_sourced = case["sources"] is None or "gp" in case["sources"]
+    kinds = expected_kinds("network_feasibility", gp_sourced)
+    data = _replicated(case["base"], case["copies"])
+    opted_out = {p for k in kinds for i in case["registers"][k] for p in _registered_persons(i, case)}
+    with tempfile.TemporaryDirectory() as tmp:
+        full = _node_store(template, Path(tmp) / "full", data, case)
+        pruned = _node_store(template, Path(tmp) / "pruned", _without(data, opted_out), case)
+        # the governed result on the pruned copy: the oracle, straight from the execution path
+        _serve(web, pruned)
+        want = json.loads(json.dumps(network_feasibility(web.settings, web.db, web.innovator,
+                                                         case["query"]).to_dict(), default=str))
+        page_want = network_feasibility(web.settings, web.db, web.innovator, case["page_query"])
+        want_page = via_feasibility_page(web, case["page"])  # the page showing the pruned copy
+        assert _network_total(want_page) == shown(page_want.total, page_want.threshold, 1)
+        # the surfaces, on the store holding the opted-out persons
+        _serve(web, full)
+        got = via_feasibility_api(web, case["query"])
+        assert _last_run_opt_outs(web.db) == kinds, GOVERNED_SURFACES[0]
+        assert got == want, GOVERNED_SURFACES[0]
+        got_page = via_feasibility_page(web, case["page"])
+        assert _last_run_opt_outs(web.db) == kinds, GOVERNED_SURFACES[1]
+        assert got_page == want_page, GOVERNED_SURFACES[1]
+    event(f"web: the API's network total {'suppressed' if got['total']['suppressed'] else 'published'}")
+    event(f"web: the page's network total {'suppressed' if page_want.total.suppressed else 'published'}")

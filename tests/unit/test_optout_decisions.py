@@ -70,3 +70,27 @@ def test_project_routes_come_from_the_request(settings):
     assert optouts.project_route(db, f"project:{pid}") == "consent"
     assert optouts.project_route(db, "project:9999") is None
     assert optouts.project_route(db, "project:x") is None
+
+
+def test_every_route_on_the_request_form_has_its_own_rule():
+    from phta.governance import request_form
+
+    for route in request_form.COMMON_LAW:
+        assert optouts.rule_for("project:1", route).route == route, route
+
+
+@pytest.mark.parametrize("gp", [True, False])
+def test_section_251_exemption_lifts_the_national_opt_out_but_not_type1(gp):
+    assert optouts.applicable("project:3", route="s251_exempt", gp_sourced=gp).kinds == (("type1",) if gp else ())
+    assert optouts.applicable("project:3", route="s251", gp_sourced=gp).kinds == (
+        ("national", "type1") if gp else ("national",))
+
+
+def test_the_register_says_which_opt_outs_applied():
+    assert optouts.public_statement("project", "s251") == (
+        "National data opt-out applied; type 1 opt-outs applied to GP data")
+    assert optouts.public_statement("project", "s251_exempt") == (
+        "National data opt-out not applied (the section 251 approval exempts this project); "
+        "type 1 opt-outs applied to GP data")
+    assert optouts.public_statement("project", "consent").startswith("National data opt-out not applied (explicit consent)")
+    assert optouts.public_statement("project", None).startswith("National data opt-out applied")  # fail safe

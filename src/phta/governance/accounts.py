@@ -5,11 +5,12 @@ Every administrative change is recorded in the audit chain in the same transacti
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pyotp
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from phta import audit
@@ -190,17 +191,53 @@ def set_totp_secret(database: Database, user_id: int, secret: str, *, actor: str
         )
 
 
+TOTP_DRIFT_STEPS = 1  # codes of the step before and after the current one are accepted (clock drift)
+ACCEPTED, WRONG_CODE, REPLAYED = "accepted", "wrong code", "replayed"
+
+
+def _matching_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time-step within the drift window whose code is ``code`` (compared in constant time)."""
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in range(current - TOTP_DRIFT_STEPS, current + TOTP_DRIFT_STEPS + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
 def check_totp(
-    database: Database, user_id: int, code: str, *, confirm_enrolment: bool = False
-) -> bool:
+    database: Database,
+    user_id: int,
+    code: str,
+    *,
+    confirm_enrolment: bool = False,
+    now: datetime | None = None,
+) -> str:
+    """``ACCEPTED``, ``WRONG_CODE`` or ``REPLAYED``.
+
+    A code is accepted once: its time-step must be later than the last step accepted for this
+    user (``user_account.totp_last_step``), so a code cannot be used again within its 30-second
+    window, nor an older code after a newer one. The check and the update are one conditional
+    UPDATE, so two sign-ins racing with the same code cannot both win.
+    """
     code = "".join(code.split())
     with database.session() as session:
         user = session.get(User, user_id)
         if user is None or not user.totp_secret_encrypted or not code.isdigit():
-            return False
+            return WRONG_CODE
         secret = decrypt_secret(database.data_dir, user.totp_secret_encrypted)
-        ok = pyotp.TOTP(secret).verify(code, valid_window=1)
-        if ok and confirm_enrolment and not user.totp_enrolled:
+        step = _matching_step(secret, code, now or datetime.now(UTC))
+        if step is None:
+            return WRONG_CODE
+        claimed = session.execute(
+            update(User)
+            .where(User.id == user_id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            return REPLAYED
+        if confirm_enrolment and not user.totp_enrolled:
             user.totp_enrolled = True
             audit.record(
                 session,
@@ -209,7 +246,7 @@ def check_totp(
                 target=f"user:{user_id}",
                 data_dir=database.data_dir,
             )
-        return ok
+        return ACCEPTED
 
 
 def current_totp_code(database: Database, email: str) -> str:

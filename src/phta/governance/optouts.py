@@ -3,12 +3,14 @@
 Two inputs decide it (docs/opt-outs.md gives the reasoning in plain words):
 
 - the **purpose** and, for a project, the **common-law route** its data access request gives for
-  setting aside the duty of confidentiality (``consent``, ``s251`` or ``anonymised``);
+  setting aside the duty of confidentiality (``consent``, ``s251``, ``s251_exempt`` or
+  ``anonymised``);
 - whether the store holds **GP-sourced** data (``phta.cdm.data_source``).
 
 The national data opt-out applies to every use beyond individual care except where the route is
-explicit consent, and except a custodian's quality checks of their own data (no disclosure: the
-data stays with its controller). Type 1 opt-outs apply to GP-sourced data for every use beyond
+explicit consent or section 251 support whose approval explicitly exempts the project from it,
+and except a custodian's quality checks of their own data (no disclosure: the data stays with its
+controller). Type 1 opt-outs apply to GP-sourced data for every use beyond
 direct care except that same custodian case, whatever the project and whatever its route.
 Anything unknown (purpose, route) gets both: the table fails safe.
 """
@@ -51,7 +53,10 @@ DECISION_TABLE: tuple[Rule, ...] = (
          "highly identifying)"),
     Rule("project", "s251", True, True,
          "section 251 support sets aside the common-law duty; the national data opt-out policy "
-         "applies to every section 251 use unless CAG exempted it"),
+         "applies to every section 251 use unless the approval exempts it"),
+    Rule("project", "s251_exempt", False, True,
+         "section 251 support whose approval (on CAG's advice) explicitly exempts the project from "
+         "the national data opt-out; type 1 is a GP objection the exemption does not speak to"),
     Rule("project", "anonymised", True, True,
          "analyses run on pseudonymised record-level data inside the TRE; only the outputs are "
          "anonymised, so the opt-out is applied to the data they are made from"),
@@ -84,6 +89,24 @@ def applicable(purpose: str, *, route: str | None = None, gp_sourced: bool) -> A
     rule = rule_for(purpose, route)
     kinds = tuple(k for k, on in ((NATIONAL, rule.national), (TYPE1, rule.type1 and gp_sourced)) if on)
     return Applicable(kinds, rule, gp_sourced)
+
+
+# Why the national data opt-out is not applied, in words for the public register.
+_NATIONAL_NOT_APPLIED = {
+    "consent": "explicit consent",
+    "s251_exempt": "the section 251 approval exempts this project",
+}
+
+
+def public_statement(purpose: str, route: str | None = None) -> str:
+    """Which opt-outs a purpose (and route) has applied, as the transparency register says it."""
+    rule = rule_for(purpose, route)
+    if rule.national:
+        national = "National data opt-out applied"
+    else:
+        national = f"National data opt-out not applied ({_NATIONAL_NOT_APPLIED.get(rule.route or '', rule.why)})"
+    type1 = "type 1 opt-outs applied to GP data" if rule.type1 else "type 1 opt-outs not applied"
+    return f"{national}; {type1}"
 
 
 def project_route(database: Database, purpose: str) -> str | None:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 
-from phta.governance import projects, request_form
+from phta.governance import optouts, projects, request_form
 from phta.store import Database
 from phta.store.models import AuditEntry
 
@@ -44,14 +44,20 @@ class RegisterEntry:
 
 
 def legal_basis_text(answers: dict) -> str:
+    basis = request_form.legal_basis(answers)
     parts = [
-        request_form.ARTICLE_6.get(answers.get("article6", ""), ""),
-        request_form.ARTICLE_9.get(answers.get("article9", ""), ""),
-        request_form.COMMON_LAW.get(answers.get("common_law", ""), ""),
+        request_form.ARTICLE_6.get(basis.article6, ""),
+        request_form.ARTICLE_9.get(basis.article9, ""),
+        request_form.COMMON_LAW.get(basis.common_law, ""),
     ]
-    if answers.get("common_law") == "s251" and answers.get("s251_reference"):
-        parts.append(f"CAG reference {answers['s251_reference']}")
+    if basis.cag_reference:
+        parts.append(f"CAG reference {basis.cag_reference}")
     return "; ".join(p for p in parts if p)
+
+
+def opt_outs_text(answers: dict) -> str:
+    """Which opt-outs the project's uses apply, from the same decision table the execution path uses."""
+    return optouts.public_statement("project", request_form.legal_basis(answers).common_law or None)
 
 
 def _events(database: Database, action: str) -> list[tuple[str, str, dict]]:
@@ -84,7 +90,7 @@ def entries(database: Database) -> list[RegisterEntry]:
         approved_at = next((at for at, _f, to, _n in p.history if to in PUBLIC_STATES), p.decided_at)
         result.append(RegisterEntry(
             p.id, p.organisation or "—", p.title, a.get("lay_summary", ""), a.get("public_benefit", ""),
-            a.get("datasets", []), a.get("nodes", []), legal_basis_text(a), request_form.opt_outs_apply(a),
+            a.get("datasets", []), a.get("nodes", []), legal_basis_text(a), opt_outs_text(a),
             p.submitted_at.date().isoformat() if p.submitted_at else "",
             approved_at.date().isoformat() if approved_at else "",
             "active" if p.grant_active else "conditions awaiting acknowledgement",

@@ -28,8 +28,11 @@ ARTICLE_9 = {
 COMMON_LAW = {
     "consent": "Consent",
     "s251": "Section 251 support (Confidentiality Advisory Group)",
+    "s251_exempt": "Section 251 support, with the approval exempting it from the national data opt-out",
     "anonymised": "Anonymised data only",
 }
+# Routes that rest on section 251 support: each needs the CAG reference of the approval.
+S251_ROUTES = ("s251", "s251_exempt")
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,16 @@ QUESTIONS: list[Question] = [
         required=False,
         hint="Required when the route is section 251.",
         max_length=100,
+    ),
+    Question(
+        "opt_out_exemption",
+        "Where the section 251 approval exempts the project from the national data opt-out",
+        "Legal basis",
+        "long",
+        required=False,
+        hint="Required for the exempted section 251 route: quote the condition or paragraph of the "
+        "approval that grants the exemption.",
+        max_length=2000,
     ),
 ]
 BY_NAME = {q.name: q for q in QUESTIONS}
@@ -182,15 +195,46 @@ def submission_problems(answers: dict) -> dict[str, str]:
     months = answers.get("duration_months")
     if "duration_months" not in problems and not (str(months).isdigit() and 1 <= int(months) <= 60):
         problems["duration_months"] = "Duration (months): a whole number from 1 to 60"
-    if answers.get("common_law") == "s251" and not answers.get("s251_reference"):
+    route = answers.get("common_law")
+    if route in S251_ROUTES and not answers.get("s251_reference"):
         problems["s251_reference"] = (
             "Section 251 (CAG) reference: required for the section 251 route"
+        )
+    if route == "s251_exempt" and not answers.get("opt_out_exemption"):
+        problems["opt_out_exemption"] = (
+            "Where the section 251 approval exempts the project from the national data opt-out: "
+            "required for this route (without an exemption, choose plain section 251 support)"
         )
     return problems
 
 
-def opt_outs_apply(answers: dict) -> str:
-    """What the public register says about opt-outs for this legal route."""
-    if answers.get("common_law") == "consent":
-        return "National data opt-out does not apply (consent); type 1 opt-outs respected"
-    return "National data opt-out and type 1 opt-outs applied"
+@dataclass(frozen=True)
+class LegalBasis:
+    """The legal basis a request gives, read from its answers (the one place that does)."""
+
+    article6: str
+    article9: str
+    common_law: str  # a COMMON_LAW key, or "" when not given
+    cag_reference: str  # the section 251 approval's reference ("" off the section 251 routes)
+    national_opt_out_exemption: str  # where the approval exempts it ("" unless s251_exempt)
+
+    @property
+    def national_opt_out_exempt(self) -> bool:
+        return self.common_law == "s251_exempt"
+
+    def as_dict(self) -> dict:
+        return {"article6": self.article6, "article9": self.article9, "common_law": self.common_law,
+                "cag_reference": self.cag_reference,
+                "national_opt_out_exempt": self.national_opt_out_exempt,
+                "national_opt_out_exemption": self.national_opt_out_exemption}
+
+
+def legal_basis(answers: dict) -> LegalBasis:
+    route = str(answers.get("common_law") or "")
+    return LegalBasis(
+        str(answers.get("article6") or ""),
+        str(answers.get("article9") or ""),
+        route,
+        str(answers.get("s251_reference") or "") if route in S251_ROUTES else "",
+        str(answers.get("opt_out_exemption") or "") if route == "s251_exempt" else "",
+    )

@@ -5,7 +5,7 @@ at least one of them a lay member, none from the applicant's organisation, and a
 unanimous. Any reviewer may ask for feedback (the request goes back to the applicant; the next
 submission is a new round) or reject. "Approved with conditions" records the conditions, and the
 grant activates only once the applicant acknowledges them. Timings are in working days
-(Monday to Friday; bank holidays are not yet counted).
+(``phta.governance.working_days``: Monday to Friday, less England and Wales bank holidays).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 from sqlalchemy import select
 
 from phta import audit
@@ -81,10 +80,6 @@ def reviews(database: Database, project_id: int) -> list[ReviewView]:
             ReviewView(name, r.lay_member, r.decision, r.conditions, r.comment, r.at, r.round)
             for r, name in rows
         ]
-
-
-def working_days(start: datetime, end: datetime) -> int:
-    return int(np.busday_count(start.date(), end.date()))
 
 
 def record_review(

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 
 from phta import audit
 from phta.governance import throttle
-from phta.governance.accounts import check_totp, user_by_email
+from phta.governance.accounts import ACCEPTED, check_totp, user_by_email
 from phta.governance.crypto import burn_time_like_a_check, check_password
 from phta.governance.principal import Principal, principal_for
 from phta.governance.roles import needs_totp
@@ -146,16 +146,18 @@ def complete_second_factor(database: Database, session_id: str, code: str, ip: s
         wait = throttle.seconds_to_wait(session, user.email, ip, now)
         if wait > 0:
             raise ThrottledError(wait)
-    ok = check_totp(database, user.id, code, confirm_enrolment=stage == "enrol")
+    outcome = check_totp(database, user.id, code, confirm_enrolment=stage == "enrol")
+    ok = outcome == ACCEPTED
     with database.session() as session:
         throttle.note_attempt(session, user.email, ip, ok, now)
         if not ok:
+            # A replayed code is worth telling apart in the chain: someone else may have seen it.
             audit.record(
                 session,
                 actor="anonymous",
                 action="auth.login_failed",
                 target=f"user:{user.id}",
-                details={"ip": ip, "step": "totp"},
+                details={"ip": ip, "step": "totp", "reason": outcome},
                 data_dir=database.data_dir,
             )
             return None

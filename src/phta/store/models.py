@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -61,6 +62,9 @@ class User(Base):
     # Fernet token of the base32 TOTP secret; NULL until enrolled.
     totp_secret_encrypted: Mapped[str | None] = mapped_column(Text)
     totp_enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The TOTP time-step (Unix time // 30) of the last code accepted; a code of this step or an
+    # earlier one is refused, so a code seen over someone's shoulder cannot be used again.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

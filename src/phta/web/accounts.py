@@ -103,7 +103,8 @@ def _second_factor(request: Request, stage: str, code: str, template: str, **con
             request,
             template,
             status_code=400,
-            error="That code is not right. Codes change every 30 seconds.",
+            error="That code is not right, or it has been used already. "
+            "Codes change every 30 seconds: wait for the next one.",
             **context,
         )
     response = html_redirect("/account")

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from phta.governance import authz, coapplicants, projects, request_form, review
 from phta.governance.principal import Principal
+from phta.governance.working_days import working_days
 from phta.web.rendering import render
 from phta.web.security import csrf_protected, html_redirect, require
 
@@ -109,7 +110,7 @@ def _project_page(request: Request, principal: Principal, project: projects.Proj
     return render(request, "project.html", status_code=status_code, project=project,
                   reviews=review.reviews(_db(request), project.id), is_applicant=is_applicant,
                   can_manage_coapplicants=is_applicant, coapplicant_error=coapplicant_error,
-                  decisions=review.DECISIONS, working_days=review.working_days, **_form_context(project.answers))
+                  decisions=review.DECISIONS, working_days=working_days, **_form_context(project.answers))
 
 
 @router.post("/projects/{project_id}/coapplicants", dependencies=[Depends(csrf_protected)])

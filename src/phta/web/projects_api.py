@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from phta.governance import authz, coapplicants, projects, request_form, review
+from phta.governance import authz, coapplicants, projects, register, request_form, review
 from phta.governance.principal import Principal
 from phta.web.security import csrf_protected, require
 
@@ -31,6 +31,8 @@ class ProjectOut(BaseModel):
     organisation: str | None
     round: int
     answers: dict
+    legal_basis: dict  # request_form.LegalBasis: the route, CAG reference, national opt-out exemption
+    opt_outs: str  # which opt-outs the project's uses apply (the register's words)
     conditions: str | None
     conditions_acknowledged_at: datetime | None
     grant_active: bool
@@ -66,6 +68,7 @@ def _db(request: Request):
 def _out(request: Request, p: projects.ProjectView) -> ProjectOut:
     return ProjectOut(
         id=p.id, title=p.title, state=p.state, organisation=p.organisation, round=p.round, answers=p.answers,
+        legal_basis=request_form.legal_basis(p.answers).as_dict(), opt_outs=register.opt_outs_text(p.answers),
         conditions=p.conditions, conditions_acknowledged_at=p.conditions_acknowledged_at,
         grant_active=p.grant_active,
         coapplicants=[{"user_id": uid, "name": name, "email": email} for uid, name, email in p.coapplicants],

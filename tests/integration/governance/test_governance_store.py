@@ -109,3 +109,52 @@ def test_is_use_allowed_for_standing_and_project_purposes():
     refused = is_use_allowed(_p("researcher"), "project:7")
     assert not refused.allowed and "operational database" in refused.reason
     assert not is_use_allowed(_p("hub_admin"), "anything-else").allowed
+
+
+def _enrolled_checker(database, email="totp@example.org") -> tuple[int, pyotp.TOTP]:
+    uid = _user(database, Role.OUTPUT_CHECKER, email=email)
+    secret = pyotp.random_base32()
+    accounts.set_totp_secret(database, uid, secret, actor="test")
+    return uid, pyotp.TOTP(secret)
+
+
+def test_a_totp_code_is_accepted_once_and_never_an_older_one_after_it(database):
+    uid, totp = _enrolled_checker(database)
+    at = datetime.now(UTC)
+    now = totp.timecode(at)
+
+    def check(step: int) -> str:
+        return accounts.check_totp(database, uid, totp.generate_otp(step), now=at)
+
+    assert check(now) == accounts.ACCEPTED
+    assert check(now) == accounts.REPLAYED
+    assert check(now - 1) == accounts.REPLAYED  # older, though inside the drift window
+    assert check(now + 1) == accounts.ACCEPTED  # the next one
+    assert check(now + 2) == accounts.WRONG_CODE  # outside the window
+    with database.session() as s:
+        assert s.get(User, uid).totp_last_step == now + 1
+
+
+def test_sign_in_twice_with_one_code_refuses_the_second(database):
+    uid, totp = _enrolled_checker(database)
+    code = totp.generate_otp(totp.timecode(datetime.now(UTC)))
+    first = signin.sign_in_with_password(database, "totp@example.org", PW, "10.0.0.1")
+    second = signin.sign_in_with_password(database, "totp@example.org", PW, "10.0.0.9")
+    assert (first.stage, second.stage) == ("totp", "totp")
+    assert signin.complete_second_factor(database, first.session_id, code, "10.0.0.1")
+    assert signin.complete_second_factor(database, second.session_id, code, "10.0.0.9") is None
+    assert signin.principal_from_session(database, second.session_id) is None
+    failed = [e for e in entries(database) if e.action == "auth.login_failed"]
+    assert [(e.target, e.details) for e in failed] == [
+        (f"user:{uid}", {"ip": "10.0.0.9", "step": "totp", "reason": "replayed"})]
+
+
+def test_racing_sign_ins_with_one_code_let_exactly_one_in(database):
+    """Eight threads present the same code at once: the conditional update lets one win."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    uid, totp = _enrolled_checker(database)
+    code = totp.generate_otp(totp.timecode(datetime.now(UTC)))
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(lambda _: accounts.check_totp(database, uid, code), range(8)))
+    assert sorted(outcomes) == [accounts.ACCEPTED] + [accounts.REPLAYED] * 7

@@ -123,3 +123,17 @@ def test_register_lists_approved_projects_with_their_public_log(database, people
     log = register.public_log(database, approved)
     assert [q["query_hash"] for q in log["queries"]] == ["c0ffee" * 8]
     assert log["releases"] == [{"at": log["releases"][0]["at"], "file_name": "table1.csv", "sha256": "ab" * 32}]
+
+
+def test_register_shows_a_section_251_exemption_from_the_national_opt_out(database, people):
+    applicant = people["applicant"]
+    answers = {**complete_request("Exempt"), "common_law": "s251_exempt", "s251_reference": "23/CAG/0042",
+               "opt_out_exemption": "Approval letter, condition 3"}
+    pid = projects.create_draft(database, applicant, answers)
+    projects.save(database, applicant, pid, answers, submit=True)
+    review.record_review(database, people["lay"], pid, "approve")
+    review.record_review(database, people["expert"], pid, "approve")
+    entry = register.public_entry(database, pid)
+    assert "exempting it from the national data opt-out" in entry.legal_basis and "23/CAG/0042" in entry.legal_basis
+    assert entry.opt_outs == ("National data opt-out not applied (the section 251 approval exempts this project); "
+                              "type 1 opt-outs applied to GP data")
