@@ -72,6 +72,7 @@ def expected(verify: dict, table_suffix: str = ".cohort", cohort_id: int = 1) ->
 REFERENCE_TABLES = ("person", "observation_period", "condition_occurrence", "condition_era", "drug_exposure",
                     "drug_era", "dose_era", "procedure_occurrence", "measurement", "observation",
                     "visit_occurrence", "visit_detail", "device_exposure", "specimen", "death", "provider",
+                    "payer_plan_period", "episode",
                     "care_site", "concept", "concept_ancestor", "concept_relationship")
 
 

@@ -15,6 +15,8 @@ DRUGS = (1127433, 1713671, 1127078)
 MEASUREMENTS = (3006322, 4024958)
 VISITS = (9201, 9202, 9203)
 PARENT = 4000000  # an ancestor of every condition, to exercise descendants
+PAYERS = (327, 289, 32934)  # payer/plan concepts of payer plan periods
+EPISODE_TYPES = (32545, 32546)  # episode_type_concept_id / episode_object_concept_id values
 
 
 def _day(rng: random.Random, lo=dt.date(2003, 1, 1), span=3000) -> dt.date:
@@ -23,7 +25,7 @@ def _day(rng: random.Random, lo=dt.date(2003, 1, 1), span=3000) -> dt.date:
 
 def tables(seed: int, persons: int = 40) -> dict[str, list[dict]]:
     rng = random.Random(seed)
-    all_concepts = (*CONDITIONS, *DRUGS, *MEASUREMENTS, *VISITS, PARENT, 8507, 8532)
+    all_concepts = (*CONDITIONS, *DRUGS, *MEASUREMENTS, *VISITS, PARENT, 8507, 8532, *PAYERS, *EPISODE_TYPES)
     t: dict[str, list[dict]] = {
         "concept": [{"concept_id": c, "concept_name": f"c{c}", "domain_id": "x", "vocabulary_id": "x",
                      "concept_class_id": "x", "concept_code": str(c), "valid_start_date": "1970-01-01",
@@ -82,7 +84,33 @@ def tables(seed: int, persons: int = 40) -> dict[str, list[dict]]:
                 "measurement_id": nid("m"), "person_id": pid, "measurement_concept_id": rng.choice(MEASUREMENTS),
                 "measurement_date": _day(rng), "measurement_type_concept_id": 0,
                 "value_as_number": None if rng.random() < 0.2 else round(rng.uniform(0, 12), 1)})
+    _payer_plans_and_episodes(t, random.Random(seed + 1000))
     return t
+
+
+def _payer_plans_and_episodes(t: dict[str, list[dict]], rng: random.Random) -> None:
+    """Payer plan periods (some overlapping, some on one day) and episodes (some without an end);
+    a separate generator so the other tables stay as they were for a seed."""
+    t["payer_plan_period"], t["episode"] = [], []
+    for person in t["person"]:
+        pid = person["person_id"]
+        for _ in range(rng.randrange(0, 4)):
+            start = _day(rng, lo=dt.date(2001, 1, 1), span=3500)
+            t["payer_plan_period"].append({
+                "payer_plan_period_id": len(t["payer_plan_period"]) + 1, "person_id": pid,
+                "payer_plan_period_start_date": start,
+                "payer_plan_period_end_date": start + dt.timedelta(days=rng.choice((0, 30, 365, 900))),
+                "payer_concept_id": rng.choice((*PAYERS, None)), "plan_concept_id": rng.choice(PAYERS),
+                "payer_source_concept_id": rng.choice((PAYERS[0], 0)),
+                "stop_reason_concept_id": rng.choice((PAYERS[1], None))})
+        for n in range(rng.randrange(0, 4)):
+            start = _day(rng)
+            t["episode"].append({
+                "episode_id": len(t["episode"]) + 1, "person_id": pid, "episode_concept_id": rng.choice(CONDITIONS),
+                "episode_start_date": start,
+                "episode_end_date": None if rng.random() < 0.3 else start + dt.timedelta(days=rng.randrange(0, 400)),
+                "episode_number": n + 1, "episode_object_concept_id": rng.choice(EPISODE_TYPES),
+                "episode_type_concept_id": rng.choice(EPISODE_TYPES)})
 
 
 def build(path: Path, seed: int, persons: int = 40) -> Store:

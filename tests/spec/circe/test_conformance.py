@@ -93,16 +93,18 @@ def test_cohortgeneration_case(tmp_path, case):
 
 # firstOccurrence: Circe's Java test fills the empty PrimaryCriteria with one criterion per domain,
 # each with CodesetId 0 and First = true, as cohort ids 1..11 (read off the PREP dates and VERIFY).
+# PayerPlanPeriod has no CodesetId in Circe: its First is the person's first payer plan period.
 FIRST_OCCURRENCE = {1: "ConditionEra", 2: "ConditionOccurrence", 3: "DeviceExposure", 4: "DrugEra",
                     5: "DrugExposure", 6: "Measurement", 7: "Observation", 8: "ProcedureOccurrence",
-                    9: "Specimen", 10: "VisitOccurrence"}
+                    9: "Specimen", 10: "VisitOccurrence", 11: "PayerPlanPeriod"}
 
 
 @pytest.mark.parametrize(("cohort_id", "kind"), sorted(FIRST_OCCURRENCE.items()))
 def test_first_occurrence_per_domain(tmp_path, cohort_id, kind):
     folder = f"{GEN}/firstOccurrence"
     expression = copy.deepcopy(h.fixture(f"{folder}/firstOccurrenceTestExpression.json"))
-    expression["PrimaryCriteria"]["CriteriaList"] = [{kind: {"CodesetId": 0, "First": True}}]
+    body = {"First": True} if kind == "PayerPlanPeriod" else {"CodesetId": 0, "First": True}
+    expression["PrimaryCriteria"]["CriteriaList"] = [{kind: body}]
     store = h.build_store(tmp_path, f"{folder}/firstOccurrenceTest_PREP.json")
     want = h.expected(h.fixture(f"{folder}/firstOccurrenceTest_VERIFY.json"), cohort_id=cohort_id)
     result = h.run(store, expression)
@@ -122,9 +124,9 @@ def test_manifest_lists_every_fixture_file():
 
 
 def test_all_criteria_expression_imports_and_runs(tmp_path):
-    """circe-be's allCriteria test only checks the SQL runs; here it must also import, after
-    removing the two attributes PHTA rejects (see docs/circe-compatibility.md): DrugExposure's
-    EffectiveDrugDose (ignored by Circe's own SQL) and DoseUnit (no such OMOP 5.4 column)."""
+    """circe-be's allCriteria test only checks the SQL runs (on its CDM v5.0 schema); here it must
+    also import, after removing the two attributes PHTA rejects (see docs/circe-compatibility.md):
+    DrugExposure's EffectiveDrugDose and DoseUnit, which read CDM v5.0 columns OMOP 5.4 dropped."""
     expression = copy.deepcopy(h.fixture(f"{GEN}/allCriteria/allCriteriaExpression.json"))
     drug = expression["InclusionRules"][6]["expression"]["CriteriaList"][0]["Criteria"]["DrugExposure"]
     with pytest.raises(h.CirceImportError) as err:
@@ -134,3 +136,23 @@ def test_all_criteria_expression_imports_and_runs(tmp_path):
         drug.pop(name)
     result = h.run(h.build_store(tmp_path / "b", "datasets/vocabulary.json"), expression)
     assert result.episode_count == 0 and len(result.by_event.rules) == len(expression["InclusionRules"])
+
+
+# conditionStatus: circe-be's CohortGeneration_5_2_0_Test.testConditionStatusCriteria builds the
+# expression in Java: no concept sets, one ConditionOccurrence entry criterion without a codeset,
+# then cohort 1 without ConditionStatus, 2 with an empty ConditionStatus list (Circe ignores it),
+# 3 with ConditionStatus = [concept 1]. Restated here as Circe JSON.
+CONDITION_STATUS = {1: None, 2: [], 3: [{"CONCEPT_ID": 1, "CONCEPT_NAME": "status one"}]}
+
+
+@pytest.mark.parametrize(("cohort_id", "status"), sorted(CONDITION_STATUS.items()))
+def test_condition_status_criteria(tmp_path, cohort_id, status):
+    criterion = {} if status is None else {"ConditionStatus": status}
+    expression = {"ConceptSets": [], "PrimaryCriteria": {"CriteriaList": [{"ConditionOccurrence": criterion}],
+                                                         "ObservationWindow": {"PriorDays": 0, "PostDays": 0}}}
+    folder = f"{GEN}/conditionOccurrence"
+    store = h.build_store(tmp_path, f"{folder}/conditionStatusTest_PREP.json")
+    want = h.expected(h.fixture(f"{folder}/conditionStatusTest_VERIFY.json"), cohort_id=cohort_id)
+    result = h.run(store, expression)
+    assert want and h.rows(result) == want
+    h.assert_reference_agrees(result, store, expression)

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from phta.execution.circe import CirceResult
+from phta.query.circe.domains import CRITERIA
 from tests.spec.circe import harness as h
 from tests.spec.circe import oracle, synthetic
 
@@ -87,17 +88,30 @@ def test_corpus_matches_duckcdm_on_eunomia(definition, eunomia_store, tmp_path):
 
 # --- Hypothesis-generated Circe expressions ---------------------------------------------------
 
-_KINDS = {"ConditionOccurrence": (0, 1, 5), "DrugExposure": (2, 3), "Measurement": (4,), "VisitOccurrence": (6,)}
+# kind -> codesets of the corpus concept sets it can use (PayerPlanPeriod has no codeset in Circe;
+# synthetic episodes are of condition concepts)
+_KINDS = {"ConditionOccurrence": (0, 1, 5), "DrugExposure": (2, 3), "Measurement": (4,), "VisitOccurrence": (6,),
+          "Episode": (0, 1, 5), "PayerPlanPeriod": ()}
+_START = {"Episode": "EpisodeStartDate", "PayerPlanPeriod": "PeriodStartDate"}
 
 
 @st.composite
 def criterion(draw, depth=0):
+    if depth == 0 and draw(st.integers(0, 5)) == 0:  # eras of other criteria's events
+        members = st.lists(criterion(depth=1).filter(lambda x: "Episode" not in x), min_size=1, max_size=2)
+        body = {"CriteriaList": draw(members),
+                "GapDays": draw(st.sampled_from([0, 30]))}
+        if draw(st.booleans()):
+            body["First"] = True
+        if draw(st.booleans()):
+            body["Duration"] = {"Value": draw(st.integers(0, 60)), "Op": "gte"}
+        return {"CustomEra": body}
     kind = draw(st.sampled_from(sorted(_KINDS)))
-    body = {"CodesetId": draw(st.sampled_from(_KINDS[kind]))}
+    body = {"CodesetId": draw(st.sampled_from(_KINDS[kind]))} if _KINDS[kind] else {}
     if draw(st.booleans()):
         body["First"] = True
     if draw(st.integers(0, 3)) == 0:
-        body["OccurrenceStartDate"] = {"Value": "2006-01-01", "Op": draw(st.sampled_from(["gt", "lt"]))}
+        body[_START.get(kind, "OccurrenceStartDate")] = {"Value": "2006-01-01", "Op": draw(st.sampled_from(["gt", "lt"]))}
     if kind == "Measurement" and draw(st.booleans()):
         body["ValueAsNumber"] = {"Value": draw(st.integers(0, 12)), "Op": draw(st.sampled_from(["gt", "lte"]))}
     return {kind: body}
@@ -122,7 +136,8 @@ def correlated(draw):
         out["StartWindow"]["UseIndexEnd"] = True
     if draw(st.integers(0, 3)) == 0:
         out["Occurrence"]["IsDistinct"] = True
-        out["Occurrence"]["CountColumn"] = draw(st.sampled_from(["DOMAIN_CONCEPT", "START_DATE"]))
+        spec = CRITERIA[next(iter(out["Criteria"]))]
+        out["Occurrence"]["CountColumn"] = draw(st.sampled_from(sorted(set(spec.count_columns) - set(spec.count_needs))))
     if draw(st.integers(0, 4)) == 0:
         out["RestrictVisit"] = True
     if draw(st.integers(0, 4)) == 0:

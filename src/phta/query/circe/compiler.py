@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import sqlglot
 
 from phta.query import ir_circe as c
-from phta.query.circe.criteria_sql import CriteriaCompiler, Params, add_days
+from phta.query.circe.criteria_sql import CriteriaCompiler, Params, add_days, era_sql
 from phta.query.compiler import Statement
 
 
@@ -154,7 +154,7 @@ def compile_circe(cohort: c.CirceCohort) -> CompiledCirce:
         "FROM included_events I JOIN cohort_ends CE ON I.event_id = CE.event_id AND I.person_id = CE.person_id "
         "AND CE.end_date >= I.start_date) F WHERE F.ordinal = 1")))
     pad = p.days(cohort.era_pad)
-    ctes.append(("final_cohort", _eras("cohort_rows", "start_date", "end_date", pad, pad)))
+    ctes.append(("final_cohort", era_sql("cohort_rows", "start_date", "end_date", pad, pad)))
 
     start, end, where = "start_date", "end_date", ""
     if cohort.censor_start or cohort.censor_end:
@@ -194,17 +194,6 @@ def compile_circe(cohort: c.CirceCohort) -> CompiledCirce:
     )
 
 
-def _eras(source: str, start: str, end: str, pad_sql: str, unpad_sql: str, *, extra_end: str = "") -> str:
-    """Circe's era constructor: rows whose (padded) spans overlap join one era; the pad is removed."""
-    return (f"SELECT person_id, MIN(start_date) AS start_date, {add_days('MAX(end_date)', '-' + unpad_sql)} AS end_date "
-            "FROM (SELECT person_id, start_date, end_date, SUM(is_start) OVER (PARTITION BY person_id ORDER BY "
-            "start_date, is_start DESC ROWS UNBOUNDED PRECEDING) AS group_idx FROM (SELECT person_id, start_date, "
-            "end_date, CASE WHEN MAX(end_date) OVER (PARTITION BY person_id ORDER BY start_date ROWS BETWEEN "
-            "UNBOUNDED PRECEDING AND 1 PRECEDING) >= start_date THEN 0 ELSE 1 END AS is_start FROM ("
-            f"SELECT person_id, {start} AS start_date, {add_days(end + extra_end, pad_sql)} AS end_date FROM {source}"
-            ") CR) ST) GR GROUP BY person_id, group_idx")
-
-
 def _continuous_exposure(s: c.ContinuousExposureEnd, p: Params) -> list[tuple[str, str]]:
     start = "de.drug_exposure_start_date"
     if s.days_supply_override is not None:
@@ -218,7 +207,7 @@ def _continuous_exposure(s: c.ContinuousExposureEnd, p: Params) -> list[tuple[st
         f"JOIN codesets cs ON cs.codeset_id = {cs} AND de.{col} = cs.concept_id)"
         for col in ("drug_concept_id", "drug_source_concept_id"))
     gap, offset = p.days(s.gap_days), p.days(s.offset)
-    eras = _eras("drug_target", "start_date", "end_date", f"({gap} + {offset})", gap)
+    eras = era_sql("drug_target", "start_date", "end_date", f"({gap} + {offset})", gap)
     ends = ("SELECT et.event_id, et.person_id, ERAS.end_date FROM included_events et JOIN drug_eras ERAS "
             "ON ERAS.person_id = et.person_id WHERE et.start_date BETWEEN ERAS.start_date AND ERAS.end_date")
     return [("drug_target", target), ("drug_eras", eras), ("strategy_ends", ends)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from phta.query import ir_circe as c
-from phta.query.circe.domains import CRITERIA, SOURCE_CONCEPT_ATTRIBUTES
+from phta.query.circe.domains import CRITERIA, CUSTOM_ERA_TABLE, count_token
 from phta.query.dialects import UnsupportedFeature
 
 # Attributes Circe formats as decimals (4 places); every other numeric range is cut to an integer.
@@ -42,6 +42,17 @@ class Params:
 
 def add_days(date_sql: str, days_sql: str) -> str:
     return f"(({date_sql}) + CAST({days_sql} AS INTEGER))"
+
+
+def era_sql(source: str, start: str, end: str, pad_sql: str, unpad_sql: str, *, extra_end: str = "") -> str:
+    """Circe's era constructor: rows whose (padded) spans overlap join one era; the pad is removed."""
+    return (f"SELECT person_id, MIN(start_date) AS start_date, {add_days('MAX(end_date)', '-' + unpad_sql)} AS end_date "
+            "FROM (SELECT person_id, start_date, end_date, SUM(is_start) OVER (PARTITION BY person_id ORDER BY "
+            "start_date, is_start DESC ROWS UNBOUNDED PRECEDING) AS group_idx FROM (SELECT person_id, start_date, "
+            "end_date, CASE WHEN MAX(end_date) OVER (PARTITION BY person_id ORDER BY start_date ROWS BETWEEN "
+            "UNBOUNDED PRECEDING AND 1 PRECEDING) >= start_date THEN 0 ELSE 1 END AS is_start FROM ("
+            f"SELECT person_id, {start} AS start_date, {add_days(end + extra_end, pad_sql)} AS end_date FROM {source}"
+            ") CR) ST) GR GROUP BY person_id, group_idx")
 
 
 def codeset_in(column: str, codeset_id: int | None, exclude: bool, p: Params) -> str:
@@ -95,8 +106,15 @@ def filter_sql(f: c.CriterionFilter, column: str, p: Params) -> str:
     raise UnsupportedFeature(f"{type(f).__name__} has no SQL translation")  # pragma: no cover
 
 
-EXTRA_COLUMNS = {"DOMAIN_CONCEPT": "domain_concept_id", "START_DATE": "start_date", "END_DATE": "end_date",
-                 "VISIT_ID": "visit_occurrence_id", "DURATION": "duration"}
+def count_value_sql(token: str, start: str, end: str, visit: str) -> str:
+    """The value a distinct occurrence count reads (a ``count_columns`` entry of the criterion's spec)."""
+    fixed = {"start_date": start, "end_date": end, "@visit": visit, "@one": "1",
+             "@duration": f"DATE_DIFF('day', {start}, {end})"}
+    if token in fixed:
+        return fixed[token]
+    if token.startswith("@or0:"):
+        return f"COALESCE(C.{token[5:]}, 0)"
+    return f"C.{token}"
 
 
 @dataclass
@@ -104,7 +122,8 @@ class CriteriaCompiler:
     p: Params
 
     # --- one criterion: person_id, event_id, start_date, end_date, visit_occurrence_id, sort_date, ...
-    def criterion(self, cr: c.DomainCriterion) -> str:
+    def criterion(self, cr: c.DomainCriterion, count: str | None = None) -> str:
+        """``count``: a ``count_columns`` token, output as ``count_value`` (for distinct counts)."""
         spec = CRITERIA[cr.kind]
         start = f"t.{spec.start}"
         if spec.end_default == "days_supply":
@@ -138,7 +157,7 @@ class CriteriaCompiler:
                 out_start = self.p.date(f.start) if f.start else out_start
                 out_end = self.p.date(f.end) if f.end else out_end
                 continue
-            if f.attribute in SOURCE_CONCEPT_ATTRIBUTES:  # Circe joins these before ranking First
+            if attr.before_first:  # Circe joins these with the codeset, before ranking First
                 inner_where.append(codeset_in(f"t.{attr.column}", f.codeset_id, False, self.p))
                 continue
             outer_where.append(filter_sql(f, _column(attr.column), self.p))
@@ -160,15 +179,13 @@ class CriteriaCompiler:
             join_sql.append("LEFT JOIN provider PR ON C.provider_id = PR.provider_id")
         if "@place_of_service" in joins:
             join_sql.append("JOIN care_site CS ON C.care_site_id = CS.care_site_id")
-        visit = f"C.{spec.visit}" if spec.visit else "CAST(NULL AS BIGINT)"
-        concept = f"C.{spec.concept}" if spec.concept else "CAST(NULL AS BIGINT)"
+        visit = f"CAST({f'C.{spec.visit}' if spec.visit else 'NULL'} AS BIGINT)"
+        value = f", {count_value_sql(count, out_start, out_end, visit)} AS count_value" if count else ""
         query = (
             f"SELECT C.person_id, C.{spec.id} AS event_id, {out_start} AS start_date, {out_end} AS end_date, "
-            f"CAST({visit} AS BIGINT) AS visit_occurrence_id, C.start_date AS sort_date, "
-            f"CAST({concept} AS BIGINT) AS domain_concept_id, "
-            f"DATE_DIFF('day', {out_start}, {out_end}) AS duration "
+            f"{visit} AS visit_occurrence_id, C.start_date AS sort_date{value} "
             f"FROM (SELECT t.*, CAST({start_sel} AS DATE) AS start_date, CAST({end_sel} AS DATE) AS end_date{ordinal} "
-            f"FROM {spec.table} t{' WHERE ' + ' AND '.join(inner_where) if inner_where else ''}) C "
+            f"FROM {self.source(cr, spec.table)} t{' WHERE ' + ' AND '.join(inner_where) if inner_where else ''}) C "
             + " ".join(join_sql)
             + (" WHERE " + " AND ".join(outer_where) if outer_where else "")
         )
@@ -181,6 +198,21 @@ class CriteriaCompiler:
             query = (f"SELECT PE.* FROM ({query}) PE JOIN ({group}) AC "
                      "ON AC.person_id = PE.person_id AND AC.event_id = PE.event_id")
         return query
+
+    def source(self, cr: c.DomainCriterion, table: str) -> str:
+        """The rows a criterion reads: its OMOP table, or for a CustomEra the eras of its members'
+        events, numbered by person, start and end. Circe's customEra.sql pads each end by GapDays,
+        but its window tests the *unpadded* end (the select list's ``max(end_date)`` reads the input
+        column, not the padded alias) and the pad is taken off again, so only overlapping or touching
+        events join and GapDays changes nothing: kept, for identical results."""
+        if table != CUSTOM_ERA_TABLE:
+            return table
+        events = " UNION ALL ".join(f"(SELECT M.person_id, M.start_date, M.end_date FROM ({self.criterion(m)}) M)"
+                                    for m in cr.members)
+        gap = self.p.days(0)  # see above: Circe's GapDays has no effect
+        return ("(SELECT person_id, row_number() OVER (ORDER BY person_id, start_date, end_date) AS era_id, "
+                "start_date AS era_start_date, end_date AS era_end_date "
+                f"FROM ({era_sql(f'({events}) D', 'start_date', 'end_date', gap, gap)}) E)")
 
     # --- groups ---------------------------------------------------------------------------------
     def group(self, g: c.CriteriaGroup, events: str, index_id: int) -> str:
@@ -216,12 +248,10 @@ class CriteriaCompiler:
 
     def correlated(self, cc: c.CorrelatedCriterion, events: str, index_id: int) -> str:
         occ = cc.occurrence
-        extra, count = "", "cc.event_id"
+        extra, count, token = "", "cc.event_id", None
         if occ.distinct:
-            name = occ.count_column or "DOMAIN_CONCEPT"
-            if name not in EXTRA_COLUMNS:
-                raise UnsupportedFeature(f"counting distinct {name} is not supported")
-            extra, count = f", A.{EXTRA_COLUMNS[name]} AS cc_value", "cc.cc_value"
+            token = count_token(cc.criterion, occ.count_column)
+            extra, count = ", A.count_value AS cc_value", "cc.cc_value"
         clauses = []
         check_op = not cc.ignore_observation_period
         if check_op:
@@ -245,7 +275,7 @@ class CriteriaCompiler:
                     clauses.append(f"{event} {op} {bound}")
         if cc.restrict_visit:
             clauses.append("A.visit_occurrence_id = P.visit_occurrence_id")
-        windowed = (f"SELECT P.person_id, P.event_id{extra} FROM {events} P JOIN ({self.criterion(cc.criterion)}) A "
+        windowed = (f"SELECT P.person_id, P.event_id{extra} FROM {events} P JOIN ({self.criterion(cc.criterion, token)}) A "
                     f"ON A.person_id = P.person_id{' AND ' + ' AND '.join(clauses) if clauses else ''}")
         op = {0: "=", 1: "<=", 2: ">="}[occ.occurrence_type]
         having = f"HAVING COUNT({'DISTINCT ' if occ.distinct else ''}{count}) {op} {self.p(occ.count, 'BIGINT')}"

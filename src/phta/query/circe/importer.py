@@ -13,9 +13,9 @@ import json
 from phta.query import ir_circe as c
 from phta.query.circe.domains import (
     CRITERIA,
-    SOURCE_CONCEPT_ATTRIBUTES,
     UNSUPPORTED_ATTRIBUTES,
     UNSUPPORTED_CRITERIA,
+    count_token,
 )
 from phta.query.ir import IRError
 
@@ -186,6 +186,8 @@ class _Importer:
             raise CirceImportError(path, f"unknown Circe criterion kind {kind!r}")
         exclude_flags = {a.exclude_flag for a in spec.attributes.values() if a.exclude_flag}
         known = {"CodesetId", "First", "CorrelatedCriteria", "DateAdjustment", *spec.attributes, *exclude_flags}
+        if kind == "CustomEra":
+            known |= {"CriteriaList", "GapDays"}
         if spec.concept is None:
             known.discard("CodesetId")
         if not spec.has_first:
@@ -211,8 +213,19 @@ class _Importer:
             ab = _obj(body["DateAdjustment"], ap, {"StartWith", "StartOffset", "EndWith", "EndOffset"})
             adjustment = c.DateAdjustment(ab.get("StartWith") or "START_DATE", _int(ab.get("StartOffset"), ap, 0),
                                           ab.get("EndWith") or "END_DATE", _int(ab.get("EndOffset"), ap, 0))
-        return c.DomainCriterion(kind, _int(body.get("CodesetId"), f"{path}.CodesetId"),
-                                 _bool(body.get("First"), f"{path}.First"), tuple(filters), correlated, adjustment)
+        args = (kind, _int(body.get("CodesetId"), f"{path}.CodesetId"), _bool(body.get("First"), f"{path}.First"),
+                tuple(filters), correlated, adjustment)
+        if kind == "CustomEra":
+            members = tuple(self.criterion(x, f"{path}.CriteriaList[{i}]")
+                            for i, x in enumerate(_list(body.get("CriteriaList"), f"{path}.CriteriaList")))
+            for i, m in enumerate(members):
+                if m.kind == "Episode":
+                    raise CirceImportError(f"{path}.CriteriaList[{i}].Episode", c.CUSTOM_ERA_EPISODE)
+            if not members:
+                raise CirceImportError(f"{path}.CriteriaList", "a custom era needs at least one criterion "
+                                       "(Circe: CustomEra.CriteriaList can not be null or empty)")
+            return c.CustomEraCriterion(*args, members=members, gap_days=_int(body.get("GapDays"), f"{path}.GapDays", 0))
+        return c.DomainCriterion(*args)
 
     def filter(self, name, attr, v, path, exclude):
         kind = attr.filter
@@ -235,7 +248,7 @@ class _Importer:
                 return None  # Circe ignores an empty list
             return c.ConceptFilter(name, tuple(ids), _bool(exclude, path + "Exclude"))
         if kind == "CodesetFilter":
-            if name in SOURCE_CONCEPT_ATTRIBUTES:  # a bare codeset id: join on the source concept column
+            if attr.bare_codeset:  # a bare codeset id (the *SourceConcept attributes, PayerPlanPeriod's)
                 return c.CodesetFilter(name, _int(v, path))
             b = _obj(v, path, {"CodesetId", "IsExclusion"})
             return c.CodesetFilter(name, _int(b.get("CodesetId"), f"{path}.CodesetId"),
@@ -275,9 +288,14 @@ class _Importer:
         if body.get("EndWindow") is not None:
             end = self.window(body["EndWindow"], f"{path}.EndWindow", True)
         ob = _obj(body.get("Occurrence") or {}, f"{path}.Occurrence", {"Type", "Count", "IsDistinct", "CountColumn"})
+        distinct = _bool(ob.get("IsDistinct"), f"{path}.Occurrence.IsDistinct")
+        if distinct:
+            try:
+                count_token(criterion, ob.get("CountColumn"))
+            except ValueError as e:
+                raise CirceImportError(f"{path}.Occurrence.CountColumn", str(e)) from None
         occurrence = c.Occurrence(_int(ob.get("Type"), f"{path}.Occurrence.Type", 0),
-                                  _int(ob.get("Count"), f"{path}.Occurrence.Count", 0),
-                                  _bool(ob.get("IsDistinct"), f"{path}.Occurrence.IsDistinct"),
+                                  _int(ob.get("Count"), f"{path}.Occurrence.Count", 0), distinct,
                                   ob.get("CountColumn"))
         return c.CorrelatedCriterion(criterion, start, occurrence, end,
                                      _bool(body.get("RestrictVisit"), f"{path}.RestrictVisit"),

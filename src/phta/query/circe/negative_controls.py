@@ -4,10 +4,18 @@ A negative-control outcome cohort is simpler than a cohort expression: every occ
 person's first) of the outcome concepts in the chosen domains, one day long (start = end = the
 event date), with no observation-period requirement. ``descendants`` follows ``concept_ancestor``
 only (the concept itself counts only through its own ancestor row), as Circe's fixtures show.
+
+Circe's JSON form (``OutcomeCohortExpression.fromJson``) holds the settings only:
+``{"occurrenceType": "FIRST" | "ALL", "detectOnDescendants": true, "domains": ["condition", ...]}``
+(keys case-insensitive, ``detectOnDescendants`` true when absent, a missing ``occurrenceType`` means
+all occurrences). The outcome concept ids are a parameter of the generated SQL (``@outcome_ids``)
+and each outcome id is its own cohort (``cohort_definition_id`` = the outcome concept id), so
+:func:`import_outcome_expression` takes the ids beside the JSON and returns one node per outcome.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -70,3 +78,50 @@ def compile_negative_control(node: NegativeControlOutcome) -> Statement:
     used = set(re.findall(r"\$(p\d+)\b", text))
     return Statement(sqlglot.parse_one(text, read="duckdb"), {k: v for k, v in p.values.items() if k in used},
                      "duckdb")
+
+
+_SETTINGS = {"occurrencetype": "occurrenceType", "detectondescendants": "detectOnDescendants", "domains": "domains"}
+
+
+def import_outcome_expression(doc: str | bytes | dict, outcome_ids) -> dict[int, NegativeControlOutcome]:
+    """Circe's negative-control JSON + outcome concept ids -> one outcome cohort per outcome id.
+
+    Strict where Circe is lenient: an unknown key (Circe ignores it), an unknown domain or occurrence
+    type, or no domains raise :class:`~phta.query.circe.importer.CirceImportError` naming the JSON path."""
+    from phta.query.circe.importer import (
+        CirceImportError,  # the importer's error type; late to keep this small
+    )
+
+    if isinstance(doc, str | bytes):
+        try:
+            doc = json.loads(doc)
+        except json.JSONDecodeError as e:
+            raise CirceImportError("$", f"not valid JSON: {e.msg} (line {e.lineno})") from None
+    if not isinstance(doc, dict):
+        raise CirceImportError("$", "expected an object with occurrenceType, detectOnDescendants and domains")
+    body = {}
+    for key, value in doc.items():
+        name = _SETTINGS.get(key.lower())
+        if name is None:
+            raise CirceImportError(f"$.{key}", f"unsupported negative-control setting {key!r}")
+        body[name] = value
+    occurrence = body.get("occurrenceType") or "ALL"
+    if occurrence not in ("FIRST", "ALL"):
+        raise CirceImportError("$.occurrenceType", f"expected FIRST or ALL, got {occurrence!r}")
+    descendants = body.get("detectOnDescendants")
+    if descendants is None:
+        descendants = True  # Circe's default
+    if not isinstance(descendants, bool):
+        raise CirceImportError("$.detectOnDescendants", f"expected true or false, got {descendants!r}")
+    domains = body.get("domains") or []
+    if not isinstance(domains, list) or not domains:
+        raise CirceImportError("$.domains", "give one or more domains (Circe refuses an empty list)")
+    names = []
+    for i, d in enumerate(domains):
+        if not isinstance(d, str) or d.upper() not in DOMAIN_TABLES:
+            raise CirceImportError(f"$.domains[{i}]", f"domain {d!r} not supported; known: {sorted(DOMAIN_TABLES)}")
+        names.append(d.upper())
+    ids = list(outcome_ids)
+    if not ids or any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
+        raise CirceImportError("$", f"outcome concept ids must be one or more integers, got {ids!r}")
+    return {i: NegativeControlOutcome((i,), tuple(names), occurrence, descendants) for i in ids}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from phta.query import ir_circe as c
 from phta.query.circe.criteria_sql import ABNORMAL_VALUE_CONCEPTS, DECIMAL_ATTRIBUTES
-from phta.query.circe.domains import CRITERIA, SOURCE_CONCEPT_ATTRIBUTES
+from phta.query.circe.domains import CRITERIA, CUSTOM_ERA_TABLE, count_token
 
 DAY = dt.timedelta(days=1)
 
@@ -86,12 +86,11 @@ class CirceReference:
 
     def events(self, cr: c.DomainCriterion) -> list[dict]:
         spec = CRITERIA[cr.kind]
-        rows = [r for r in self.t.get(spec.table, [])
+        rows = [r for r in self._rows(cr, spec.table)
                 if cr.codeset_id is None or self._in(r.get(spec.concept), cr.codeset_id)]
-        for f in cr.filters:
-            if f.attribute in SOURCE_CONCEPT_ATTRIBUTES:
-                col = spec.attributes[f.attribute].column
-                rows = [r for r in rows if self._in(r.get(col), f.codeset_id)]
+        early = [f for f in cr.filters if spec.attributes[f.attribute].before_first]
+        for f in early:
+            rows = [r for r in rows if self._in(r.get(spec.attributes[f.attribute].column), f.codeset_id)]
         if cr.first:
             best = {}
             for r in sorted(rows, key=lambda r: (r[spec.start], r[spec.id])):
@@ -118,13 +117,25 @@ class CirceReference:
             ev = {"person_id": r["person_id"], "event_id": r[spec.id], "start": start, "end": end,
                   "visit": r.get(spec.visit) if spec.visit else None,
                   "concept": r.get(spec.concept) if spec.concept else None, "row": r}
-            if all(self._keep(f, spec, ev) for f in cr.filters if f.attribute not in SOURCE_CONCEPT_ATTRIBUTES):
+            if all(self._keep(f, spec, ev) for f in cr.filters if f not in early):
                 out.append(ev)
         if cr.correlated is not None:
             index = [e | self._op_dates(e) for e in out if self._op_of(e["person_id"], e["start"])]
             keep = self.group(cr.correlated, index)
             out = [e for e in out if (e["person_id"], e["event_id"]) in keep]
         return out
+
+    def _rows(self, cr: c.DomainCriterion, table: str) -> list[dict]:
+        """A criterion's source rows: its OMOP table, or for a CustomEra the eras of its members'
+        events: overlapping or touching events join (Circe's GapDays has no effect, see
+        docs/circe-compatibility.md); eras numbered by person, start, end."""
+        if table != CUSTOM_ERA_TABLE:
+            return self.t.get(table, [])
+        events = [(e["person_id"], e["start"], e["end"]) for m in cr.members for e in self.events(m)]
+        eras = sorted(_merge_touching(events),
+                      key=lambda x: (x[0], x[1], x[2] is None, x[2] or dt.date.min))
+        return [{"person_id": p, "era_id": i, "era_start_date": s, "era_end_date": e}
+                for i, (p, s, e) in enumerate(eras, start=1)]
 
     def _op_dates(self, e):
         op = self._op_of(e["person_id"], e["start"])
@@ -223,8 +234,7 @@ class CirceReference:
             events[a["person_id"]].append(a)
         check_op = not cc.ignore_observation_period
         occ, out = cc.occurrence, set()
-        column = {"DOMAIN_CONCEPT": "concept", "START_DATE": "start", "END_DATE": "end", "VISIT_ID": "visit",
-                  "DURATION": "duration"}.get(occ.count_column or "DOMAIN_CONCEPT")
+        read = count_token(cc.criterion, occ.count_column) if occ.distinct else None
         for p in index:
             matched = []
             for a in events[p["person_id"]]:
@@ -236,9 +246,7 @@ class CirceReference:
                     continue
                 matched.append(a)
             if occ.distinct:
-                values = {(a["end"] - a["start"]).days if column == "duration" and a["end"] else a.get(column)
-                          for a in matched}
-                n = len(values - {None})
+                n = len({_count_value(read, a) for a in matched} - {None})
             else:
                 n = len(matched)
             if {0: n == occ.count, 1: n <= occ.count, 2: n >= occ.count}[occ.occurrence_type]:
@@ -251,6 +259,8 @@ class CirceReference:
         value = a["end"] if w.use_event_end else a["start"]
         for ep, is_low in ((w.start, True), (w.end, False)):
             if ep.days is not None:
+                if anchor is None:  # an index without an end (e.g. an open episode): SQL's null bound
+                    return False
                 bound = anchor + _days(ep.coeff * ep.days)
             elif check_op:
                 bound = p["op_start"] if ep.coeff == -1 else p["op_end"]
@@ -369,6 +379,18 @@ class CirceReference:
         return eras
 
 
+def _count_value(read: str, a: dict):
+    """What a distinct count reads (``read``: a ``CriterionSpec.count_columns`` entry)."""
+    duration = None if a["end"] is None or a["start"] is None else (a["end"] - a["start"]).days
+    fixed = {"start_date": a["start"], "end_date": a["end"], "@visit": a["visit"], "@one": 1, "@duration": duration}
+    if read in fixed:
+        return fixed[read]
+    if read.startswith("@or0:"):
+        value = a["row"].get(read[5:])
+        return 0 if value is None else value
+    return a["row"].get(read)
+
+
 def _by_person(events):
     out = defaultdict(list)
     for e in events:
@@ -399,6 +421,26 @@ def _collapse(rows, pad_add: int, pad_sub: int):
                 current = [start, end]
         if current:
             out.append((p, current[0], current[1] - _days(pad_sub)))
+    return out
+
+
+def _merge_touching(rows):
+    """Merge each person's overlapping or touching spans (no pad), where an end may be null as in SQL:
+    a null end extends nothing, and a span whose ends are all null ends null."""
+    out = []
+    for p, spans in sorted(_group_rows(rows).items()):
+        current, reach = None, None  # [start, max end or None]; furthest end so far
+        for start, end in sorted(spans, key=lambda x: x[0]):
+            if current is not None and reach is not None and reach >= start:
+                current[1] = end if current[1] is None else max(current[1], end or current[1])
+            else:
+                if current is not None:
+                    out.append((p, *current))
+                current = [start, end]
+            if end is not None:
+                reach = end if reach is None else max(reach, end)
+        if current is not None:
+            out.append((p, *current))
     return out
 
 
