@@ -26,7 +26,13 @@ from rich.table import Table
 from phta.cdm.store import Store, StoreError
 from phta.config import load_settings
 from phta.disclosure import PolicyError, load_policy
-from phta.execution import FEASIBILITY, LOCAL_CUSTODIAN_QUALITY, ExecutionContext, ExecutionPolicy, NotAuthorised
+from phta.execution import (
+    FEASIBILITY,
+    LOCAL_CUSTODIAN_QUALITY,
+    ExecutionContext,
+    ExecutionPolicy,
+    NotAuthorised,
+)
 from phta.execution.circe import CirceRequest, CirceResult, ProtectedCirceResult, execute_circe
 from phta.execution.circe_disclosure import protect_circe
 from phta.execution.governed import run_governed_circe
@@ -34,10 +40,10 @@ from phta.execution.optouts import policy_for
 from phta.governance.accounts import user_by_email
 from phta.governance.principal import principal_for
 from phta.governance.purposes import STANDING_PURPOSES
-from phta.store import open_database
 from phta.query import serial
 from phta.query.circe.importer import import_expression, looks_like_circe
 from phta.query.ir import IRError
+from phta.store import open_database
 
 console = Console()
 errors = Console(stderr=True)
