@@ -16,24 +16,10 @@ from phta.audit import entries, verify_chain
 from phta.query import serial
 from phta.query.circe.importer import import_expression
 from phta.store import open_database
+from phta.web.feasibility_atlas import EXAMPLE_DEFINITION
 from tests.governance_support import csrf_token, make_user, sign_in
 
-HYPERTENSION = 2001000002  # SNOMED 38341003 Hypertensive disorder (and its sub-types)
-
-DEFINITION = json.dumps({
-    "ConceptSets": [{"id": 0, "name": "hypertension", "expression": {"items": [{
-        "concept": {"CONCEPT_ID": HYPERTENSION, "CONCEPT_NAME": "Hypertensive disorder", "DOMAIN_ID": "Condition",
-                    "VOCABULARY_ID": "SNOMED", "STANDARD_CONCEPT": "S"},
-        "includeDescendants": True, "isExcluded": False, "includeMapped": False}]}}],
-    "PrimaryCriteria": {"CriteriaList": [{"ConditionOccurrence": {"CodesetId": 0}}],
-                        "ObservationWindow": {"PriorDays": 0, "PostDays": 0},
-                        "PrimaryCriteriaLimit": {"Type": "First"}},
-    "QualifiedLimit": {"Type": "First"}, "ExpressionLimit": {"Type": "First"},
-    "InclusionRules": [{"name": "adult", "expression": {
-        "Type": "ALL", "CriteriaList": [], "Groups": [],
-        "DemographicCriteriaList": [{"Age": {"Value": 18, "Op": "gte"}}]}}],
-    "CensoringCriteria": [], "CollapseSettings": {"CollapseType": "ERA", "EraPad": 0},
-})
+DEFINITION = EXAMPLE_DEFINITION  # the page's example: adults with hypertension
 
 
 @contextmanager
@@ -54,6 +40,8 @@ def test_pasted_and_uploaded_definitions_give_protected_counts(region_server, re
     with _client(region_server, region_settings, "researcher") as client:
         page = client.get("/feasibility/atlas")
         assert page.status_code == 200 and 'name="definition"' in page.text
+        example = client.get("/feasibility/atlas?example=true")
+        assert "Hypertensive disorder" in html.unescape(example.text)
         token = csrf_token(client, "/feasibility/atlas")
         pasted = client.post("/feasibility/atlas", data={"csrf_token": token, "definition": DEFINITION})
         uploaded = client.post("/feasibility/atlas", data={"csrf_token": token},

@@ -30,6 +30,23 @@ router = APIRouter(tags=["feasibility"])
 
 MAX_DEFINITION_BYTES = 1_000_000  # an ATLAS export is kilobytes; refuse anything far beyond
 
+#: The page's example (and the demo's): adults with hypertension, as ATLAS exports it, on the
+#: region's vocabulary (SNOMED 38341003 Hypertensive disorder, with its sub-types).
+EXAMPLE_DEFINITION = json.dumps({
+    "ConceptSets": [{"id": 0, "name": "hypertension", "expression": {"items": [{
+        "concept": {"CONCEPT_ID": 2001000002, "CONCEPT_NAME": "Hypertensive disorder", "DOMAIN_ID": "Condition",
+                    "VOCABULARY_ID": "SNOMED", "STANDARD_CONCEPT": "S"},
+        "includeDescendants": True, "isExcluded": False, "includeMapped": False}]}}],
+    "PrimaryCriteria": {"CriteriaList": [{"ConditionOccurrence": {"CodesetId": 0}}],
+                        "ObservationWindow": {"PriorDays": 0, "PostDays": 0},
+                        "PrimaryCriteriaLimit": {"Type": "First"}},
+    "QualifiedLimit": {"Type": "First"}, "ExpressionLimit": {"Type": "First"},
+    "InclusionRules": [{"name": "adult", "expression": {
+        "Type": "ALL", "CriteriaList": [], "Groups": [],
+        "DemographicCriteriaList": [{"Age": {"Value": 18, "Op": "gte"}}]}}],
+    "CensoringCriteria": [], "CollapseSettings": {"CollapseType": "ERA", "EraPad": 0},
+}, indent=2)
+
 
 class DefinitionProblem(ValueError):
     """The submitted text is not an ATLAS definition PHTA can run."""
@@ -58,8 +75,8 @@ def _page(request: Request, *, definition: str = "", error: str | None = None,
 
 @router.get("/feasibility/atlas", response_class=HTMLResponse, include_in_schema=False,
             dependencies=[Depends(require("feasibility.run"))])
-def atlas_form(request: Request) -> HTMLResponse:
-    return _page(request)
+def atlas_form(request: Request, example: bool = False) -> HTMLResponse:
+    return _page(request, definition=EXAMPLE_DEFINITION if example else "")
 
 
 @router.post("/feasibility/atlas", response_class=HTMLResponse, include_in_schema=False,
