@@ -97,3 +97,9 @@ def test_others_are_refused(region_server, region_settings, role):
         page = client.get("/feasibility/atlas")
     expected = 401 if role is None else 403
     assert r.status_code == expected and page.status_code == expected
+
+
+def test_the_demo_says_where_atlas_definitions_run():
+    from phta.cli.demo import _atlas_step
+
+    assert any("/feasibility/atlas" in line for line in _atlas_step(None, None))  # type: ignore[arg-type]
