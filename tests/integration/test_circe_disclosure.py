@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from phta.cdm.record_keys import index_record_keys
 from phta.disclosure import load_policy
-from phta.disclosure.results import TOTAL
+from phta.disclosure.results import TOTAL, ResultError
 from phta.execution import ExecutionContext, ExecutionPolicy, Purpose
 from phta.execution.circe import CirceRequest, execute_circe
 from phta.execution.circe_disclosure import MAX_TABLE_RULES, protect_circe
@@ -81,3 +83,9 @@ def test_a_governed_circe_run_is_protected_and_repeats_exactly(tmp_path):
     assert first.disclosure.startswith("feasibility (sha256 ")
     assert raw.person_count >= POLICY.threshold
     assert first.persons.value is not None and first.persons.value % POLICY.rounding_base == 0
+
+
+def test_a_cell_key_policy_refuses_a_result_without_cell_keys():
+    with pytest.raises(ResultError):
+        protect_circe(_raw({3: 30}, persons=30, keys=False), POLICY)
+    assert protect_circe(_raw({3: 30}, persons=30, keys=False), load_policy("project")).persons.value == 30

@@ -108,12 +108,14 @@ def execute_circe(request: CirceRequest, context: ExecutionContext,
         raise
     compiled = compile_circe(query)
     keyed = has_record_keys(request.store)
-    statements = [compiled.cohort, compiled.masks_by_event, compiled.masks_by_person, compiled.eras_before_window]
+    # With record keys, the by-person masks come with each mask's key sum (rows: mask, n, key_sum).
+    by_person_statement = mask_key_sums(compiled.masks_by_person) if keyed else compiled.masks_by_person
+    statements = [compiled.cohort, compiled.masks_by_event, by_person_statement, compiled.eras_before_window]
     if keyed:
-        statements += [person_key_sum(compiled.cohort), mask_key_sums(compiled.masks_by_person)]
+        statements.append(person_key_sum(compiled.cohort))
     # Opt-outs: every person-keyed table every statement reads loses the excluded persons.
     runnable = [(s.sql(), s.params) for s in (exclude_persons(s, excluded) for s in statements)]
-    cohort, by_event, by_person, before, *keys = duckdb_engine.run(request.store.db_path, runnable)
+    cohort, by_event, by_person, before, *person_key = duckdb_engine.run(request.store.db_path, runnable)
     episodes = tuple((int(r[0]), python_value("date", r[1]), python_value("date", r[2])) for r in cohort.rows)
     persons = len({e[0] for e in episodes})
     result = CirceResult(
@@ -124,8 +126,8 @@ def execute_circe(request: CirceRequest, context: ExecutionContext,
         by_person=_stats("person", [r[:2] for r in by_person.rows], compiled.rule_names),
         episodes=episodes if request.purpose.record_level_allowed else None,
         opt_outs=policy.opt_outs,
-        person_key=_key(keys[0].rows[0][0]) if keys else None,
-        mask_keys=tuple((int(r[0]), _key(r[2])) for r in keys[1].rows) if keys else None,
+        person_key=_key(person_key[0].rows[0][0]) if keyed else None,
+        mask_keys=tuple((int(r[0]), _key(r[2])) for r in by_person.rows) if keyed else None,
     )
     try:
         protected = _disclose(policy, result, request)
