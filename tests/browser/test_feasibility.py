@@ -34,3 +34,26 @@ def test_researcher_runs_a_feasibility_count(page, region_server, region_setting
     assert page.get_by_text(re.compile("was audited")).is_visible()
     sex_table = page.locator("table", has=page.locator("caption", has_text="Sex"))
     assert sex_table.get_by_role("row").count() >= 2
+
+
+def test_researcher_counts_an_atlas_definition(page, region_server, region_settings):
+    email = make_user(region_settings, "researcher")
+    base = region_server.url
+    page.goto(base + "/sign-in")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    page.goto(base + "/feasibility")
+    page.get_by_role("link", name="Count it as it is").click()
+    assert page.get_by_role("heading", name="Network feasibility from an ATLAS definition").is_visible()
+    page.get_by_role("link", name="Fill in an example").click()
+    assert "Hypertensive disorder" in page.get_by_label("ATLAS cohort definition (JSON)").input_value()
+    page.get_by_role("button", name="Count patients").click()
+
+    assert page.get_by_role("heading", name="Protected counts").is_visible()
+    total = page.locator("#network-total").inner_text()
+    assert total.startswith("suppressed (<10)") or int(total.split()[0].replace(",", "")) % 10 == 0
+    rules = page.locator("table", has=page.locator("caption", has_text="Inclusion rules"))
+    assert rules.get_by_role("row", name=re.compile("adult")).is_visible()
+    assert page.get_by_text(re.compile("was audited")).is_visible()

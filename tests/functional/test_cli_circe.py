@@ -55,36 +55,87 @@ def test_sql_shows_placeholders_and_bound_values():
     assert "40481087" not in out.stdout.split("-- parameters")[0]  # concept ids are bound, not spliced
 
 
-def test_run_refuses_a_network_purpose_for_atlas_json(tmp_path):
-    """Opt-outs and disclosure control are not yet built for Circe results, so a purpose that
-    needs them is refused rather than run without them (security property 2)."""
-    store = synthetic.build(tmp_path / "store", seed=3, persons=30)
-    definition = CORPUS / "bronchitis_inclusion_rules.json"
-    out = runner.invoke(app, ["cohort", "run", str(definition), "--store", str(store.path),
-                              "--purpose", "network_feasibility"])
-    assert out.exit_code == 1
-    assert "not yet built" in out.output
-
-
-def test_execute_circe_refuses_a_policy_with_opt_outs_or_disclosure(tmp_path):
+def _with_registers(tmp_path, persons=30):
+    """A synthetic Circe store whose persons have pseudonyms, with record keys and an empty
+    national register loaded (network feasibility needs it)."""
     import datetime as dt
+
+    from phta.cdm import data_source, optout_register
+    from phta.cdm.record_keys import index_record_keys
+    from phta.cdm.store import Store
+    from tests.integration.circe_optout import NUMBERS, PSEUDONYMISER
+    from tests.spec.circe.harness import load_rows
+
+    data = synthetic.tables(3, persons)
+    for person in data["person"]:
+        person["person_source_value"] = PSEUDONYMISER.pseudonym(NUMBERS[person["person_id"] - 1])
+    store = Store.create(tmp_path / "store", node_name="circe-node")
+    load_rows(store, data)
+    data_source.declare(store, {"hospital"})  # so only the national register applies
+    listed = tmp_path / "national.csv"
+    listed.write_text(f"nhs_number\n{NUMBERS[0]}\n", encoding="utf-8")
+    optout_register.refresh(store, "national", listed, dt.date(2026, 11, 1), PSEUDONYMISER)
+    index_record_keys(store)
+    return store
+
+
+def test_run_atlas_json_for_network_feasibility_publishes_protected_counts_only(tmp_path):
+    store = _with_registers(tmp_path)
+    definition = CORPUS / "bronchitis_inclusion_rules.json"
+    args = ["cohort", "run", str(definition), "--store", str(store.path), "--purpose", "network_feasibility"]
+    out = runner.invoke(app, [*args, "--json"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert result["policy_name"] == "feasibility" and result["disclosure"].startswith("feasibility")
+    assert [o["kind"] for o in result["opt_outs"]] == ["national"]
+    assert set(result["persons"]) >= {"value", "suppressed"}
+    assert result["rule_names"] == ["age 18+", "no prior otitis", "2+ measurements in year before",
+                                    "any acetaminophen or amoxicillin after"]
+    # no record-level rows, no event-mode counts, no raw masks, no cell keys
+    for raw in ("episodes", "by_event", "by_person", "person_key", "mask_keys", "episode_count"):
+        assert raw not in result
+    assert runner.invoke(app, [*args, "--json"]).stdout == out.stdout  # same persons, same noise
+    text = runner.invoke(app, args)
+    assert text.exit_code == 0 and "Inclusion rules (by person)" in text.output and "withheld" in text.output
+
+
+def test_run_atlas_json_for_a_project_needs_a_member(tmp_path):
+    store = _with_registers(tmp_path)
+    definition = CORPUS / "bronchitis_inclusion_rules.json"
+    args = ["cohort", "run", str(definition), "--store", str(store.path), "--purpose", "project:1"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 1 and "--user" in out.output
+    out = runner.invoke(app, [*args, "--user", "nobody@test.example", "--data-dir", str(tmp_path / "data")])
+    assert out.exit_code == 1 and "no account" in out.output
+
+
+def test_run_atlas_json_refuses_an_unknown_purpose(tmp_path):
+    store = synthetic.build(tmp_path / "store", seed=3, persons=10)
+    out = runner.invoke(app, ["cohort", "run", str(CORPUS / "bronchitis_inclusion_rules.json"), "--store",
+                              str(store.path), "--purpose", "marketing"])
+    assert out.exit_code == 1 and "unknown purpose" in out.output
+
+
+def test_execute_circe_refuses_what_it_cannot_apply(tmp_path):
+    """A disclosure hook that does not protect Circe results, or a governance rewrite that changes
+    the cohort rather than excluding persons, is refused and audited (fail safe)."""
+    from dataclasses import replace
 
     import pytest
 
     from phta.execution.circe import CirceNotGoverned, CirceRequest, execute_circe
     from phta.execution.policy import ExecutionPolicy, InMemoryAuditSink
     from phta.execution.request import LOCAL_CUSTODIAN_QUALITY, ExecutionContext
-    from phta.execution.results import AppliedOptOut
 
     store = synthetic.build(tmp_path / "store", seed=3, persons=30)
     query = import_expression((CORPUS / "bronchitis_inclusion_rules.json").read_text(encoding="utf-8"))
-    request = CirceRequest(query, LOCAL_CUSTODIAN_QUALITY, store, store.path.name)
     context = ExecutionContext.local_custodian(store)
+    request = CirceRequest(query, LOCAL_CUSTODIAN_QUALITY, store, context.node)
     sink = InMemoryAuditSink()
-    with_opt_outs = ExecutionPolicy(audit=sink, opt_outs=(AppliedOptOut("national", dt.date(2026, 1, 1)),))
+    passes_raw_counts = ExecutionPolicy(audit=sink, disclosure=lambda result, req: result)
     with pytest.raises(CirceNotGoverned):
-        execute_circe(request, context, with_opt_outs)
-    with_disclosure = ExecutionPolicy(audit=sink, disclosure=lambda result, req: result)
+        execute_circe(request, context, passes_raw_counts)
+    rewrites_the_query = ExecutionPolicy(audit=sink, governance_rewrite=lambda q: replace(q, era_pad=q.era_pad + 1))
     with pytest.raises(CirceNotGoverned):
-        execute_circe(request, context, with_disclosure)
+        execute_circe(request, context, rewrites_the_query)
     assert [e.outcome for e in sink.events] == ["refused", "refused"]

@@ -64,7 +64,9 @@ from phta.web.feasibility import shown
 from tests.airlock_support import principal
 from tests.conftest import LiveServer
 from tests.governance_support import csrf_token, make_user, sign_in
+from tests.integration import circe_optout
 from tests.integration.query_strategies import research_cohorts, store_from_template, tables
+from tests.spec.circe.test_differential import expression as circe_expression
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                           HealthCheck.function_scoped_fixture])
@@ -398,3 +400,26 @@ def test_the_web_feasibility_page_and_api_never_count_an_opted_out_person(worksp
         assert got_page == want_page, GOVERNED_SURFACES[1]
     event(f"web: the API's network total {'suppressed' if got['total']['suppressed'] else 'published'}")
     event(f"web: the page's network total {'suppressed' if page_want.total.suppressed else 'published'}")
+
+
+@pytest.mark.slow
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(expression=circe_expression(), seed=st.integers(0, 1000), purpose=st.sampled_from(PURPOSES),
+       sources=st.sampled_from([{"gp"}, {"hospital"}, None]),
+       registers=st.fixed_dictionaries({k: st.sets(st.integers(0, len(circe_optout.NUMBERS) - 1), max_size=8)
+                                        for k in ("national", "type1")}))
+def test_no_opted_out_person_is_counted_by_atlas_cohorts(workspace, expression, seed, purpose, sources, registers):
+    """ATLAS (Circe) cohorts: each surface on the node store == the same surface on the pruned copy."""
+    template, db, project_of, _ = workspace
+    purpose_code = project_of.get(purpose, purpose)
+    kinds = expected_kinds(purpose, sources is None or "gp" in sources)
+    with tempfile.TemporaryDirectory() as tmp:
+        store, pruned = circe_optout.stores(template, Path(tmp), seed, registers, sources, kinds)
+        for name, surface in circe_optout.SURFACES.items():
+            outcome = surface(store, purpose_code, expression, db)
+            if outcome is None:
+                continue  # this surface does not serve this purpose
+            got, applied = outcome
+            assert got == circe_optout.expected(surface, pruned, purpose_code, expression), name
+            assert {o[0] if isinstance(o, tuple) else o.kind for o in applied} == kinds, name

@@ -57,18 +57,16 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables."),
     purpose: str = typer.Option(
         LOCAL_CUSTODIAN_QUALITY.code, "--purpose",
-        help="custodian_quality (your own checks) or network_feasibility (as the network would see it, opt-outs applied)."),
+        help="custodian_quality (your own checks) or network_feasibility (as the network would see it, opt-outs "
+             "applied); for ATLAS JSON also project:<id> (with --user)."),
+    user: str = typer.Option(None, "--user", help="ATLAS JSON with a project:<id> purpose: the project member's email."),
     data_dir: Path = typer.Option(None, "--data-dir",
-                                  help="Data directory holding the node's release ledger (default PHTA_DATA_DIR)."),
+                                  help="Data directory: the node's release ledger, and the operational database "
+                                       "for project purposes (default PHTA_DATA_DIR)."),
 ) -> None:
     """Count a cohort in a store you are custodian of: population, strata and attrition."""
     if circe.is_circe_file(definition):  # an ATLAS / Circe expression (phta.cli.circe)
-        if purpose != LOCAL_CUSTODIAN_QUALITY.code:
-            # Opt-outs and disclosure control do not yet apply to Circe results: refuse rather
-            # than run a network purpose without them.
-            raise _fail(f"ATLAS/Circe definitions run only for {LOCAL_CUSTODIAN_QUALITY.code!r} for now; "
-                        f"opt-outs and disclosure control for purpose {purpose!r} are not yet built for them")
-        return circe.run_circe_file(definition, store, as_json)
+        return circe.run_circe_file(definition, store, as_json, purpose, user, data_dir)
     cohort = _load(definition)
     purposes = {p.code: p for p in (LOCAL_CUSTODIAN_QUALITY, FEASIBILITY)}
     if purpose not in purposes:

@@ -75,6 +75,12 @@ def _airlock_step(settings: Settings, console: Console) -> list[str]:
                     f"node ({settings.data_dir / 'ledgers'})"]
 
 
+def _atlas_step(settings: Settings, console: Console) -> list[str]:
+    """Nothing to seed (the page carries its example); say where ATLAS definitions run."""
+    return ["ATLAS cohorts: sign in as the demo researcher, open /feasibility/atlas and "
+            "'Fill in an example' (or paste your own ATLAS JSON)"]
+
+
 DEMO_STEPS: list[DemoStep] = [
     _data_dir_step,
     _synthetic_region_step,
@@ -82,6 +88,7 @@ DEMO_STEPS: list[DemoStep] = [
     _optouts_step,
     _demo_users_step,
     _airlock_step,
+    _atlas_step,
 ]
 
 

@@ -1,8 +1,15 @@
-"""Run an ATLAS / Circe cohort through the execution path: the same authorise, audit and
-disclosure hooks as :func:`phta.execution.path.execute`, for episode-level Circe cohorts.
+"""Run an ATLAS / Circe cohort through the execution path: the same authorise, opt-out,
+disclosure and audit hooks as :func:`phta.execution.path.execute`, for episode-level Circe cohorts.
 
-Returns cohort episodes (record level: only when the purpose allows it) and Circe's inclusion-rule
-statistics: per rule (met, gain) and per rule-combination mask, by event and by person.
+authorise -> governance rewrite (opt-outs: the persons to exclude) -> compile -> remove the
+excluded persons from every table the statements read (in the syntax tree) -> run -> typed result
+(with cell keys when the store has record keys) -> disclosure hook -> audit.
+
+Unprotected, the result holds cohort episodes (record level: only when the purpose allows it) and
+Circe's inclusion-rule statistics: per rule (met, gain) and per rule-combination mask, by event
+and by person. A disclosure hook must return a
+:class:`~phta.execution.circe_results.ProtectedCirceResult`; one that does not understand Circe
+results is refused rather than passed through (fail safe).
 """
 
 from __future__ import annotations
@@ -10,43 +17,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
+from phta.cdm.record_keys import has_record_keys
 from phta.engines import duckdb as duckdb_engine
-from phta.execution.policy import AuditEvent, ExecutionPolicy, no_disclosure_policy
+from phta.execution.circe_results import CirceResult, InclusionStats, ProtectedCirceResult, RuleStat
+from phta.execution.path import KEY_RESOLUTION
+from phta.execution.policy import AuditEvent, ExecutionPolicy, PersonsExcluded, no_disclosure_policy
 from phta.execution.request import ExecutionContext, Purpose
 from phta.query import serial
+from phta.query.circe.cell_keys import mask_key_sums, person_key_sum
 from phta.query.circe.compiler import compile_circe
 from phta.query.circe.negative_controls import NegativeControlOutcome, compile_negative_control
 from phta.query.compiler import python_value
 from phta.query.ir_circe import CirceCohort
+from phta.query.restrict import exclude_persons
 
-
-@dataclass(frozen=True)
-class RuleStat:
-    rule: str
-    met: int  # events (or persons' best events) meeting this rule
-    gain: int  # events meeting every rule except this one (what dropping the rule would add)
-
-
-@dataclass(frozen=True)
-class InclusionStats:
-    mode: str  # "event" (Circe mode 0) or "person" (mode 1: each person's best event)
-    base: int  # qualified events (or persons)
-    final: int  # meeting every rule
-    rules: tuple[RuleStat, ...]
-    masks: tuple[tuple[int, int], ...]  # (inclusion_rule_mask, count), Circe's cohort_inclusion_result
-
-
-@dataclass(frozen=True)
-class CirceResult:
-    query_hash: str
-    node: str
-    purpose: str
-    episode_count: int
-    person_count: int
-    censored_lost: int  # persons dropped by the censor window (Circe's cohort_censor_stats)
-    by_event: InclusionStats
-    by_person: InclusionStats
-    episodes: tuple[tuple[int, dt.date, dt.date], ...] | None  # record level, only when allowed
+__all__ = ["CirceNotGoverned", "CirceRequest", "CirceResult", "InclusionStats", "ProtectedCirceResult", "RuleStat",
+           "execute_circe", "execute_negative_control"]
 
 
 @dataclass(frozen=True)
@@ -69,41 +55,67 @@ def _stats(mode: str, rows: list[tuple], names: tuple[str, ...]) -> InclusionSta
 
 
 class CirceNotGoverned(PermissionError):
-    """A Circe cohort was asked to run under a policy that applies opt-outs or disclosure control.
-
-    The opt-out rewrite and the disclosure hook are typed for PHTA cohorts; until they accept
-    Circe episode cohorts, running one under such a policy would silently skip them, so the path
+    """A policy asks for something the Circe path cannot apply (a governance rewrite other than
+    excluding persons, a disclosure hook that does not protect Circe results, opt-outs on a
+    record-level negative-control outcome). Running anyway would silently skip it, so the path
     refuses instead (fail safe: security property 2)."""
 
 
 def _refuse_ungoverned(policy: ExecutionPolicy) -> None:
+    """For negative-control outcomes (record-level rows): no opt-out or disclosure hook applies."""
     if policy.opt_outs or policy.disclosure is not no_disclosure_policy:
         raise CirceNotGoverned(
-            "ATLAS/Circe cohorts cannot yet run for a purpose that applies opt-out registers or "
-            "disclosure control; run them for custodian quality assurance on your own store, or "
-            "import them (phta cohort import) where the PHTA cohort language can express them"
+            "negative-control outcome cohorts are record level: they run only for custodian quality "
+            "assurance on your own store, where no opt-out register or disclosure control applies"
         )
 
 
+def _governed_query(policy: ExecutionPolicy, query: CirceCohort) -> tuple[CirceCohort, tuple[int, ...]]:
+    """The query and the persons the opt-out rewrite excludes; any other rewrite is refused."""
+    governed = policy.governance_rewrite(query)  # type: ignore[arg-type]  # Circe: see ExecutionPolicy
+    if isinstance(governed, PersonsExcluded) and governed.query == query:
+        return query, governed.person_ids
+    if governed == query:
+        return query, ()
+    raise CirceNotGoverned("the governance rewrite changed the ATLAS/Circe cohort itself; only excluding "
+                           "persons (the opt-out rewrite) can be applied to Circe cohorts")
+
+
+def _disclose(policy: ExecutionPolicy, result: CirceResult, request: CirceRequest
+              ) -> CirceResult | ProtectedCirceResult:
+    if policy.disclosure is no_disclosure_policy:
+        return replace(result, disclosure="none (no disclosure policy configured)")
+    protected = policy.disclosure(result, request)  # type: ignore[arg-type]  # Circe: see ExecutionPolicy
+    if not isinstance(protected, ProtectedCirceResult):
+        raise CirceNotGoverned("the disclosure hook of this policy does not protect ATLAS/Circe results")
+    return protected
+
+
 def execute_circe(request: CirceRequest, context: ExecutionContext,
-                  policy: ExecutionPolicy | None = None) -> CirceResult:
+                  policy: ExecutionPolicy | None = None) -> CirceResult | ProtectedCirceResult:
     policy = policy or ExecutionPolicy()
     query_hash = serial.content_hash(request.query)
 
     def audit(outcome: str) -> None:
         policy.audit(AuditEvent(query_hash, request.purpose.code, request.node, context.user, outcome,
-                                dt.datetime.now(dt.UTC)))
+                                dt.datetime.now(dt.UTC), policy.opt_outs))
 
     try:
-        _refuse_ungoverned(policy)
         policy.authorise(request, context)  # type: ignore[arg-type]  # the hook reads purpose/node/store
+        query, excluded = _governed_query(policy, request.query)
     except Exception:
         audit("refused")
         raise
-    compiled = compile_circe(request.query)
-    statements = [(s.sql(), s.params) for s in (compiled.cohort, compiled.masks_by_event,
-                                                 compiled.masks_by_person, compiled.eras_before_window)]
-    cohort, by_event, by_person, before = duckdb_engine.run(request.store.db_path, statements)
+    compiled = compile_circe(query)
+    keyed = has_record_keys(request.store)
+    # With record keys, the by-person masks come with each mask's key sum (rows: mask, n, key_sum).
+    by_person_statement = mask_key_sums(compiled.masks_by_person) if keyed else compiled.masks_by_person
+    statements = [compiled.cohort, compiled.masks_by_event, by_person_statement, compiled.eras_before_window]
+    if keyed:
+        statements.append(person_key_sum(compiled.cohort))
+    # Opt-outs: every person-keyed table every statement reads loses the excluded persons.
+    runnable = [(s.sql(), s.params) for s in (exclude_persons(s, excluded) for s in statements)]
+    cohort, by_event, by_person, before, *person_key = duckdb_engine.run(request.store.db_path, runnable)
     episodes = tuple((int(r[0]), python_value("date", r[1]), python_value("date", r[2])) for r in cohort.rows)
     persons = len({e[0] for e in episodes})
     result = CirceResult(
@@ -111,11 +123,23 @@ def execute_circe(request: CirceRequest, context: ExecutionContext,
         episode_count=len(episodes), person_count=persons,
         censored_lost=int(before.rows[0][0]) - persons,
         by_event=_stats("event", by_event.rows, compiled.rule_names),
-        by_person=_stats("person", by_person.rows, compiled.rule_names),
+        by_person=_stats("person", [r[:2] for r in by_person.rows], compiled.rule_names),
         episodes=episodes if request.purpose.record_level_allowed else None,
+        opt_outs=policy.opt_outs,
+        person_key=_key(person_key[0].rows[0][0]) if keyed else None,
+        mask_keys=tuple((int(r[0]), _key(r[2])) for r in by_person.rows) if keyed else None,
     )
+    try:
+        protected = _disclose(policy, result, request)
+    except Exception:
+        audit("refused")
+        raise
     audit("completed")
-    return replace(result)
+    return protected
+
+
+def _key(key_sum) -> float:
+    return (int(key_sum or 0) % KEY_RESOLUTION) / KEY_RESOLUTION
 
 
 def execute_negative_control(outcome: NegativeControlOutcome, purpose: Purpose, store, node: str,

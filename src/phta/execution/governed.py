@@ -23,9 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from phta.audit import record_query_run
+from phta.cdm.store import Store
 from phta.config import Settings
 from phta.disclosure import Policy, ProtectedOutput, PublishedCell, check, load_policy
 from phta.disclosure.results import Dimension, FrequencyTable
+from phta.execution.circe import CirceRequest, execute_circe
+from phta.execution.circe_disclosure import protect_circe
+from phta.execution.circe_results import CirceResult, ProtectedCirceResult
 from phta.execution.ledger import ledger_check
 from phta.execution.optouts import policy_for
 from phta.execution.path import execute
@@ -110,7 +114,7 @@ def chain_audit(database: Database, details: dict | None = None):
 
 
 def governed_policy(settings: Settings, principal: Principal | None, purpose: str, *, node: str | None,
-                    database: Database, task_type: str = "count",
+                    database: Database, task_type: str = "feasibility",
                     decision: UseDecision | None = None) -> ExecutionPolicy:
     """The ExecutionPolicy for ``principal`` using data for ``purpose`` on ``node``."""
     decision = decision or is_use_allowed(principal, purpose, node=node, task_type=task_type, database=database)
@@ -124,6 +128,8 @@ def governed_policy(settings: Settings, principal: Principal | None, purpose: st
 
     def disclosure(result: CohortResult, request: ExecutionRequest) -> CohortResult:
         assert disclosure_policy is not None  # authorise refused otherwise
+        if isinstance(result, CirceResult):  # an ATLAS cohort (phta.execution.circe): same policy object
+            return replace(protect_circe(result, disclosure_policy), legal_basis=decision.legal_basis or "")  # type: ignore[return-value]
         return replace(protect(result, disclosure_policy), legal_basis=decision.legal_basis or "")
 
     details = {"disclosure_policy": disclosure_policy.name, "policy_sha256": disclosure_policy.sha256} \
@@ -145,7 +151,7 @@ def run_governed(settings: Settings, database: Database, principal: Principal | 
                  query: ir.Cohort, store, outputs=("count", "strata")) -> ProtectedCohortResult:
     """Run one cohort query on one node store through the governed path."""
     request = ExecutionRequest.build(query, purpose_named(purpose), store, outputs=outputs)
-    decision = is_use_allowed(principal, purpose, node=request.node, task_type="count", database=database)
+    decision = is_use_allowed(principal, purpose, node=request.node, task_type="feasibility", database=database)
     policy = governed_policy(settings, principal, purpose, node=request.node, database=database, decision=decision)
     if decision.allowed:
         # Only an allowed use reaches the opt-out registers: a refused one touches no store table,
@@ -153,6 +159,24 @@ def run_governed(settings: Settings, database: Database, principal: Principal | 
         policy = _with_opt_outs(policy, request, database)
     result = execute(request, context_for(principal), policy)
     assert isinstance(result, ProtectedCohortResult)
+    return result
+
+
+def run_governed_circe(settings: Settings, database: Database, principal: Principal | None, purpose: str,
+                       query, store, task_type: str = "feasibility") -> ProtectedCirceResult:
+    """Run one ATLAS / Circe cohort on one node store through the governed path: governance's
+    authorisation, the opt-out registers that apply, its disclosure policy, the audit chain.
+
+    ``task_type`` is what a project's grant must allow (phta.governance.request_form.TASK_TYPES):
+    protected cohort and inclusion-rule counts are feasibility counts."""
+    opened = store if isinstance(store, Store) else Store.open(store)
+    request = CirceRequest(query, purpose_named(purpose), opened, opened.info()["node_name"] or opened.path.name)
+    decision = is_use_allowed(principal, purpose, node=request.node, task_type=task_type, database=database)
+    policy = governed_policy(settings, principal, purpose, node=request.node, database=database, decision=decision)
+    if decision.allowed:  # as run_governed: a refused use reaches no register
+        policy = policy_for(request.purpose, opened, database=database, base=policy)
+    result = execute_circe(request, context_for(principal), policy)
+    assert isinstance(result, ProtectedCirceResult)
     return result
 
 

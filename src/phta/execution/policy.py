@@ -70,8 +70,23 @@ def no_opt_out_register(cohort: ir.Cohort) -> ir.Cohort:
     return cohort
 
 
-def exclude_persons(cohort: ir.Cohort, person_ids: tuple[int, ...]) -> ir.Cohort:
-    """Restrict a cohort's universe so these persons are never counted (the opt-out rewrite)."""
+@dataclass(frozen=True)
+class PersonsExcluded:
+    """The opt-out rewrite of a query with no universe to restrict (an ATLAS / Circe cohort): the
+    query unchanged and the persons the path must remove from every table its compiled statements
+    read (:func:`phta.query.restrict.exclude_persons`)."""
+
+    query: object
+    person_ids: tuple[int, ...]
+
+
+def exclude_persons(cohort, person_ids: tuple[int, ...]):
+    """Restrict a query so these persons are never counted (the opt-out rewrite): a PHTA cohort's
+    universe, or for any other query a :class:`PersonsExcluded` the execution path applies."""
+    if isinstance(cohort, PersonsExcluded):
+        return PersonsExcluded(cohort.query, tuple(sorted(set(cohort.person_ids) | set(person_ids))))
+    if not isinstance(cohort, ir.Cohort):
+        return PersonsExcluded(cohort, tuple(sorted(person_ids)))
     outside = ir.Not(ir.PersonIn(tuple(sorted(person_ids))))
     universe = outside if cohort.universe is None else ir.And((cohort.universe, outside))
     return replace(cohort, universe=universe)
@@ -104,7 +119,9 @@ class InMemoryAuditSink:
 @dataclass(frozen=True)
 class ExecutionPolicy:
     authorise: Callable[[ExecutionRequest, ExecutionContext], None] = custodian_of_own_store
+    #: a PHTA cohort -> a cohort; an ATLAS / Circe cohort -> itself or a PersonsExcluded
     governance_rewrite: Callable[[ir.Cohort], ir.Cohort] = no_opt_out_register
+    #: also called with a phta.execution.circe_results.CirceResult for ATLAS cohorts
     disclosure: Callable[[CohortResult, ExecutionRequest], CohortResult] = no_disclosure_policy
     audit: Callable[[AuditEvent], None] = field(default_factory=InMemoryAuditSink)
     # What governance_rewrite applies, recorded on the result and the audit event

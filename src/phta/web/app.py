@@ -17,6 +17,7 @@ from phta.web import (
     airlock_api,
     airlock_checking,
     feasibility,
+    feasibility_atlas,
     governance_api,
     pages,
     projects,
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(governance_api.router)
     app.include_router(projects.router)
     app.include_router(feasibility.router)
+    app.include_router(feasibility_atlas.router)
     app.include_router(projects_api.router)
     app.include_router(register.router)
     app.include_router(airlock.router)

@@ -1,0 +1,110 @@
+"""Network feasibility for an ATLAS (Circe) cohort definition: every node store, governed.
+
+As :mod:`phta.execution.network` for PHTA cohorts: each node runs the definition through the
+governed path (:func:`phta.execution.governed.run_governed_circe`: governance, the opt-out
+registers that apply, the purpose's disclosure policy, the audit chain), so each node's counts
+are protected before they are combined. The network figures are sums of PROTECTED per-node
+values — persons in the cohort and each inclusion rule's persons (by person) — and a node where a
+cell was suppressed is named against it. A refusal by governance stops the whole run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from phta.cdm.store import StoreError
+from phta.config import Settings
+from phta.engines.duckdb import EngineError
+from phta.execution.circe_results import ProtectedCirceResult
+from phta.execution.governed import run_governed_circe
+from phta.execution.network import FEASIBILITY_PURPOSE, NetworkCell, NodeStore, region_stores
+from phta.governance.principal import Principal
+from phta.query import serial
+from phta.query.ir_circe import CirceCohort
+from phta.store import Database
+
+
+def _sum(cells) -> NetworkCell:
+    """Sum the published values; name the nodes where the cell was suppressed (or not published)."""
+    value, suppressed = 0, []
+    for code, cell in cells:
+        if cell is None or cell.suppressed:
+            suppressed.append(code)
+        else:
+            value += int(cell.value or 0)
+    return NetworkCell(value, tuple(suppressed))
+
+
+@dataclass
+class AtlasNetworkFeasibility:
+    query_hash: str
+    purpose: str
+    rule_names: tuple[str, ...] = ()
+    nodes: list[tuple[NodeStore, ProtectedCirceResult]] = field(default_factory=list)
+    not_taken_part: list[tuple[NodeStore, str]] = field(default_factory=list)
+
+    @property
+    def policy_name(self) -> str:
+        return self.nodes[0][1].policy_name if self.nodes else ""
+
+    @property
+    def policy_sha256(self) -> str:
+        return self.nodes[0][1].policy_sha256 if self.nodes else ""
+
+    @property
+    def threshold(self) -> int:
+        return self.nodes[0][1].threshold if self.nodes else 0
+
+    @property
+    def total(self) -> NetworkCell:
+        return _sum((node.code, result.persons) for node, result in self.nodes)
+
+    def rules(self) -> list[tuple[str, NetworkCell]]:
+        """Each inclusion rule's persons (by person), summed over the nodes."""
+        return [(name, _sum((node.code, result.rule_met(i)) for node, result in self.nodes))
+                for i, name in enumerate(self.rule_names)]
+
+    def to_dict(self) -> dict:
+        """The JSON form: protected values only."""
+
+        def cell(c: NetworkCell) -> dict:
+            return {"value": None if c.suppressed else c.value, "suppressed": c.suppressed,
+                    "suppressed_at": list(c.suppressed_at)}
+
+        def published(p) -> dict:
+            return {"value": None if p is None or p.suppressed else p.value, "suppressed": p is None or p.suppressed}
+
+        return {
+            "query_hash": self.query_hash,
+            "purpose": self.purpose,
+            "definition": "atlas",
+            "policy": {"name": self.policy_name, "sha256": self.policy_sha256, "threshold": self.threshold},
+            "total": cell(self.total),
+            "rules": [{"rule": name, "persons": cell(c)} for name, c in self.rules()],
+            "nodes": [
+                {"code": n.code, "name": n.name, "total": published(r.persons),
+                 "rules": [published(r.rule_met(i)) for i in range(len(self.rule_names))],
+                 "withheld": list(r.withheld)}
+                for n, r in self.nodes
+            ],
+            "not_taken_part": [{"code": n.code, "name": n.name, "reason": why} for n, why in self.not_taken_part],
+            "audited": True,
+        }
+
+
+def atlas_network_feasibility(settings: Settings, database: Database, principal: Principal | None,
+                              query: CirceCohort, *, purpose: str = FEASIBILITY_PURPOSE,
+                              stores: list[NodeStore] | None = None) -> AtlasNetworkFeasibility:
+    """Run an ATLAS definition on every node store through the governed path; combine protected counts.
+
+    Raises ``NotAuthorised`` (from the first node) when governance refuses the purpose."""
+    outcome = AtlasNetworkFeasibility(serial.content_hash(query), purpose,
+                                      tuple(r.name for r in query.inclusion_rules))
+    for node in region_stores(settings) if stores is None else stores:
+        try:
+            result = run_governed_circe(settings, database, principal, purpose, query, node.path)
+        except (StoreError, EngineError) as e:
+            outcome.not_taken_part.append((node, f"{type(e).__name__}: the node could not run the query"))
+            continue
+        outcome.nodes.append((node, result))
+    return outcome

@@ -1,0 +1,100 @@
+"""ATLAS (Circe) cohorts through the governed path on a keyed region: governance refuses before
+anything is compiled, opt-outs and the purpose's disclosure policy apply, every run is audited;
+and `phta cohort run ATLAS.json --purpose project:<id> --user EMAIL` runs under a project's grant."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from phta.audit import entries, verify_chain
+from phta.cli.main import app as cli
+from phta.execution import NotAuthorised
+from phta.execution import circe as execution_circe
+from phta.execution.circe_results import ProtectedCirceResult
+from phta.execution.governed import run_governed_circe
+from phta.execution.network import region_stores
+from phta.governance import is_use_allowed, projects, review
+from phta.governance.principal import Principal
+from phta.query.circe.importer import import_expression
+from phta.store import open_database
+from tests.airlock_support import principal
+from tests.functional.test_feasibility_atlas_web import DEFINITION
+from tests.governance_support import complete_request, make_user
+
+RESEARCHER = Principal(1, "r@test.example", "Ravi", frozenset({"researcher"}))
+PUBLIC = Principal(2, "p@test.example", "Pat", frozenset({"public"}))
+QUERY = import_expression(DEFINITION)
+
+
+@pytest.fixture
+def database(region_settings):
+    return open_database(region_settings)
+
+
+def _runs(database):
+    return [e for e in entries(database) if e.action == "query.run"]
+
+
+@pytest.mark.parametrize("principal, purpose", [(None, "network_feasibility"), (PUBLIC, "network_feasibility"),
+                                                (RESEARCHER, "project:999")])
+def test_refused_purposes_stop_before_compile_and_are_audited(region_settings, database, monkeypatch,
+                                                              principal, purpose):
+    compiled = []
+    real = execution_circe.compile_circe
+    monkeypatch.setattr(execution_circe, "compile_circe", lambda *a, **k: compiled.append(1) or real(*a, **k))
+    with pytest.raises(NotAuthorised) as refused:
+        run_governed_circe(region_settings, database, principal, purpose, QUERY, region_stores(region_settings)[0].path)
+    assert compiled == []
+    assert str(refused.value) == is_use_allowed(principal, purpose, database=database).reason
+    (run,) = _runs(database)
+    assert run.details["outcome"] == "refused" and run.details["purpose"] == purpose
+
+
+def test_feasibility_is_protected_with_opt_outs_and_audited(region_settings, database):
+    result = run_governed_circe(region_settings, database, RESEARCHER, "network_feasibility", QUERY,
+                                region_stores(region_settings)[0].path)
+    assert isinstance(result, ProtectedCirceResult)
+    assert result.policy_name == "feasibility" and result.legal_basis.startswith("UK GDPR")
+    assert "national" in {o.kind for o in result.opt_outs}
+    assert not result.persons.suppressed and result.persons.value % 10 == 0
+    assert any(d.rule == "cell_key" for d in result.inclusion.decisions)  # noise keyed by the persons
+    (run,) = _runs(database)
+    assert run.details["outcome"] == "completed" and run.details["disclosure_policy"] == "feasibility"
+    assert "national" in {o["kind"] for o in run.details["opt_outs"]}
+    assert verify_chain(database).ok
+
+
+def _approved_project_on(settings, email: str, node_name: str) -> int:
+    """As tests.airlock_support.approved_project, with a grant covering this region node."""
+    db = open_database(settings)
+    expert = make_user(settings, "committee_member", email="expert-atlas@hub.example", organisation="PHTA Hub")
+    lay = make_user(settings, "committee_member", email="lay-atlas@public.example", lay_member=True)
+    answers = {**complete_request("ATLAS project"), "nodes": node_name}
+    pid = projects.create_draft(db, principal(settings, email), answers)
+    projects.save(db, principal(settings, email), pid, answers, submit=True)
+    review.record_review(db, principal(settings, expert), pid, "approve")
+    review.record_review(db, principal(settings, lay), pid, "approve")
+    assert projects.get(db, pid).grant_active
+    return pid
+
+
+def test_cohort_run_atlas_json_for_a_project_member(region_settings, tmp_path):
+    email = make_user(region_settings, "researcher", email="atlas-member@uni.example")
+    node = region_stores(region_settings)[0]
+    pid = _approved_project_on(region_settings, email, node.name)
+    definition = tmp_path / "atlas.json"
+    definition.write_text(DEFINITION, encoding="utf-8")
+    store = region_stores(region_settings)[0].path
+    args = ["cohort", "run", str(definition), "--store", str(store), "--purpose", f"project:{pid}", "--json",
+            "--data-dir", str(region_settings.data_dir)]
+    out = CliRunner().invoke(cli, [*args, "--user", email])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert result["purpose"] == f"project:{pid}" and result["policy_name"]
+    assert "episodes" not in result and "by_event" not in result
+    other = make_user(region_settings, "researcher", email="not-a-member@uni.example")
+    refused = CliRunner().invoke(cli, [*args, "--user", other])
+    assert refused.exit_code == 1 and "not a member" in refused.output
