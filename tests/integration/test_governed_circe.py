@@ -5,17 +5,20 @@ and `phta cohort run ATLAS.json --purpose project:<id> --user EMAIL` runs under 
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from typer.testing import CliRunner
 
 from phta.audit import entries, verify_chain
 from phta.cli.main import app as cli
-from phta.execution import NotAuthorised
+from phta.execution import NotAuthorised, governed
 from phta.execution import circe as execution_circe
 from phta.execution.circe_results import ProtectedCirceResult
 from phta.execution.governed import run_governed_circe
 from phta.execution.network import region_stores
+from phta.execution.network_atlas import atlas_network_feasibility
+from phta.execution.policy import ReleaseWithheld
 from phta.governance import is_use_allowed, projects, review
 from phta.governance.principal import Principal
 from phta.query.circe.importer import import_expression
@@ -98,3 +101,27 @@ def test_cohort_run_atlas_json_for_a_project_member(region_settings, tmp_path):
     other = make_user(region_settings, "researcher", email="not-a-member@uni.example")
     refused = CliRunner().invoke(cli, [*args, "--user", other])
     assert refused.exit_code == 1 and "not a member" in refused.output
+
+
+def test_atlas_releases_are_recorded_in_the_node_ledger_and_repeats_are_not_blocked(region_settings, database):
+    node = region_stores(region_settings)[0]
+    answers = [run_governed_circe(region_settings, database, RESEARCHER, "network_feasibility", QUERY, node.path)
+               for _ in range(2)]
+    assert answers[0].persons == answers[1].persons  # same persons, same protected answer
+    ledgers = list((region_settings.data_dir / "ledgers").glob("*.sqlite"))
+    assert len(ledgers) == 1
+    with sqlite3.connect(ledgers[0]) as db:
+        assert db.execute("SELECT count(*) FROM population").fetchone() == (1,)
+    assert [r.details["outcome"] for r in _runs(database)] == ["completed", "completed"]
+
+
+def test_a_withheld_atlas_release_is_audited_and_the_network_names_the_node(region_settings, database, monkeypatch):
+    def check(candidate):
+        assert all(isinstance(p, int) for p in candidate.person_ids)  # node-local ids, never leave
+        raise ReleaseWithheld("Withheld by the release ledger: differencing risk (threshold 10)", "block")
+
+    monkeypatch.setattr(governed, "ledger_check", lambda data_dir, policy, project: check)
+    outcome = atlas_network_feasibility(region_settings, database, RESEARCHER, QUERY)
+    assert not outcome.nodes and len(outcome.not_taken_part) == len(region_stores(region_settings))
+    assert all("release ledger" in why for _, why in outcome.not_taken_part)
+    assert {r.details["outcome"] for r in _runs(database)} == {"withheld (block): differencing"}

@@ -21,7 +21,14 @@ from phta.cdm.record_keys import has_record_keys
 from phta.engines import duckdb as duckdb_engine
 from phta.execution.circe_results import CirceResult, InclusionStats, ProtectedCirceResult, RuleStat
 from phta.execution.path import KEY_RESOLUTION
-from phta.execution.policy import AuditEvent, ExecutionPolicy, PersonsExcluded, no_disclosure_policy
+from phta.execution.policy import (
+    AuditEvent,
+    ExecutionPolicy,
+    PersonsExcluded,
+    ReleaseCandidate,
+    ReleaseWithheld,
+    no_disclosure_policy,
+)
 from phta.execution.request import ExecutionContext, Purpose
 from phta.query import serial
 from phta.query.circe.cell_keys import mask_key_sums, person_key_sum
@@ -129,11 +136,18 @@ def execute_circe(request: CirceRequest, context: ExecutionContext,
         person_key=_key(person_key[0].rows[0][0]) if keyed else None,
         mask_keys=tuple((int(r[0]), _key(r[2])) for r in by_person.rows) if keyed else None,
     )
+    try:  # the release ledger (differencing against earlier releases), as for PHTA cohorts
+        record_release = policy.release_check(
+            ReleaseCandidate(request, query_hash, frozenset(e[0] for e in episodes)))  # type: ignore[arg-type]
+    except ReleaseWithheld as withheld:
+        audit(f"withheld ({withheld.outcome}): differencing")
+        raise
     try:
         protected = _disclose(policy, result, request)
     except Exception:
         audit("refused")
         raise
+    record_release()
     audit("completed")
     return protected
 

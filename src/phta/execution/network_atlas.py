@@ -18,6 +18,7 @@ from phta.engines.duckdb import EngineError
 from phta.execution.circe_results import ProtectedCirceResult
 from phta.execution.governed import run_governed_circe
 from phta.execution.network import FEASIBILITY_PURPOSE, NetworkCell, NodeStore, region_stores
+from phta.execution.policy import ReleaseWithheld
 from phta.governance.principal import Principal
 from phta.query import serial
 from phta.query.ir_circe import CirceCohort
@@ -103,6 +104,9 @@ def atlas_network_feasibility(settings: Settings, database: Database, principal:
     for node in region_stores(settings) if stores is None else stores:
         try:
             result = run_governed_circe(settings, database, principal, purpose, query, node.path)
+        except ReleaseWithheld as e:  # differencing risk at that node: its reason, never a count
+            outcome.not_taken_part.append((node, str(e)))
+            continue
         except (StoreError, EngineError) as e:
             outcome.not_taken_part.append((node, f"{type(e).__name__}: the node could not run the query"))
             continue
