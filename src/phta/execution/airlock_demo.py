@@ -1,4 +1,4 @@
-"""Demo data for the airlock: node ``uhb`` requires its custodian's sign-off, and one request
+"""Demo data for the airlock: node ``XT001`` (the demo region's Birmingham trust) requires its custodian's sign-off, and one request
 from the demo project waits in the output checkers' queue (a table with a small cell, so the
 review screen has a failing cell to show, and a chart)."""
 
@@ -13,7 +13,7 @@ from phta.governance.principal import principal_for
 from phta.store import Database
 from phta.store.models import OutputRequest, Project, User
 
-DEMO_NODE = "uhb"
+DEMO_NODE = "XT001"  # the demo region's Birmingham hospital trust (phta synth site code)
 DEMO_CUSTODIAN_ORGANISATION = "University Hospitals Birmingham"
 DEMO_REQUEST_TITLE = "30-day readmissions by age band and sex (demo)"
 DEMO_TABLE = (b"age band \\ sex,Female,Male,Total\n18-49,6,24,30\n50-69,48,61,109\n70+,95,88,183\n"

@@ -107,7 +107,7 @@ def seed_demo_project(database: Database) -> list[str]:
         "lay_summary": "Why do some people with heart failure go back into hospital soon after leaving?",
         "public_benefit": "Fewer emergency readmissions, and care targeted where it is needed.",
         "aims": "Describe 30-day readmission by age band, sex and area deprivation.",
-        "nodes": "uhb, swbh",
+        "nodes": "XT001, XT002",  # the demo region's hospital trusts (site codes)
         "tre_only": "on",
         "datasets": "OMOP CDM inpatient episodes",
         "cohort": "Adults with heart failure, 2020-2025",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from phta.governance.nodes import custodian_organisation
+from phta.governance.nodes import custodian_organisation, node_key
 from phta.governance.principal import Principal
 from phta.governance.roles import ALL_ROLES, Role
 from phta.store import Database
@@ -152,7 +152,7 @@ def _project_use(principal, purpose, node, task_type, database) -> UseDecision:
         return UseDecision(False, purpose, "the grant waits for the applicant to acknowledge its conditions")
     if grant.expires_at <= datetime.now(UTC):
         return UseDecision(False, purpose, "the grant has expired")
-    if node is not None and node not in grant.nodes:
+    if node is not None and node_key(node) not in {node_key(n) for n in grant.nodes}:  # as phta.governance.nodes
         return UseDecision(False, purpose, f"the grant does not cover node {node!r}")
     if task_type is not None and task_type not in grant.task_types:
         return UseDecision(False, purpose, f"the grant does not allow {task_type!r} tasks")

@@ -1,4 +1,4 @@
-"""The airlock's demo data: one request waiting in both demo checkers' queues, node uhb requiring
+"""The airlock's demo data: one request waiting in both demo checkers' queues, node XT001 requiring
 its custodian's sign-off; seeding twice changes nothing."""
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ def test_demo_request_waits_for_both_demo_checkers(settings):
 
 def test_demo_request_is_checked_under_the_deployment_policy(settings, tmp_path):
     policy = tmp_path / "region.yaml"
-    policy.write_text("name: region\nnodes:\n  uhb: {threshold: 25}\n", encoding="utf-8")
+    policy.write_text("name: region\nnodes:\n  XT001: {threshold: 25}\n", encoding="utf-8")
     db = open_database(settings)
     seed_demo_users(db)
     seed_demo_project(db)
     lines = seed_demo_airlock(db, str(policy))
-    assert any("disclosure policy 'region@uhb'" in line for line in lines)
+    assert any("disclosure policy 'region@XT001'" in line for line in lines)
     with db.session() as session:
         checker = principal_for(session.scalar(select(User).where(User.email == demo_email("checker"))))
     (waiting,) = airlock_review.checker_queue(db, checker)
     table = next(f for f in airlock.get(db, waiting.id).current_files if f.file_name.endswith(".csv"))
-    assert table.checks["policy"] == "region@uhb"
+    assert table.checks["policy"] == "region@XT001"

@@ -1,12 +1,16 @@
 """The demo shows co-applicants and node ownership: the demo innovator is a co-applicant of the
-approved demo project and may use its grant; the demo custodian may check node uhb (held by
+approved demo project and may use its grant; the demo custodian may check node XT001 (held by
 their trust) and no other."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
+from phta.execution import NotAuthorised
 from phta.execution.airlock_demo import DEMO_NODE, seed_demo_airlock
+from phta.execution.governed import run_governed
+from phta.execution.network import region_stores
 from phta.governance import authz, is_use_allowed, projects
 from phta.governance.demo_users import (
     DEMO_PROJECT_TITLE,
@@ -15,8 +19,11 @@ from phta.governance.demo_users import (
     seed_demo_users,
 )
 from phta.governance.principal import principal_for
+from phta.query.simple_cohort import build_cohort
 from phta.store import open_database
 from phta.store.models import Project, User
+
+HYPERTENSION = 2001000002
 
 
 def test_demo_coapplicant_and_custodian_node(settings):
@@ -30,6 +37,23 @@ def test_demo_coapplicant_and_custodian_node(settings):
         innovator, custodian = (principal_for(session.scalar(select(User).where(User.email == demo_email(local))))
                                 for local in ("innovator", "custodian"))
     assert authz.allowed(innovator, "projects.view", projects.get(db, pid))
-    assert is_use_allowed(innovator, f"project:{pid}", node="uhb", task_type="feasibility", database=db).allowed
+    assert is_use_allowed(innovator, f"project:{pid}", node="XT001", task_type="feasibility", database=db).allowed
     assert is_use_allowed(custodian, "custodian_quality", node=DEMO_NODE, database=db).allowed
-    assert not is_use_allowed(custodian, "custodian_quality", node="swbh", database=db).allowed
+    assert not is_use_allowed(custodian, "custodian_quality", node="XG001", database=db).allowed
+
+
+def test_the_demo_projects_grant_covers_the_demo_regions_trust_store(settings, region_settings):
+    """Grants name nodes by site code, and synthetic stores are named by their site code, so the
+    demo project's members can use its grant on the region's hospital trust store."""
+    db = open_database(settings)
+    seed_demo_users(db)
+    seed_demo_project(db)
+    with db.session() as session:
+        pid = session.scalar(select(Project.id).where(Project.title == DEMO_PROJECT_TITLE))
+        researcher = principal_for(session.scalar(select(User).where(User.email == demo_email("researcher"))))
+    trust = next(n for n in region_stores(region_settings) if n.code == DEMO_NODE)
+    result = run_governed(settings, db, researcher, f"project:{pid}", build_cohort(HYPERTENSION), trust.path)
+    assert result.node == DEMO_NODE and result.policy_name == "project"
+    gp = next(n for n in region_stores(region_settings) if n.code.startswith("XG"))
+    with pytest.raises(NotAuthorised, match="does not cover node"):
+        run_governed(settings, db, researcher, f"project:{pid}", build_cohort(HYPERTENSION), gp.path)

@@ -66,7 +66,7 @@ def generate(out: Path, *, patients: int, sites: int, seed: int, key: bytes, dir
     trusts = [s for s in plan if s.kind == "trust"]
     writers: dict[str, StoreWriter] = {}
     for s in plan:
-        store = Store.create(out / s.code, node_name=s.name)
+        store = Store.create(out / s.code, node_name=s.code)  # the node's identity; names are in the manifest
         vocabulary.load_into(store)
         writers[s.code] = StoreWriter(store, memory_limit_mb=max(128, DUCKDB_MEMORY_MB // len(plan)))
     result = SynthResult(out, plan, faults=dict.fromkeys(dirty_mod.FAULT_KINDS, 0))
