@@ -358,9 +358,11 @@ def compile_series_table(columns: dict[str, ir.Series], dialect: str = "duckdb",
 
 def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> exp.Select:
     """CTEs ``base`` (persons with their index date) and ``flags`` (rules, end date, strata)."""
-    base = exp.select(exp.Star(), exp.alias_(c.series(cohort.index_date, _Scope("p")), "index_date")).from_(
-        exp.table_("person", alias="p")
-    )
+    base = _entry_base(cohort.index_date, c)
+    if base is None:
+        base = exp.select(exp.Star(), exp.alias_(c.series(cohort.index_date, _Scope("p")), "index_date")).from_(
+            exp.table_("person", alias="p")
+        )
     if cohort.universe is not None:
         base = base.where(c.series(cohort.universe, _Scope("p")))
     facts = "pf" if c.physical.person_facts else None
@@ -386,6 +388,34 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> exp.Select:
         .where(exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null())))
     )
     return exp.select(exp.Star()).from_("flags").with_("base", as_=base).with_("flags", as_=flags)
+
+
+def _entry_base(index_date: ir.Series, c: SeriesCompiler) -> exp.Select | None:
+    """``base`` driven by the entry events, when the index date is the first (or last) date of a
+    frame that does not depend on the person row: the frame's events grouped by person, joined to
+    ``person``. The general form evaluates the index date for every person in the store (a scalar
+    subquery per person row); this one touches only the few persons with an entry event, as a
+    hand-written query would. Same rows: persons without an entry event have no index date and
+    ``flags`` drops them in both forms. None when the shortcut does not apply."""
+    if not isinstance(index_date, ir.FirstDate | ir.LastDate):
+        return None
+    saved = (dict(c.params), c._aliases)
+    alias = c.alias("e")
+    conds = c.frame(index_date.frame, alias, _Scope("p"))
+    if any(col.table == "p" for cond in conds for col in cond.find_all(exp.Column)):
+        c.params, c._aliases = saved  # e.g. a window anchored on date of birth: the general form
+        return None
+    agg = exp.Min if isinstance(index_date, ir.FirstDate) else exp.Max
+    domain = index_date.frame.domain
+    entry = exp.select(exp.column("person_id", alias),
+                       exp.alias_(agg(this=exp.column(domain.start, alias)), "index_date")).from_(
+        exp.table_(domain.table, alias=alias))
+    if conds:
+        entry = entry.where(exp.and_(*conds, copy=False), copy=False)
+    entry = entry.group_by(exp.column("person_id", alias))
+    return (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("p")), exp.column("index_date", "x"))
+            .from_(exp.Subquery(this=entry, alias=exp.TableAlias(this=exp.to_identifier("x"))))
+            .join(exp.table_("person", alias="p"), on=exp.column("person_id", "p").eq(exp.column("person_id", "x"))))
 
 
 def _without_strata(ctes: exp.Expression) -> exp.Expression:
