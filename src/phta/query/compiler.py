@@ -356,8 +356,9 @@ def compile_series_table(columns: dict[str, ir.Series], dialect: str = "duckdb",
     return Statement(tree, dict(c.params), c.dialect.name)
 
 
-def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> exp.Select:
-    """CTEs ``base`` (persons with their index date) and ``flags`` (rules, end date, strata)."""
+def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> tuple[exp.Select, exp.Expression]:
+    """CTEs ``base`` (persons with their index date), ``flags`` (their rules and end date) and
+    ``members`` (the members' strata); and the membership condition over ``flags``."""
     base = _entry_base(cohort.index_date, c)
     if base is None:
         base = exp.select(exp.Star(), exp.alias_(c.series(cohort.index_date, _Scope("p")), "index_date")).from_(
@@ -365,29 +366,44 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> exp.Select:
         )
     if cohort.universe is not None:
         base = base.where(c.series(cohort.universe, _Scope("p")))
-    facts = "pf" if c.physical.person_facts else None
-    scope = _Scope("b", has_index=True, facts=facts)
-    cols: list[exp.Expression] = [exp.column("person_id", "b"), exp.column("index_date", "b")]
+    scope = _Scope("b", has_index=True)
+    # flags keeps the person row (b.*): the strata of the members are computed from it below.
+    cols: list[exp.Expression] = [exp.Column(this=exp.Star(), table=exp.to_identifier("b"))]
     for i, rule in enumerate(cohort.rules):
         met = exp.Coalesce(this=c.series(rule.condition, scope), expressions=[exp.false()])
         cols.append(exp.alias_(met, f"rule_{i}"))
     end = c.series(cohort.end_date, scope) if cohort.end_date is not None else exp.cast(exp.Null(), "DATE")
     cols.append(exp.alias_(end, "end_date"))
-    strata = {"sex": ir.Sex(), "ethnic_group": ir.EthnicGroup(), "imd_quintile": ir.ImdQuintile(),
-              "site": ir.Site(), "age_band": ir.AgeAt(ir.IndexDate())}
-    for name in cohort.strata:
-        cols.append(exp.alias_(c.series(strata[name], scope), f"s_{name}"))
-    flags = exp.select(*cols).from_(exp.table_("base", alias="b"))
-    if facts is not None:
-        # A join (not a scalar subquery per row) lets the engine build its hash table on the
-        # smaller side: the persons with an index date, not every person in the store.
-        flags = flags.join(exp.table_(FACTS_TABLE, alias=facts), join_type="left",
-                           on=exp.column("person_id", facts).eq(exp.column("person_id", "b")))
     flags = (
-        flags
+        exp.select(*cols).from_(exp.table_("base", alias="b"))
         .where(exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null())))
     )
-    return exp.select(exp.Star()).from_("flags").with_("base", as_=base).with_("flags", as_=flags)
+    all_rules = [exp.column(f"rule_{i}") for i in range(len(cohort.rules))]
+    member = exp.and_(*all_rules, copy=False) if all_rules else exp.true()
+    # Strata only for the members (not every person with an index date): the facts join and the
+    # strata expressions then touch the few members, and the strata queries share this CTE.
+    facts = "pf" if c.physical.person_facts else None
+    strata_scope = _Scope("f", has_index=True, facts=facts)
+    strata = {"sex": ir.Sex(), "ethnic_group": ir.EthnicGroup(), "imd_quintile": ir.ImdQuintile(),
+              "site": ir.Site(), "age_band": ir.AgeAt(ir.IndexDate())}
+    member_cols = [exp.column("person_id", "f")]
+    member_cols += [exp.alias_(c.series(strata[name], strata_scope), f"s_{name}") for name in cohort.strata]
+    members = exp.select(*member_cols).from_(exp.table_("flags", alias="f"))
+    if facts is not None:
+        # A join (not a scalar subquery per row) lets the engine build its hash table on the
+        # smaller side: the members, not every person in the store.
+        members = members.join(exp.table_(FACTS_TABLE, alias=facts), join_type="left",
+                               on=exp.column("person_id", facts).eq(exp.column("person_id", "f")))
+    members = members.where(_qualified(member, "f"))
+    query = exp.select(exp.Star()).from_("flags").with_("base", as_=base).with_("flags", as_=flags)
+    return query.with_("members", as_=members), member
+
+
+def _qualified(condition: exp.Expression, alias: str) -> exp.Expression:
+    condition = condition.copy()
+    for col in condition.find_all(exp.Column):
+        col.set("table", exp.to_identifier(alias))
+    return condition
 
 
 def _entry_base(index_date: ir.Series, c: SeriesCompiler) -> exp.Select | None:
@@ -418,17 +434,10 @@ def _entry_base(index_date: ir.Series, c: SeriesCompiler) -> exp.Select | None:
             .join(exp.table_("person", alias="p"), on=exp.column("person_id", "p").eq(exp.column("person_id", "x"))))
 
 
-def _without_strata(ctes: exp.Expression) -> exp.Expression:
-    """The CTEs with the strata columns dropped from ``flags``: membership and attrition do not use
-    them, and the engine does not prune them from a CTE (the IMD look-up dominated otherwise)."""
+def _without_members(ctes: exp.Expression) -> exp.Expression:
+    """The CTEs without ``members``: membership and attrition do not use the strata."""
     ctes = ctes.copy()
-    for cte in ctes.expressions:
-        if cte.alias == "flags":
-            select = cte.this
-            select.set("expressions", [e for e in select.expressions if not e.alias_or_name.startswith("s_")])
-            if select.args.get("joins") and not any(col.table == "pf" for e in select.expressions
-                                                     for col in e.find_all(exp.Column)):
-                select.set("joins", None)  # the facts join fed only the strata
+    ctes.set("expressions", [cte for cte in ctes.expressions if cte.alias != "members"])
     return ctes
 
 
@@ -436,18 +445,18 @@ def compile_cohort(
     cohort: ir.Cohort, dialect: str = "duckdb", physical: PhysicalDesign = NONE, *, cell_keys: bool = False
 ) -> CompiledCohort:
     c = SeriesCompiler(get_dialect(dialect), physical=physical)
-    flags_query = _cohort_flags(cohort, c)
+    flags_query, member = _cohort_flags(cohort, c)
     params = dict(c.params)
-    ctes = flags_query.args["with_"] if "with_" in flags_query.args else flags_query.args["with"]
-    lean = _without_strata(ctes)
+    with_key = "with_" if "with_" in flags_query.args else "with"
+    ctes = flags_query.args[with_key]
+    lean = _without_members(ctes)
     all_rules = [exp.column(f"rule_{i}") for i in range(len(cohort.rules))]
-    member = exp.and_(*all_rules, copy=False) if all_rules else exp.true()
 
     membership = (
         exp.select("person_id", exp.alias_(exp.column("index_date"), "start_date"), "end_date")
         .from_("flags").where(member.copy()).order_by("person_id")
     )
-    membership.set("with_" if "with_" in flags_query.args else "with", lean.copy())
+    membership.set(with_key, lean.copy())
 
     counts: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "n_0")]
     for k in range(1, len(cohort.rules) + 1):
@@ -455,7 +464,7 @@ def compile_cohort(
         counts.append(exp.alias_(exp.Sum(this=exp.Case().when(cond, exp.Literal.number(1)).else_(
             exp.Literal.number(0))), f"n_{k}"))
     attrition = exp.select(*counts).from_("flags")
-    attrition.set("with_" if "with_" in flags_query.args else "with", lean.copy())
+    attrition.set(with_key, lean.copy())
 
     parts: list[exp.Select] = []
     for name in cohort.strata:
@@ -463,26 +472,27 @@ def compile_cohort(
             exp.select(exp.alias_(exp.Literal.string(name), "stratum"),
                        exp.alias_(exp.cast(exp.column(f"s_{name}"), "VARCHAR"), "value"),
                        exp.alias_(exp.Count(this=exp.Star()), "n"))
-            .from_("flags").where(member.copy()).group_by(exp.column(f"s_{name}"))
+            .from_("members").group_by(exp.column(f"s_{name}"))
         )
     if parts:
         strata: exp.Expression = parts[0]
         for p in parts[1:]:
             strata = exp.union(strata, p, distinct=False)
         strata = exp.select("stratum", "value", "n").from_(exp.Subquery(this=strata, alias="s"))
+        strata.set(with_key, ctes.copy())
     else:  # no strata requested: an empty result of the right shape
         strata = exp.select(exp.alias_(exp.Literal.string(""), "stratum"),
                             exp.alias_(exp.Literal.string(""), "value"),
                             exp.alias_(exp.Literal.number(0), "n")).where(exp.false())
-    strata.set("with_" if "with_" in flags_query.args else "with", ctes.copy())
+        strata.set(with_key, lean.copy())
 
     def stmt(tree):
         return Statement(tree, params, c.dialect.name)
 
     keys = None
     if cell_keys:
-        keys = _cell_key_sums(cohort, member)
-        keys.set("with_" if "with_" in flags_query.args else "with", ctes.copy())
+        keys = _cell_key_sums(cohort)
+        keys.set(with_key, ctes.copy())
     return CompiledCohort(stmt(membership), stmt(attrition), stmt(strata), tuple(r.name for r in cohort.rules),
                           stmt(keys) if keys is not None else None)
 
@@ -491,7 +501,7 @@ RECORD_KEY_TABLE = "phta_record_key"  # built by phta.cdm.record_keys
 _KEY_RESOLUTION = 2**32  # record keys have 32-bit resolution (phta.disclosure.cellkey)
 
 
-def _cell_key_sums(cohort: ir.Cohort, member: exp.Expression) -> exp.Select:
+def _cell_key_sums(cohort: ir.Cohort) -> exp.Select:
     """Rows (stratum, value, key_sum): the members' record keys as 32-bit integers, summed per
     stratum cell and for the whole cohort (stratum ``"*"``). Summing integers keeps the cell key
     exact and independent of row order; the caller takes it modulo 2**32. A member without a
@@ -504,10 +514,9 @@ def _cell_key_sums(cohort: ir.Cohort, member: exp.Expression) -> exp.Select:
         select = (
             exp.select(exp.alias_(exp.Literal.string(stratum), "stratum"), exp.alias_(value, "value"),
                        exp.alias_(exp.cast(exp.Sum(this=key_int.copy()), "HUGEINT"), "key_sum"))
-            .from_(exp.table_("flags", alias="f"))
+            .from_(exp.table_("members", alias="f"))
             .join(exp.table_(RECORD_KEY_TABLE, alias="rk"),
                   on=exp.column("person_id", "rk").eq(exp.column("person_id", "f")), join_type="left")
-            .where(member.copy())
         )
         return select.group_by(group) if group is not None else select
 
