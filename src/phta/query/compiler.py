@@ -111,8 +111,8 @@ class SeriesCompiler:
     @series.register
     def _(self, node: ir.Sex, scope: _Scope) -> exp.Expression:
         case = exp.Case(this=exp.column("gender_concept_id", scope.row))
-        case = case.when(exp.Literal.number(uk.GENDER_MALE), exp.Literal.string("male"))
-        case = case.when(exp.Literal.number(uk.GENDER_FEMALE), exp.Literal.string("female"))
+        case = case.when(exp.Literal.number(uk.GENDER_MALE), exp.Literal.string("male"), copy=False)
+        case = case.when(exp.Literal.number(uk.GENDER_FEMALE), exp.Literal.string("female"), copy=False)
         return case.else_(exp.Literal.string("unknown"))
 
     @series.register
@@ -123,13 +123,13 @@ class SeriesCompiler:
     def _(self, node: ir.EthnicCategory, scope: _Scope) -> exp.Expression:
         col = exp.column("race_source_value", scope.row)
         known = exp.In(this=col, expressions=[exp.Literal.string(c) for c in uk.NHS_ETHNIC_CATEGORIES])
-        return exp.Case().when(known, col.copy())
+        return exp.Case().when(known, col.copy(), copy=False)
 
     @series.register
     def _(self, node: ir.EthnicGroup, scope: _Scope) -> exp.Expression:
         case = exp.Case(this=exp.column("race_source_value", scope.row))
         for code, group in uk.ETHNIC_GROUP_OF.items():
-            case = case.when(exp.Literal.string(code), exp.Literal.string(group))
+            case = case.when(exp.Literal.string(code), exp.Literal.string(group), copy=False)
         return case.else_(exp.Literal.string("Unknown"))
 
     @series.register
@@ -139,13 +139,13 @@ class SeriesCompiler:
         o = self.alias("imd")
         value = exp.column("value_as_number", o)
         select = (
-            exp.select(exp.cast(value, "BIGINT"))
-            .from_(exp.table_("observation", alias=o))
-            .where(exp.column("person_id", o).eq(exp.column("person_id", scope.row)))
-            .where(exp.column("observation_concept_id", o).eq(exp.Literal.number(uk.IMD_QUINTILE_CONCEPT_ID)))
-            .where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
+            exp.select(exp.cast(value, "BIGINT"), copy=False)
+            .from_(exp.table_("observation", alias=o), copy=False)
+            .where(exp.EQ(this=exp.column("person_id", o), expression=exp.column("person_id", scope.row)), copy=False)
+            .where(exp.EQ(this=exp.column("observation_concept_id", o), expression=exp.Literal.number(uk.IMD_QUINTILE_CONCEPT_ID)), copy=False)
+            .where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())), copy=False)
             .order_by(exp.Ordered(this=exp.column("observation_date", o), desc=True),
-                      exp.Ordered(this=value.copy(), desc=True))
+                      exp.Ordered(this=value.copy(), desc=True), copy=False)
             .limit(1)
         )
         return exp.Subquery(this=select)
@@ -156,9 +156,9 @@ class SeriesCompiler:
             return self._person_fact("site", scope)
         c = self.alias("cs")
         select = (
-            exp.select(exp.Max(this=exp.column("care_site_source_value", c)))
-            .from_(exp.table_("care_site", alias=c))
-            .where(exp.column("care_site_id", c).eq(exp.column("care_site_id", scope.row)))
+            exp.select(exp.Max(this=exp.column("care_site_source_value", c)), copy=False)
+            .from_(exp.table_("care_site", alias=c), copy=False)
+            .where(exp.EQ(this=exp.column("care_site_id", c), expression=exp.column("care_site_id", scope.row)), copy=False)
         )
         return exp.Subquery(this=select)
 
@@ -177,7 +177,7 @@ class SeriesCompiler:
                           expressions=[self.param(p) for p in node.person_ids])
         # DuckDB: one list parameter, unnested. Opt-out rewrites bring tens of thousands of ids,
         # and an IN list of that many placeholders takes DuckDB minutes to bind (bench/optouts.py).
-        ids = exp.select(exp.Unnest(expressions=[self.param(list(node.person_ids))])).subquery()
+        ids = exp.select(exp.Unnest(expressions=[self.param(list(node.person_ids))]), copy=False).subquery()
         return exp.In(this=exp.column("person_id", scope.row), query=ids)
 
     @series.register
@@ -185,7 +185,7 @@ class SeriesCompiler:
         date, dob = self.series(node.date, scope), self._dob(scope)
         years = exp.Sub(this=exp.Year(this=date), expression=exp.Year(this=dob))
         before_birthday = exp.LT(this=_month_day(date.copy()), expression=_month_day(dob.copy()))
-        minus = exp.Case().when(before_birthday, exp.Literal.number(1)).else_(exp.Literal.number(0))
+        minus = exp.Case().when(before_birthday, exp.Literal.number(1), copy=False).else_(exp.Literal.number(0))
         return exp.paren(exp.Sub(this=years, expression=minus), copy=False)
 
     @series.register
@@ -204,11 +204,11 @@ class SeriesCompiler:
     def _observation_period(self, date: ir.Series, scope: _Scope, agg, column: str) -> exp.Expression:
         o = self.alias("op")
         select = (
-            exp.select(agg(this=exp.column(column, o)))
-            .from_(exp.table_("observation_period", alias=o))
-            .where(exp.column("person_id", o).eq(exp.column("person_id", scope.row)))
-            .where(exp.LTE(this=exp.column("observation_period_start_date", o), expression=self.series(date, scope)))
-            .where(exp.GTE(this=exp.column("observation_period_end_date", o), expression=self.series(date, scope)))
+            exp.select(agg(this=exp.column(column, o)), copy=False)
+            .from_(exp.table_("observation_period", alias=o), copy=False)
+            .where(exp.EQ(this=exp.column("person_id", o), expression=exp.column("person_id", scope.row)), copy=False)
+            .where(exp.LTE(this=exp.column("observation_period_start_date", o), expression=self.series(date, scope)), copy=False)
+            .where(exp.GTE(this=exp.column("observation_period_end_date", o), expression=self.series(date, scope)), copy=False)
         )
         return exp.Subquery(this=select)
 
@@ -250,9 +250,9 @@ class SeriesCompiler:
 
     def _frame_select(self, frame: ir.Frame, scope: _Scope, projection, alias: str | None = None):
         alias = alias or self.alias("e")
-        conditions = [exp.column("person_id", alias).eq(exp.column("person_id", scope.row))]
+        conditions = [exp.EQ(this=exp.column("person_id", alias), expression=exp.column("person_id", scope.row))]
         conditions += self.frame(frame, alias, scope)
-        return exp.select(projection).from_(exp.table_(frame.domain.table, alias=alias)).where(
+        return exp.select(projection, copy=False).from_(exp.table_(frame.domain.table, alias=alias), copy=False).where(
             exp.and_(*conditions, copy=False), copy=False
         )
 
@@ -305,8 +305,8 @@ class SeriesCompiler:
         if scope.facts is not None:
             return exp.column(column, scope.facts)
         f = self.alias("pf")
-        return exp.Subquery(this=exp.select(exp.column(column, f)).from_(exp.table_(FACTS_TABLE, alias=f))
-                            .where(exp.column("person_id", f).eq(exp.column("person_id", scope.row))))
+        return exp.Subquery(this=exp.select(exp.column(column, f), copy=False).from_(exp.table_(FACTS_TABLE, alias=f), copy=False)
+                            .where(exp.EQ(this=exp.column("person_id", f), expression=exp.column("person_id", scope.row)), copy=False))
 
     def _in_concepts(self, column: exp.Expression, items: list[ir.ConceptItem]) -> exp.Expression:
         ids = sorted({i.concept_id for i in items})
@@ -321,10 +321,10 @@ class SeriesCompiler:
             return own
         a = self.alias("ca")
         descendants = (
-            exp.select(exp.column("descendant_concept_id", a))
-            .from_(exp.table_("concept_ancestor", alias=a))
+            exp.select(exp.column("descendant_concept_id", a), copy=False)
+            .from_(exp.table_("concept_ancestor", alias=a), copy=False)
             .where(exp.In(this=exp.column("ancestor_concept_id", a),
-                          expressions=[self.param(c) for c in with_descendants]))
+                          expressions=[self.param(c) for c in with_descendants]), copy=False)
         )
         return exp.paren(exp.or_(own, exp.In(this=column.copy(), query=exp.Subquery(this=descendants)), copy=False), copy=False)
 
@@ -351,8 +351,8 @@ def compile_series_table(columns: dict[str, ir.Series], dialect: str = "duckdb",
     scope = _Scope("p")
     projections = [exp.column("person_id", "p")]
     for name, series in columns.items():
-        projections.append(exp.alias_(c.series(series, scope), exp.to_identifier(name, quoted=True)))
-    tree = exp.select(*projections).from_(exp.table_("person", alias="p")).order_by(exp.column("person_id", "p"))
+        projections.append(exp.alias_(c.series(series, scope), exp.to_identifier(name, quoted=True), copy=False))
+    tree = exp.select(*projections, copy=False).from_(exp.table_("person", alias="p"), copy=False).order_by(exp.column("person_id", "p"), copy=False)
     return Statement(tree, dict(c.params), c.dialect.name)
 
 
@@ -361,22 +361,22 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> tuple[exp.Select, exp
     ``members`` (the members' strata); and the membership condition over ``flags``."""
     base = _entry_base(cohort.index_date, c)
     if base is None:
-        base = exp.select(exp.Star(), exp.alias_(c.series(cohort.index_date, _Scope("p")), "index_date")).from_(
+        base = exp.select(exp.Star(), exp.alias_(c.series(cohort.index_date, _Scope("p")), "index_date", copy=False), copy=False).from_(
             exp.table_("person", alias="p")
-        )
+        , copy=False)
     if cohort.universe is not None:
-        base = base.where(c.series(cohort.universe, _Scope("p")))
+        base = base.where(c.series(cohort.universe, _Scope("p")), copy=False)
     scope = _Scope("b", has_index=True)
     # flags keeps the person row (b.*): the strata of the members are computed from it below.
     cols: list[exp.Expression] = [exp.Column(this=exp.Star(), table=exp.to_identifier("b"))]
     for i, rule in enumerate(cohort.rules):
         met = exp.Coalesce(this=c.series(rule.condition, scope), expressions=[exp.false()])
-        cols.append(exp.alias_(met, f"rule_{i}"))
+        cols.append(exp.alias_(met, f"rule_{i}", copy=False))
     end = c.series(cohort.end_date, scope) if cohort.end_date is not None else exp.cast(exp.Null(), "DATE")
-    cols.append(exp.alias_(end, "end_date"))
+    cols.append(exp.alias_(end, "end_date", copy=False))
     flags = (
-        exp.select(*cols).from_(exp.table_("base", alias="b"))
-        .where(exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null())))
+        exp.select(*cols, copy=False).from_(exp.table_("base", alias="b"), copy=False)
+        .where(exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null())), copy=False)
     )
     all_rules = [exp.column(f"rule_{i}") for i in range(len(cohort.rules))]
     member = exp.and_(*all_rules, copy=False) if all_rules else exp.true()
@@ -387,16 +387,16 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> tuple[exp.Select, exp
     strata = {"sex": ir.Sex(), "ethnic_group": ir.EthnicGroup(), "imd_quintile": ir.ImdQuintile(),
               "site": ir.Site(), "age_band": ir.AgeAt(ir.IndexDate())}
     member_cols = [exp.column("person_id", "f")]
-    member_cols += [exp.alias_(c.series(strata[name], strata_scope), f"s_{name}") for name in cohort.strata]
-    members = exp.select(*member_cols).from_(exp.table_("flags", alias="f"))
+    member_cols += [exp.alias_(c.series(strata[name], strata_scope), f"s_{name}", copy=False) for name in cohort.strata]
+    members = exp.select(*member_cols, copy=False).from_(exp.table_("flags", alias="f"), copy=False)
     if facts is not None:
         # A join (not a scalar subquery per row) lets the engine build its hash table on the
         # smaller side: the members, not every person in the store.
         members = members.join(exp.table_(FACTS_TABLE, alias=facts), join_type="left",
-                               on=exp.column("person_id", facts).eq(exp.column("person_id", "f")))
-    members = members.where(_qualified(member, "f"))
-    query = exp.select(exp.Star()).from_("flags").with_("base", as_=base).with_("flags", as_=flags)
-    return query.with_("members", as_=members), member
+                               on=exp.EQ(this=exp.column("person_id", facts), expression=exp.column("person_id", "f")), copy=False)
+    members = members.where(_qualified(member, "f"), copy=False)
+    query = exp.select(exp.Star(), copy=False).from_("flags", copy=False).with_("base", as_=base, copy=False).with_("flags", as_=flags, copy=False)
+    return query.with_("members", as_=members, copy=False), member
 
 
 def _qualified(condition: exp.Expression, alias: str) -> exp.Expression:
@@ -424,21 +424,20 @@ def _entry_base(index_date: ir.Series, c: SeriesCompiler) -> exp.Select | None:
     agg = exp.Min if isinstance(index_date, ir.FirstDate) else exp.Max
     domain = index_date.frame.domain
     entry = exp.select(exp.column("person_id", alias),
-                       exp.alias_(agg(this=exp.column(domain.start, alias)), "index_date")).from_(
-        exp.table_(domain.table, alias=alias))
+                       exp.alias_(agg(this=exp.column(domain.start, alias)), "index_date", copy=False), copy=False).from_(
+        exp.table_(domain.table, alias=alias), copy=False)
     if conds:
         entry = entry.where(exp.and_(*conds, copy=False), copy=False)
-    entry = entry.group_by(exp.column("person_id", alias))
-    return (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("p")), exp.column("index_date", "x"))
-            .from_(exp.Subquery(this=entry, alias=exp.TableAlias(this=exp.to_identifier("x"))))
-            .join(exp.table_("person", alias="p"), on=exp.column("person_id", "p").eq(exp.column("person_id", "x"))))
+    entry = entry.group_by(exp.column("person_id", alias), copy=False)
+    return (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("p")), exp.column("index_date", "x"), copy=False)
+            .from_(exp.Subquery(this=entry, alias=exp.TableAlias(this=exp.to_identifier("x"))), copy=False)
+            .join(exp.table_("person", alias="p"), on=exp.EQ(this=exp.column("person_id", "p"), expression=exp.column("person_id", "x")), copy=False))
 
 
 def _without_members(ctes: exp.Expression) -> exp.Expression:
     """The CTEs without ``members``: membership and attrition do not use the strata."""
-    ctes = ctes.copy()
-    ctes.set("expressions", [cte for cte in ctes.expressions if cte.alias != "members"])
-    return ctes
+    # Not copied: every statement copies the CTEs it is given.
+    return exp.With(expressions=[cte for cte in ctes.expressions if cte.alias != "members"])
 
 
 def compile_cohort(
@@ -453,37 +452,37 @@ def compile_cohort(
     all_rules = [exp.column(f"rule_{i}") for i in range(len(cohort.rules))]
 
     membership = (
-        exp.select("person_id", exp.alias_(exp.column("index_date"), "start_date"), "end_date")
-        .from_("flags").where(member.copy()).order_by("person_id")
+        exp.select("person_id", exp.alias_(exp.column("index_date"), "start_date", copy=False), "end_date", copy=False)
+        .from_("flags", copy=False).where(member.copy(), copy=False).order_by("person_id", copy=False)
     )
     membership.set(with_key, lean.copy())
 
-    counts: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "n_0")]
+    counts: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "n_0", copy=False)]
     for k in range(1, len(cohort.rules) + 1):
         cond = exp.and_(*[r.copy() for r in all_rules[:k]], copy=False)
-        counts.append(exp.alias_(exp.Sum(this=exp.Case().when(cond, exp.Literal.number(1)).else_(
-            exp.Literal.number(0))), f"n_{k}"))
-    attrition = exp.select(*counts).from_("flags")
+        counts.append(exp.alias_(exp.Sum(this=exp.Case().when(cond, exp.Literal.number(1), copy=False).else_(
+            exp.Literal.number(0))), f"n_{k}", copy=False))
+    attrition = exp.select(*counts, copy=False).from_("flags", copy=False)
     attrition.set(with_key, lean.copy())
 
     parts: list[exp.Select] = []
     for name in cohort.strata:
         parts.append(
-            exp.select(exp.alias_(exp.Literal.string(name), "stratum"),
-                       exp.alias_(exp.cast(exp.column(f"s_{name}"), "VARCHAR"), "value"),
-                       exp.alias_(exp.Count(this=exp.Star()), "n"))
-            .from_("members").group_by(exp.column(f"s_{name}"))
+            exp.select(exp.alias_(exp.Literal.string(name), "stratum", copy=False),
+                       exp.alias_(exp.cast(exp.column(f"s_{name}"), "VARCHAR"), "value", copy=False),
+                       exp.alias_(exp.Count(this=exp.Star()), "n", copy=False), copy=False)
+            .from_("members", copy=False).group_by(exp.column(f"s_{name}"), copy=False)
         )
     if parts:
         strata: exp.Expression = parts[0]
         for p in parts[1:]:
-            strata = exp.union(strata, p, distinct=False)
-        strata = exp.select("stratum", "value", "n").from_(exp.Subquery(this=strata, alias="s"))
+            strata = exp.union(strata, p, distinct=False, copy=False)
+        strata = exp.select("stratum", "value", "n", copy=False).from_(exp.Subquery(this=strata, alias="s"), copy=False)
         strata.set(with_key, ctes.copy())
     else:  # no strata requested: an empty result of the right shape
-        strata = exp.select(exp.alias_(exp.Literal.string(""), "stratum"),
-                            exp.alias_(exp.Literal.string(""), "value"),
-                            exp.alias_(exp.Literal.number(0), "n")).where(exp.false())
+        strata = exp.select(exp.alias_(exp.Literal.string(""), "stratum", copy=False),
+                            exp.alias_(exp.Literal.string(""), "value", copy=False),
+                            exp.alias_(exp.Literal.number(0), "n", copy=False), copy=False).where(exp.false(), copy=False)
         strata.set(with_key, lean.copy())
 
     def stmt(tree):
@@ -512,21 +511,21 @@ def _cell_key_sums(cohort: ir.Cohort) -> exp.Select:
 
     def part(stratum: str, value: exp.Expression, group: exp.Expression | None) -> exp.Select:
         select = (
-            exp.select(exp.alias_(exp.Literal.string(stratum), "stratum"), exp.alias_(value, "value"),
-                       exp.alias_(exp.cast(exp.Sum(this=key_int.copy()), "HUGEINT"), "key_sum"))
-            .from_(exp.table_("members", alias="f"))
+            exp.select(exp.alias_(exp.Literal.string(stratum), "stratum", copy=False), exp.alias_(value, "value", copy=False),
+                       exp.alias_(exp.cast(exp.Sum(this=key_int.copy()), "HUGEINT"), "key_sum", copy=False), copy=False)
+            .from_(exp.table_("members", alias="f"), copy=False)
             .join(exp.table_(RECORD_KEY_TABLE, alias="rk"),
-                  on=exp.column("person_id", "rk").eq(exp.column("person_id", "f")), join_type="left")
+                  on=exp.EQ(this=exp.column("person_id", "rk"), expression=exp.column("person_id", "f")), join_type="left", copy=False)
         )
-        return select.group_by(group) if group is not None else select
+        return select.group_by(group, copy=False) if group is not None else select
 
     parts = [part("*", exp.cast(exp.Null(), "VARCHAR"), None)]
     for name in cohort.strata:
         parts.append(part(name, exp.cast(exp.column(f"s_{name}", "f"), "VARCHAR"), exp.column(f"s_{name}", "f")))
     union: exp.Expression = parts[0]
     for p in parts[1:]:
-        union = exp.union(union, p, distinct=False)
-    return exp.select("stratum", "value", "key_sum").from_(exp.Subquery(this=union, alias="k"))
+        union = exp.union(union, p, distinct=False, copy=False)
+    return exp.select("stratum", "value", "key_sum", copy=False).from_(exp.Subquery(this=union, alias="k"), copy=False)
 
 
 def python_value(series_type: str, value):
@@ -547,9 +546,9 @@ def python_value(series_type: str, value):
 def compile_concept_check(concept_ids: set[int], dialect: str = "duckdb") -> Statement:
     """Which of these concept ids the store's vocabulary knows (to reject unknown concepts)."""
     c = SeriesCompiler(get_dialect(dialect))
-    tree = exp.select("concept_id").from_("concept").where(
+    tree = exp.select("concept_id", copy=False).from_("concept", copy=False).where(
         exp.In(this=exp.column("concept_id"), expressions=[c.param(i) for i in sorted(concept_ids)])
-    )
+    , copy=False)
     return Statement(tree, dict(c.params), c.dialect.name)
 
 
@@ -557,9 +556,9 @@ def compile_descendants(ancestor_ids: set[int], dialect: str = "duckdb") -> Stat
     """(ancestor, descendant) pairs of these concepts in the store's ``concept_ancestor``, so the
     execution path can resolve a query's concept sets once (see :mod:`phta.query.physical`)."""
     c = SeriesCompiler(get_dialect(dialect))
-    tree = exp.select("ancestor_concept_id", "descendant_concept_id").from_("concept_ancestor").where(
+    tree = exp.select("ancestor_concept_id", "descendant_concept_id", copy=False).from_("concept_ancestor", copy=False).where(
         exp.In(this=exp.column("ancestor_concept_id"), expressions=[c.param(i) for i in sorted(ancestor_ids)])
-    )
+    , copy=False)
     return Statement(tree, dict(c.params), c.dialect.name)
 
 
