@@ -216,37 +216,27 @@ def main() -> None:
 
 
 def markdown(res: dict) -> str:
-    """A BENCHMARKS.md table of one run (medians; ratios from the same run; wall and CPU)."""
-    lines = ["| cohort | persons (ours = hand = duckcdm?) | same persons | ours count | ours stratified | "
-             "hand count | hand stratified | duckcdm Circe | ours/duckcdm | ours/hand (count) | "
-             "ours/hand (stratified) |", "|" + " --- |" * 11]
+    """A BENCHMARKS.md table of one run: wall-clock medians with CPU-second medians (this process,
+    DuckDB's threads included) in brackets; ratios from the same run, wall (CPU)."""
+    lines = [f"{res['persons']:,} person records; load average {res['machine_before']['load_avg'][0]:.1f} before, "
+             f"{res['load_avg_after'][0]:.1f} after; {res['machine_before']['date']}", "",
+             "| cohort | persons | same persons (ours = hand = duckcdm) | ours count | ours stratified | hand count | "
+             "hand stratified | duckcdm Circe | ours/hand count | ours/hand stratified | ours/hand count, SQL only | "
+             "ours/hand stratified, SQL only | ours/duckcdm |", "|" + " --- |" * 13]
     for name, r in res["cohorts"].items():
-        same_n = r["ours_n"] == r["hand_n"] == r["duckcdm_n"]
+        same = r["same_persons_hand"] and r["same_persons_duckcdm"] and r["ours_n"] == r["hand_n"] == r["duckcdm_n"]
 
-        def cell(k, r=r):
-            return f"{r[k + '_s']:.3f} s ({r.get(k + '_cpu', 0):.3f})"
+        def t(k, r=r):
+            return f"{r[k + '_s']:.3f} s ({r[k + '_cpu']:.3f})"
 
-        def ratio(a, b, r=r):
+        def q(a, b, r=r):
             return f"{r[a + '_s'] / r[b + '_s']:.2f} ({r[a + '_cpu'] / max(r[b + '_cpu'], 1e-9):.2f})"
 
-        lines.append(
-            f"| {name} | {r['ours_n']:,} ({'yes' if same_n else 'NO'}) | "
-            f"{'yes' if r['same_persons_hand'] and r['same_persons_duckcdm'] else 'NO'} | "
-            f"{cell('ours_count')} | {cell('ours_strata')} | {cell('hand_count')} | {cell('hand_strata')} | "
-            f"{cell('duckcdm')} | {ratio('ours_count', 'duckcdm')} | {ratio('ours_count', 'hand_count')} | "
-            f"{ratio('ours_strata', 'hand_strata')} |")
-    lines += ["", "Compiled once, the SQL alone (ours/hand, wall (CPU)):", "",
-              "| cohort | ours count SQL | ours stratified SQL | ours/hand (count) | ours/hand (stratified) |",
-              "|" + " --- |" * 5]
-    for name, r in res["cohorts"].items():
-        if "ours_count_sql_s" not in r:
-            continue
-        lines.append(
-            f"| {name} | {r['ours_count_sql_s']:.3f} s ({r['ours_count_sql_cpu']:.3f}) | "
-            f"{r['ours_strata_sql_s']:.3f} s ({r['ours_strata_sql_cpu']:.3f}) | "
-            f"{r['ours_count_sql_s'] / r['hand_count_s']:.2f} ({r['ours_count_sql_cpu'] / r['hand_count_cpu']:.2f}) | "
-            f"{r['ours_strata_sql_s'] / r['hand_strata_s']:.2f} ({r['ours_strata_sql_cpu'] / r['hand_strata_cpu']:.2f}) |")
-    return "\n".join(lines) + "\n\nWall-clock medians; CPU-second medians (this process, all threads) in brackets."
+        lines.append(f"| {name} | {r['ours_n']:,} | {'yes' if same else 'NO'} | {t('ours_count')} | {t('ours_strata')} | "
+                     f"{t('hand_count')} | {t('hand_strata')} | {t('duckcdm')} | {q('ours_count', 'hand_count')} | "
+                     f"{q('ours_strata', 'hand_strata')} | {q('ours_count_sql', 'hand_count')} | "
+                     f"{q('ours_strata_sql', 'hand_strata')} | {q('ours_count', 'duckcdm')} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
