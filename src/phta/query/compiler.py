@@ -142,7 +142,8 @@ class SeriesCompiler:
             exp.select(exp.cast(value, "BIGINT"), copy=False)
             .from_(exp.table_("observation", alias=o), copy=False)
             .where(exp.EQ(this=exp.column("person_id", o), expression=exp.column("person_id", scope.row)), copy=False)
-            .where(exp.EQ(this=exp.column("observation_concept_id", o), expression=exp.Literal.number(uk.IMD_QUINTILE_CONCEPT_ID)), copy=False)
+            .where(exp.EQ(this=exp.column("observation_concept_id", o),
+                          expression=exp.Literal.number(uk.IMD_QUINTILE_CONCEPT_ID)), copy=False)
             .where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())), copy=False)
             .order_by(exp.Ordered(this=exp.column("observation_date", o), desc=True),
                       exp.Ordered(this=value.copy(), desc=True), copy=False)
@@ -352,7 +353,8 @@ def compile_series_table(columns: dict[str, ir.Series], dialect: str = "duckdb",
     projections = [exp.column("person_id", "p")]
     for name, series in columns.items():
         projections.append(exp.alias_(c.series(series, scope), exp.to_identifier(name, quoted=True), copy=False))
-    tree = exp.select(*projections, copy=False).from_(exp.table_("person", alias="p"), copy=False).order_by(exp.column("person_id", "p"), copy=False)
+    tree = (exp.select(*projections, copy=False).from_(exp.table_("person", alias="p"), copy=False)
+            .order_by(exp.column("person_id", "p"), copy=False))
     return Statement(tree, dict(c.params), c.dialect.name)
 
 
@@ -361,9 +363,8 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> tuple[exp.Select, exp
     ``members`` (the members' strata); and the membership condition over ``flags``."""
     base = _entry_base(cohort.index_date, c)
     if base is None:
-        base = exp.select(exp.Star(), exp.alias_(c.series(cohort.index_date, _Scope("p")), "index_date", copy=False), copy=False).from_(
-            exp.table_("person", alias="p")
-        , copy=False)
+        index_date = exp.alias_(c.series(cohort.index_date, _Scope("p")), "index_date", copy=False)
+        base = exp.select(exp.Star(), index_date, copy=False).from_(exp.table_("person", alias="p"), copy=False)
     if cohort.universe is not None:
         base = base.where(c.series(cohort.universe, _Scope("p")), copy=False)
     scope = _Scope("b", has_index=True)
@@ -395,7 +396,8 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> tuple[exp.Select, exp
         members = members.join(exp.table_(FACTS_TABLE, alias=facts), join_type="left",
                                on=exp.EQ(this=exp.column("person_id", facts), expression=exp.column("person_id", "f")), copy=False)
     members = members.where(_qualified(member, "f"), copy=False)
-    query = exp.select(exp.Star(), copy=False).from_("flags", copy=False).with_("base", as_=base, copy=False).with_("flags", as_=flags, copy=False)
+    query = (exp.select(exp.Star(), copy=False).from_("flags", copy=False)
+             .with_("base", as_=base, copy=False).with_("flags", as_=flags, copy=False))
     return query.with_("members", as_=members, copy=False), member
 
 
@@ -431,7 +433,8 @@ def _entry_base(index_date: ir.Series, c: SeriesCompiler) -> exp.Select | None:
     entry = entry.group_by(exp.column("person_id", alias), copy=False)
     return (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("p")), exp.column("index_date", "x"), copy=False)
             .from_(exp.Subquery(this=entry, alias=exp.TableAlias(this=exp.to_identifier("x"))), copy=False)
-            .join(exp.table_("person", alias="p"), on=exp.EQ(this=exp.column("person_id", "p"), expression=exp.column("person_id", "x")), copy=False))
+            .join(exp.table_("person", alias="p"),
+                  on=exp.EQ(this=exp.column("person_id", "p"), expression=exp.column("person_id", "x")), copy=False))
 
 
 def _without_members(ctes: exp.Expression) -> exp.Expression:
@@ -546,9 +549,9 @@ def python_value(series_type: str, value):
 def compile_concept_check(concept_ids: set[int], dialect: str = "duckdb") -> Statement:
     """Which of these concept ids the store's vocabulary knows (to reject unknown concepts)."""
     c = SeriesCompiler(get_dialect(dialect))
-    tree = exp.select("concept_id", copy=False).from_("concept", copy=False).where(
+    tree = exp.select("concept_id").from_("concept").where(
         exp.In(this=exp.column("concept_id"), expressions=[c.param(i) for i in sorted(concept_ids)])
-    , copy=False)
+    )
     return Statement(tree, dict(c.params), c.dialect.name)
 
 
@@ -556,9 +559,9 @@ def compile_descendants(ancestor_ids: set[int], dialect: str = "duckdb") -> Stat
     """(ancestor, descendant) pairs of these concepts in the store's ``concept_ancestor``, so the
     execution path can resolve a query's concept sets once (see :mod:`phta.query.physical`)."""
     c = SeriesCompiler(get_dialect(dialect))
-    tree = exp.select("ancestor_concept_id", "descendant_concept_id", copy=False).from_("concept_ancestor", copy=False).where(
+    tree = exp.select("ancestor_concept_id", "descendant_concept_id").from_("concept_ancestor").where(
         exp.In(this=exp.column("ancestor_concept_id"), expressions=[c.param(i) for i in sorted(ancestor_ids)])
-    , copy=False)
+    )
     return Statement(tree, dict(c.params), c.dialect.name)
 
 
