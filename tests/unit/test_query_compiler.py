@@ -41,3 +41,29 @@ def test_index_date_outside_a_cohort_is_an_error():
 def test_unknown_dialect_is_named():
     with pytest.raises(UnsupportedFeature, match="no SQL dialect 'oracle'"):
         get_dialect("oracle")
+
+
+def _base_cte(stmt):
+    return next(cte.this for cte in stmt.tree.args["with_"].expressions if cte.alias == "base")
+
+
+def test_cohort_base_starts_from_the_entry_events():
+    # The index date is the first date of a frame independent of the person row: the base reads
+    # the entry events grouped by person and joins person (no per-person scalar subquery).
+    entry = ir.WhereConcepts(ir.Events("condition"), ir.ConceptSet((ir.ConceptItem(201826, True),)))
+    compiled = compile_cohort(ir.Cohort(ir.FirstDate(entry), (), strata=("sex",)))
+    base = _base_cte(compiled.attrition)
+    grouped = base.args["from_"].this.this
+    assert grouped.args["from_"].this.name == "condition_occurrence" and grouped.args.get("group")
+    assert [j.this.name for j in base.args["joins"]] == ["person"]
+
+
+def test_cohort_base_evaluates_person_dependent_index_dates_per_person():
+    # A window anchored on date of birth depends on the person row: the general form, and its
+    # parameters are the only ones bound (the abandoned shortcut leaves none behind).
+    entry = ir.WhereDate(ir.Events("condition"), ir.DateOfBirth(), 0, 365)
+    compiled = compile_cohort(ir.Cohort(ir.LastDate(entry), (), strata=()))
+    base = _base_cte(compiled.attrition)
+    assert base.args["from_"].this.name == "person" and not base.args.get("joins")
+    assert sorted(compiled.attrition.params) == ["p1", "p2"]
+    assert all(f"${name}" in compiled.attrition.sql() for name in compiled.attrition.params)

@@ -111,8 +111,8 @@ class SeriesCompiler:
     @series.register
     def _(self, node: ir.Sex, scope: _Scope) -> exp.Expression:
         case = exp.Case(this=exp.column("gender_concept_id", scope.row))
-        case = case.when(exp.Literal.number(uk.GENDER_MALE), exp.Literal.string("male"))
-        case = case.when(exp.Literal.number(uk.GENDER_FEMALE), exp.Literal.string("female"))
+        case = case.when(exp.Literal.number(uk.GENDER_MALE), exp.Literal.string("male"), copy=False)
+        case = case.when(exp.Literal.number(uk.GENDER_FEMALE), exp.Literal.string("female"), copy=False)
         return case.else_(exp.Literal.string("unknown"))
 
     @series.register
@@ -123,13 +123,13 @@ class SeriesCompiler:
     def _(self, node: ir.EthnicCategory, scope: _Scope) -> exp.Expression:
         col = exp.column("race_source_value", scope.row)
         known = exp.In(this=col, expressions=[exp.Literal.string(c) for c in uk.NHS_ETHNIC_CATEGORIES])
-        return exp.Case().when(known, col.copy())
+        return exp.Case().when(known, col.copy(), copy=False)
 
     @series.register
     def _(self, node: ir.EthnicGroup, scope: _Scope) -> exp.Expression:
         case = exp.Case(this=exp.column("race_source_value", scope.row))
         for code, group in uk.ETHNIC_GROUP_OF.items():
-            case = case.when(exp.Literal.string(code), exp.Literal.string(group))
+            case = case.when(exp.Literal.string(code), exp.Literal.string(group), copy=False)
         return case.else_(exp.Literal.string("Unknown"))
 
     @series.register
@@ -139,13 +139,14 @@ class SeriesCompiler:
         o = self.alias("imd")
         value = exp.column("value_as_number", o)
         select = (
-            exp.select(exp.cast(value, "BIGINT"))
-            .from_(exp.table_("observation", alias=o))
-            .where(exp.column("person_id", o).eq(exp.column("person_id", scope.row)))
-            .where(exp.column("observation_concept_id", o).eq(exp.Literal.number(uk.IMD_QUINTILE_CONCEPT_ID)))
-            .where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
+            exp.select(exp.cast(value, "BIGINT"), copy=False)
+            .from_(exp.table_("observation", alias=o), copy=False)
+            .where(exp.EQ(this=exp.column("person_id", o), expression=exp.column("person_id", scope.row)), copy=False)
+            .where(exp.EQ(this=exp.column("observation_concept_id", o),
+                          expression=exp.Literal.number(uk.IMD_QUINTILE_CONCEPT_ID)), copy=False)
+            .where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())), copy=False)
             .order_by(exp.Ordered(this=exp.column("observation_date", o), desc=True),
-                      exp.Ordered(this=value.copy(), desc=True))
+                      exp.Ordered(this=value.copy(), desc=True), copy=False)
             .limit(1)
         )
         return exp.Subquery(this=select)
@@ -156,9 +157,9 @@ class SeriesCompiler:
             return self._person_fact("site", scope)
         c = self.alias("cs")
         select = (
-            exp.select(exp.Max(this=exp.column("care_site_source_value", c)))
-            .from_(exp.table_("care_site", alias=c))
-            .where(exp.column("care_site_id", c).eq(exp.column("care_site_id", scope.row)))
+            exp.select(exp.Max(this=exp.column("care_site_source_value", c)), copy=False)
+            .from_(exp.table_("care_site", alias=c), copy=False)
+            .where(exp.EQ(this=exp.column("care_site_id", c), expression=exp.column("care_site_id", scope.row)), copy=False)
         )
         return exp.Subquery(this=select)
 
@@ -177,7 +178,7 @@ class SeriesCompiler:
                           expressions=[self.param(p) for p in node.person_ids])
         # DuckDB: one list parameter, unnested. Opt-out rewrites bring tens of thousands of ids,
         # and an IN list of that many placeholders takes DuckDB minutes to bind (bench/optouts.py).
-        ids = exp.select(exp.Unnest(expressions=[self.param(list(node.person_ids))])).subquery()
+        ids = exp.select(exp.Unnest(expressions=[self.param(list(node.person_ids))]), copy=False).subquery()
         return exp.In(this=exp.column("person_id", scope.row), query=ids)
 
     @series.register
@@ -185,7 +186,7 @@ class SeriesCompiler:
         date, dob = self.series(node.date, scope), self._dob(scope)
         years = exp.Sub(this=exp.Year(this=date), expression=exp.Year(this=dob))
         before_birthday = exp.LT(this=_month_day(date.copy()), expression=_month_day(dob.copy()))
-        minus = exp.Case().when(before_birthday, exp.Literal.number(1)).else_(exp.Literal.number(0))
+        minus = exp.Case().when(before_birthday, exp.Literal.number(1), copy=False).else_(exp.Literal.number(0))
         return exp.paren(exp.Sub(this=years, expression=minus), copy=False)
 
     @series.register
@@ -204,11 +205,11 @@ class SeriesCompiler:
     def _observation_period(self, date: ir.Series, scope: _Scope, agg, column: str) -> exp.Expression:
         o = self.alias("op")
         select = (
-            exp.select(agg(this=exp.column(column, o)))
-            .from_(exp.table_("observation_period", alias=o))
-            .where(exp.column("person_id", o).eq(exp.column("person_id", scope.row)))
-            .where(exp.LTE(this=exp.column("observation_period_start_date", o), expression=self.series(date, scope)))
-            .where(exp.GTE(this=exp.column("observation_period_end_date", o), expression=self.series(date, scope)))
+            exp.select(agg(this=exp.column(column, o)), copy=False)
+            .from_(exp.table_("observation_period", alias=o), copy=False)
+            .where(exp.EQ(this=exp.column("person_id", o), expression=exp.column("person_id", scope.row)), copy=False)
+            .where(exp.LTE(this=exp.column("observation_period_start_date", o), expression=self.series(date, scope)), copy=False)
+            .where(exp.GTE(this=exp.column("observation_period_end_date", o), expression=self.series(date, scope)), copy=False)
         )
         return exp.Subquery(this=select)
 
@@ -250,9 +251,9 @@ class SeriesCompiler:
 
     def _frame_select(self, frame: ir.Frame, scope: _Scope, projection, alias: str | None = None):
         alias = alias or self.alias("e")
-        conditions = [exp.column("person_id", alias).eq(exp.column("person_id", scope.row))]
+        conditions = [exp.EQ(this=exp.column("person_id", alias), expression=exp.column("person_id", scope.row))]
         conditions += self.frame(frame, alias, scope)
-        return exp.select(projection).from_(exp.table_(frame.domain.table, alias=alias)).where(
+        return exp.select(projection, copy=False).from_(exp.table_(frame.domain.table, alias=alias), copy=False).where(
             exp.and_(*conditions, copy=False), copy=False
         )
 
@@ -305,8 +306,8 @@ class SeriesCompiler:
         if scope.facts is not None:
             return exp.column(column, scope.facts)
         f = self.alias("pf")
-        return exp.Subquery(this=exp.select(exp.column(column, f)).from_(exp.table_(FACTS_TABLE, alias=f))
-                            .where(exp.column("person_id", f).eq(exp.column("person_id", scope.row))))
+        return exp.Subquery(this=exp.select(exp.column(column, f), copy=False).from_(exp.table_(FACTS_TABLE, alias=f), copy=False)
+                            .where(exp.EQ(this=exp.column("person_id", f), expression=exp.column("person_id", scope.row)), copy=False))
 
     def _in_concepts(self, column: exp.Expression, items: list[ir.ConceptItem]) -> exp.Expression:
         ids = sorted({i.concept_id for i in items})
@@ -321,10 +322,10 @@ class SeriesCompiler:
             return own
         a = self.alias("ca")
         descendants = (
-            exp.select(exp.column("descendant_concept_id", a))
-            .from_(exp.table_("concept_ancestor", alias=a))
+            exp.select(exp.column("descendant_concept_id", a), copy=False)
+            .from_(exp.table_("concept_ancestor", alias=a), copy=False)
             .where(exp.In(this=exp.column("ancestor_concept_id", a),
-                          expressions=[self.param(c) for c in with_descendants]))
+                          expressions=[self.param(c) for c in with_descendants]), copy=False)
         )
         return exp.paren(exp.or_(own, exp.In(this=column.copy(), query=exp.Subquery(this=descendants)), copy=False), copy=False)
 
@@ -351,108 +352,149 @@ def compile_series_table(columns: dict[str, ir.Series], dialect: str = "duckdb",
     scope = _Scope("p")
     projections = [exp.column("person_id", "p")]
     for name, series in columns.items():
-        projections.append(exp.alias_(c.series(series, scope), exp.to_identifier(name, quoted=True)))
-    tree = exp.select(*projections).from_(exp.table_("person", alias="p")).order_by(exp.column("person_id", "p"))
+        projections.append(exp.alias_(c.series(series, scope), exp.to_identifier(name, quoted=True), copy=False))
+    tree = (exp.select(*projections, copy=False).from_(exp.table_("person", alias="p"), copy=False)
+            .order_by(exp.column("person_id", "p"), copy=False))
     return Statement(tree, dict(c.params), c.dialect.name)
 
 
-def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> exp.Select:
-    """CTEs ``base`` (persons with their index date) and ``flags`` (rules, end date, strata)."""
-    base = exp.select(exp.Star(), exp.alias_(c.series(cohort.index_date, _Scope("p")), "index_date")).from_(
-        exp.table_("person", alias="p")
-    )
+def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> tuple[exp.Select, exp.Expression]:
+    """CTEs ``base`` (persons with their index date), ``flags`` (their rules and end date) and
+    ``members`` (the members' strata); and the membership condition over ``flags``."""
+    base = _entry_base(cohort.index_date, c)
+    if base is None:
+        index_date = exp.alias_(c.series(cohort.index_date, _Scope("p")), "index_date", copy=False)
+        base = exp.select(exp.Star(), index_date, copy=False).from_(exp.table_("person", alias="p"), copy=False)
     if cohort.universe is not None:
-        base = base.where(c.series(cohort.universe, _Scope("p")))
-    facts = "pf" if c.physical.person_facts else None
-    scope = _Scope("b", has_index=True, facts=facts)
-    cols: list[exp.Expression] = [exp.column("person_id", "b"), exp.column("index_date", "b")]
+        base = base.where(c.series(cohort.universe, _Scope("p")), copy=False)
+    scope = _Scope("b", has_index=True)
+    # flags keeps the person row (b.*): the strata of the members are computed from it below.
+    cols: list[exp.Expression] = [exp.Column(this=exp.Star(), table=exp.to_identifier("b"))]
     for i, rule in enumerate(cohort.rules):
         met = exp.Coalesce(this=c.series(rule.condition, scope), expressions=[exp.false()])
-        cols.append(exp.alias_(met, f"rule_{i}"))
+        cols.append(exp.alias_(met, f"rule_{i}", copy=False))
     end = c.series(cohort.end_date, scope) if cohort.end_date is not None else exp.cast(exp.Null(), "DATE")
-    cols.append(exp.alias_(end, "end_date"))
+    cols.append(exp.alias_(end, "end_date", copy=False))
+    flags = (
+        exp.select(*cols, copy=False).from_(exp.table_("base", alias="b"), copy=False)
+        .where(exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null())), copy=False)
+    )
+    all_rules = [exp.column(f"rule_{i}") for i in range(len(cohort.rules))]
+    member = exp.and_(*all_rules, copy=False) if all_rules else exp.true()
+    # Strata only for the members (not every person with an index date): the facts join and the
+    # strata expressions then touch the few members, and the strata queries share this CTE.
+    facts = "pf" if c.physical.person_facts else None
+    strata_scope = _Scope("f", has_index=True, facts=facts)
     strata = {"sex": ir.Sex(), "ethnic_group": ir.EthnicGroup(), "imd_quintile": ir.ImdQuintile(),
               "site": ir.Site(), "age_band": ir.AgeAt(ir.IndexDate())}
-    for name in cohort.strata:
-        cols.append(exp.alias_(c.series(strata[name], scope), f"s_{name}"))
-    flags = exp.select(*cols).from_(exp.table_("base", alias="b"))
+    member_cols = [exp.column("person_id", "f")]
+    member_cols += [exp.alias_(c.series(strata[name], strata_scope), f"s_{name}", copy=False) for name in cohort.strata]
+    members = exp.select(*member_cols, copy=False).from_(exp.table_("flags", alias="f"), copy=False)
     if facts is not None:
         # A join (not a scalar subquery per row) lets the engine build its hash table on the
-        # smaller side: the persons with an index date, not every person in the store.
-        flags = flags.join(exp.table_(FACTS_TABLE, alias=facts), join_type="left",
-                           on=exp.column("person_id", facts).eq(exp.column("person_id", "b")))
-    flags = (
-        flags
-        .where(exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null())))
-    )
-    return exp.select(exp.Star()).from_("flags").with_("base", as_=base).with_("flags", as_=flags)
+        # smaller side: the members, not every person in the store.
+        members = members.join(exp.table_(FACTS_TABLE, alias=facts), join_type="left",
+                               on=exp.EQ(this=exp.column("person_id", facts), expression=exp.column("person_id", "f")), copy=False)
+    members = members.where(_qualified(member, "f"), copy=False)
+    query = (exp.select(exp.Star(), copy=False).from_("flags", copy=False)
+             .with_("base", as_=base, copy=False).with_("flags", as_=flags, copy=False))
+    return query.with_("members", as_=members, copy=False), member
 
 
-def _without_strata(ctes: exp.Expression) -> exp.Expression:
-    """The CTEs with the strata columns dropped from ``flags``: membership and attrition do not use
-    them, and the engine does not prune them from a CTE (the IMD look-up dominated otherwise)."""
-    ctes = ctes.copy()
-    for cte in ctes.expressions:
-        if cte.alias == "flags":
-            select = cte.this
-            select.set("expressions", [e for e in select.expressions if not e.alias_or_name.startswith("s_")])
-            if select.args.get("joins") and not any(col.table == "pf" for e in select.expressions
-                                                     for col in e.find_all(exp.Column)):
-                select.set("joins", None)  # the facts join fed only the strata
-    return ctes
+def _qualified(condition: exp.Expression, alias: str) -> exp.Expression:
+    condition = condition.copy()
+    for col in condition.find_all(exp.Column):
+        col.set("table", exp.to_identifier(alias))
+    return condition
+
+
+def _entry_base(index_date: ir.Series, c: SeriesCompiler) -> exp.Select | None:
+    """``base`` driven by the entry events, when the index date is the first (or last) date of a
+    frame that does not depend on the person row: the frame's events grouped by person, joined to
+    ``person``. The general form evaluates the index date for every person in the store (a scalar
+    subquery per person row); this one touches only the few persons with an entry event, as a
+    hand-written query would. Same rows: persons without an entry event have no index date and
+    ``flags`` drops them in both forms. None when the shortcut does not apply."""
+    if not isinstance(index_date, ir.FirstDate | ir.LastDate):
+        return None
+    saved = (dict(c.params), c._aliases)
+    alias = c.alias("e")
+    conds = c.frame(index_date.frame, alias, _Scope("p"))
+    if any(col.table == "p" for cond in conds for col in cond.find_all(exp.Column)):
+        c.params, c._aliases = saved  # e.g. a window anchored on date of birth: the general form
+        return None
+    agg = exp.Min if isinstance(index_date, ir.FirstDate) else exp.Max
+    domain = index_date.frame.domain
+    entry = exp.select(exp.column("person_id", alias),
+                       exp.alias_(agg(this=exp.column(domain.start, alias)), "index_date", copy=False), copy=False).from_(
+        exp.table_(domain.table, alias=alias), copy=False)
+    if conds:
+        entry = entry.where(exp.and_(*conds, copy=False), copy=False)
+    entry = entry.group_by(exp.column("person_id", alias), copy=False)
+    return (exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("p")), exp.column("index_date", "x"), copy=False)
+            .from_(exp.Subquery(this=entry, alias=exp.TableAlias(this=exp.to_identifier("x"))), copy=False)
+            .join(exp.table_("person", alias="p"),
+                  on=exp.EQ(this=exp.column("person_id", "p"), expression=exp.column("person_id", "x")), copy=False))
+
+
+def _without_members(ctes: exp.Expression) -> exp.Expression:
+    """The CTEs without ``members``: membership and attrition do not use the strata."""
+    # Not copied: every statement copies the CTEs it is given.
+    return exp.With(expressions=[cte for cte in ctes.expressions if cte.alias != "members"])
 
 
 def compile_cohort(
     cohort: ir.Cohort, dialect: str = "duckdb", physical: PhysicalDesign = NONE, *, cell_keys: bool = False
 ) -> CompiledCohort:
     c = SeriesCompiler(get_dialect(dialect), physical=physical)
-    flags_query = _cohort_flags(cohort, c)
+    flags_query, member = _cohort_flags(cohort, c)
     params = dict(c.params)
-    ctes = flags_query.args["with_"] if "with_" in flags_query.args else flags_query.args["with"]
-    lean = _without_strata(ctes)
+    with_key = "with_" if "with_" in flags_query.args else "with"
+    ctes = flags_query.args[with_key]
+    lean = _without_members(ctes)
     all_rules = [exp.column(f"rule_{i}") for i in range(len(cohort.rules))]
-    member = exp.and_(*all_rules, copy=False) if all_rules else exp.true()
 
     membership = (
-        exp.select("person_id", exp.alias_(exp.column("index_date"), "start_date"), "end_date")
-        .from_("flags").where(member.copy()).order_by("person_id")
+        exp.select("person_id", exp.alias_(exp.column("index_date"), "start_date", copy=False), "end_date", copy=False)
+        .from_("flags", copy=False).where(member.copy(), copy=False).order_by("person_id", copy=False)
     )
-    membership.set("with_" if "with_" in flags_query.args else "with", lean.copy())
+    membership.set(with_key, lean.copy())
 
-    counts: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "n_0")]
+    counts: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "n_0", copy=False)]
     for k in range(1, len(cohort.rules) + 1):
         cond = exp.and_(*[r.copy() for r in all_rules[:k]], copy=False)
-        counts.append(exp.alias_(exp.Sum(this=exp.Case().when(cond, exp.Literal.number(1)).else_(
-            exp.Literal.number(0))), f"n_{k}"))
-    attrition = exp.select(*counts).from_("flags")
-    attrition.set("with_" if "with_" in flags_query.args else "with", lean.copy())
+        counts.append(exp.alias_(exp.Sum(this=exp.Case().when(cond, exp.Literal.number(1), copy=False).else_(
+            exp.Literal.number(0))), f"n_{k}", copy=False))
+    attrition = exp.select(*counts, copy=False).from_("flags", copy=False)
+    attrition.set(with_key, lean.copy())
 
     parts: list[exp.Select] = []
     for name in cohort.strata:
         parts.append(
-            exp.select(exp.alias_(exp.Literal.string(name), "stratum"),
-                       exp.alias_(exp.cast(exp.column(f"s_{name}"), "VARCHAR"), "value"),
-                       exp.alias_(exp.Count(this=exp.Star()), "n"))
-            .from_("flags").where(member.copy()).group_by(exp.column(f"s_{name}"))
+            exp.select(exp.alias_(exp.Literal.string(name), "stratum", copy=False),
+                       exp.alias_(exp.cast(exp.column(f"s_{name}"), "VARCHAR"), "value", copy=False),
+                       exp.alias_(exp.Count(this=exp.Star()), "n", copy=False), copy=False)
+            .from_("members", copy=False).group_by(exp.column(f"s_{name}"), copy=False)
         )
     if parts:
         strata: exp.Expression = parts[0]
         for p in parts[1:]:
-            strata = exp.union(strata, p, distinct=False)
-        strata = exp.select("stratum", "value", "n").from_(exp.Subquery(this=strata, alias="s"))
+            strata = exp.union(strata, p, distinct=False, copy=False)
+        strata = exp.select("stratum", "value", "n", copy=False).from_(exp.Subquery(this=strata, alias="s"), copy=False)
+        strata.set(with_key, ctes.copy())
     else:  # no strata requested: an empty result of the right shape
-        strata = exp.select(exp.alias_(exp.Literal.string(""), "stratum"),
-                            exp.alias_(exp.Literal.string(""), "value"),
-                            exp.alias_(exp.Literal.number(0), "n")).where(exp.false())
-    strata.set("with_" if "with_" in flags_query.args else "with", ctes.copy())
+        strata = exp.select(exp.alias_(exp.Literal.string(""), "stratum", copy=False),
+                            exp.alias_(exp.Literal.string(""), "value", copy=False),
+                            exp.alias_(exp.Literal.number(0), "n", copy=False), copy=False).where(exp.false(), copy=False)
+        strata.set(with_key, lean.copy())
 
     def stmt(tree):
         return Statement(tree, params, c.dialect.name)
 
     keys = None
     if cell_keys:
-        keys = _cell_key_sums(cohort, member)
-        keys.set("with_" if "with_" in flags_query.args else "with", ctes.copy())
+        keys = _cell_key_sums(cohort)
+        keys.set(with_key, ctes.copy())
     return CompiledCohort(stmt(membership), stmt(attrition), stmt(strata), tuple(r.name for r in cohort.rules),
                           stmt(keys) if keys is not None else None)
 
@@ -461,7 +503,7 @@ RECORD_KEY_TABLE = "phta_record_key"  # built by phta.cdm.record_keys
 _KEY_RESOLUTION = 2**32  # record keys have 32-bit resolution (phta.disclosure.cellkey)
 
 
-def _cell_key_sums(cohort: ir.Cohort, member: exp.Expression) -> exp.Select:
+def _cell_key_sums(cohort: ir.Cohort) -> exp.Select:
     """Rows (stratum, value, key_sum): the members' record keys as 32-bit integers, summed per
     stratum cell and for the whole cohort (stratum ``"*"``). Summing integers keeps the cell key
     exact and independent of row order; the caller takes it modulo 2**32. A member without a
@@ -472,22 +514,21 @@ def _cell_key_sums(cohort: ir.Cohort, member: exp.Expression) -> exp.Select:
 
     def part(stratum: str, value: exp.Expression, group: exp.Expression | None) -> exp.Select:
         select = (
-            exp.select(exp.alias_(exp.Literal.string(stratum), "stratum"), exp.alias_(value, "value"),
-                       exp.alias_(exp.cast(exp.Sum(this=key_int.copy()), "HUGEINT"), "key_sum"))
-            .from_(exp.table_("flags", alias="f"))
+            exp.select(exp.alias_(exp.Literal.string(stratum), "stratum", copy=False), exp.alias_(value, "value", copy=False),
+                       exp.alias_(exp.cast(exp.Sum(this=key_int.copy()), "HUGEINT"), "key_sum", copy=False), copy=False)
+            .from_(exp.table_("members", alias="f"), copy=False)
             .join(exp.table_(RECORD_KEY_TABLE, alias="rk"),
-                  on=exp.column("person_id", "rk").eq(exp.column("person_id", "f")), join_type="left")
-            .where(member.copy())
+                  on=exp.EQ(this=exp.column("person_id", "rk"), expression=exp.column("person_id", "f")), join_type="left", copy=False)
         )
-        return select.group_by(group) if group is not None else select
+        return select.group_by(group, copy=False) if group is not None else select
 
     parts = [part("*", exp.cast(exp.Null(), "VARCHAR"), None)]
     for name in cohort.strata:
         parts.append(part(name, exp.cast(exp.column(f"s_{name}", "f"), "VARCHAR"), exp.column(f"s_{name}", "f")))
     union: exp.Expression = parts[0]
     for p in parts[1:]:
-        union = exp.union(union, p, distinct=False)
-    return exp.select("stratum", "value", "key_sum").from_(exp.Subquery(this=union, alias="k"))
+        union = exp.union(union, p, distinct=False, copy=False)
+    return exp.select("stratum", "value", "key_sum", copy=False).from_(exp.Subquery(this=union, alias="k"), copy=False)
 
 
 def python_value(series_type: str, value):
