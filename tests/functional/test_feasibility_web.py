@@ -128,7 +128,7 @@ def test_each_node_run_is_audited_without_counts(region_server, region_settings)
     database = open_database(region_settings)
     runs = [e for e in entries(database) if e.action == "query.run"]
     assert len(runs) == 3
-    assert {e.details["node"] for e in runs} == {n["name"] for n in r.json()["nodes"]}
+    assert {e.details["node"] for e in runs} == {n["code"] for n in r.json()["nodes"]}
     for e in runs:
         assert e.details["query_hash"] == serial.content_hash(query)
         assert e.details["purpose"] == "network_feasibility" and e.details["outcome"] == "completed"

@@ -87,7 +87,7 @@ def _approved_project_on(settings, email: str, node_name: str) -> int:
 def test_cohort_run_atlas_json_for_a_project_member(region_settings, tmp_path):
     email = make_user(region_settings, "researcher", email="atlas-member@uni.example")
     node = region_stores(region_settings)[0]
-    pid = _approved_project_on(region_settings, email, node.name)
+    pid = _approved_project_on(region_settings, email, node.code)  # grants name nodes by code
     definition = tmp_path / "atlas.json"
     definition.write_text(DEFINITION, encoding="utf-8")
     store = region_stores(region_settings)[0].path
