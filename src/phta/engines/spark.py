@@ -27,6 +27,7 @@ from sqlglot import exp
 
 from phta.cdm.store import Store
 from phta.engines import spark_session, spark_views
+from phta.engines.errors import EngineError
 from phta.engines.params import bind
 from phta.engines.spark_decorrelate import decorrelate_for_spark
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 DIALECT = "spark"
 
 
-class SparkQueryError(RuntimeError):
+class SparkQueryError(EngineError):
     """Spark refused or failed a query. Carries Spark's error condition, never data values."""
 
     def __init__(self, message: str, condition: str | None = None, sqlstate: str | None = None):
