@@ -165,7 +165,8 @@ def _query_error(exc: Exception) -> SparkQueryError:
     if isinstance(exc, AnalysisException):
         # Analysis runs before any data is read: its message is about the query (an unknown
         # column or table, a type mismatch), so it is safe and useful to keep.
-        detail = str(exc).split("\n", 1)[0][:500]
+        # The first non-empty line: some conditions start their message with a newline.
+        detail = next((line for line in str(exc).splitlines() if line.strip()), "")[:500]
         return SparkQueryError(f"Spark could not compile the query: {detail}", condition, sqlstate)
     return SparkQueryError(
         f"Spark failed while running the query: {condition or type(exc).__name__}"

@@ -451,7 +451,7 @@ def compile_cohort(
 
     keys = None
     if cell_keys:
-        keys = _cell_key_sums(cohort, member)
+        keys = _cell_key_sums(cohort, member, c.dialect)
         keys.set("with_" if "with_" in flags_query.args else "with", ctes.copy())
     return CompiledCohort(stmt(membership), stmt(attrition), stmt(strata), tuple(r.name for r in cohort.rules),
                           stmt(keys) if keys is not None else None)
@@ -461,7 +461,7 @@ RECORD_KEY_TABLE = "phta_record_key"  # built by phta.cdm.record_keys
 _KEY_RESOLUTION = 2**32  # record keys have 32-bit resolution (phta.disclosure.cellkey)
 
 
-def _cell_key_sums(cohort: ir.Cohort, member: exp.Expression) -> exp.Select:
+def _cell_key_sums(cohort: ir.Cohort, member: exp.Expression, dialect: Dialect) -> exp.Select:
     """Rows (stratum, value, key_sum): the members' record keys as 32-bit integers, summed per
     stratum cell and for the whole cohort (stratum ``"*"``). Summing integers keeps the cell key
     exact and independent of row order; the caller takes it modulo 2**32. A member without a
@@ -473,7 +473,7 @@ def _cell_key_sums(cohort: ir.Cohort, member: exp.Expression) -> exp.Select:
     def part(stratum: str, value: exp.Expression, group: exp.Expression | None) -> exp.Select:
         select = (
             exp.select(exp.alias_(exp.Literal.string(stratum), "stratum"), exp.alias_(value, "value"),
-                       exp.alias_(exp.cast(exp.Sum(this=key_int.copy()), "HUGEINT"), "key_sum"))
+                       exp.alias_(exp.cast(exp.Sum(this=key_int.copy()), dialect.types["key_sum"]), "key_sum"))
             .from_(exp.table_("flags", alias="f"))
             .join(exp.table_(RECORD_KEY_TABLE, alias="rk"),
                   on=exp.column("person_id", "rk").eq(exp.column("person_id", "f")), join_type="left")
