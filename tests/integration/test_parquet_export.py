@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
-from phta.cdm.parquet_export import MANIFEST, export_parquet, manifest_fingerprint, store_fingerprint
+from phta.cdm.parquet_export import (
+    MANIFEST,
+    export_parquet,
+    manifest_fingerprint,
+    store_fingerprint,
+)
 from phta.cdm.record_keys import index_record_keys
 from phta.cdm.store import Store
 
