@@ -1,4 +1,5 @@
-"""Only subqueries correlated two levels up are rewritten for Spark; other trees pass untouched."""
+"""Only subqueries correlated two levels up are rewritten for Spark; other trees pass untouched.
+Rewrites keep values (the Spark spec and differential tests run them against the reference)."""
 
 import sqlglot
 from sqlglot import exp
@@ -30,12 +31,43 @@ def test_shallow_trees_are_returned_unchanged():
     assert decorrelate_for_spark(tree) is tree
 
 
-def test_the_rewrite_leaves_no_deep_correlation_and_keeps_the_original():
+# Correlated two levels up on a visit, not on the person: neither key nor person column to pull in.
+DEEP_NOT_ON_PERSON = """
+SELECT v.visit_occurrence_id,
+  (SELECT COUNT(*) FROM condition_occurrence AS e1
+   WHERE e1.person_id = v.person_id
+     AND e1.condition_start_date >= (SELECT MIN(e2.condition_start_date) FROM condition_occurrence AS e2
+                                     WHERE e2.visit_occurrence_id = v.visit_occurrence_id)) AS n
+FROM visit_occurrence AS v
+"""
+
+
+def test_a_person_key_two_levels_up_is_read_from_the_middle_query_instead():
     tree = sqlglot.parse_one(DEEP, read="duckdb")
     before = tree.sql("spark")
     rewritten = decorrelate_for_spark(tree)
     assert not has_deep_correlation(rewritten)
-    assert tree.sql("spark") == before
+    assert tree.sql("spark") == before  # the input is not changed
+    text = rewritten.sql("spark")
+    assert "e2.person_id = e1.person_id" in text and "JOIN" not in text
+
+
+def test_another_column_of_the_outer_person_comes_from_the_person_joined_on_the_key():
+    tree = sqlglot.parse_one(DEEP.replace("WHERE e2.person_id = p.person_id",
+                                          "WHERE e2.person_id = p.person_id "
+                                          "AND e2.condition_start_date >= MAKE_DATE(p.year_of_birth, 1, 1)"),
+                             read="duckdb")
+    rewritten = decorrelate_for_spark(tree)
+    assert not has_deep_correlation(rewritten)
+    text = rewritten.sql("spark")
+    assert "JOIN person AS p__in0 ON p__in0.person_id = e1.person_id" in text
+    assert "MAKE_DATE(p__in0.year_of_birth, 1, 1)" in text
+
+
+def test_other_deep_correlation_is_unnested_into_joins():
+    tree = sqlglot.parse_one(DEEP_NOT_ON_PERSON, read="duckdb")
+    rewritten = decorrelate_for_spark(tree)
+    assert not has_deep_correlation(rewritten)
     assert "JOIN" in rewritten.sql("spark")
 
 

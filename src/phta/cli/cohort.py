@@ -13,11 +13,13 @@ from rich.table import Table
 
 from phta.cdm.store import StoreError
 from phta.cli import circe
+from phta.config import SettingsError, load_settings
 from phta.execution import (
     FEASIBILITY,
     LOCAL_CUSTODIAN_QUALITY,
     CohortResult,
     DefinitionError,
+    EngineError,
     ExecutionContext,
     ExecutionRequest,
     NotAuthorised,
@@ -68,10 +70,11 @@ def run(
     if purpose not in purposes:
         raise _fail(f"unknown purpose {purpose!r}; choose one of {sorted(purposes)}")
     try:
-        request = ExecutionRequest.build(cohort, purposes[purpose], store)
+        # On the engine the settings give this node (PHTA_ENGINE, PHTA_NODE_ENGINES): DuckDB or Spark.
+        request = ExecutionRequest.build(cohort, purposes[purpose], store, settings=load_settings())
         # policy_for applies the opt-out registers governance says apply to this purpose here.
         result = execute(request, ExecutionContext.local_custodian(store), policy_for(purposes[purpose], request.store))
-    except (StoreError, NotAuthorised, IRError) as e:
+    except (StoreError, NotAuthorised, IRError, EngineError, SettingsError) as e:
         raise _fail(str(e)) from None
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(result), default=str, indent=2))

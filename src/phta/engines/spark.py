@@ -76,7 +76,8 @@ class SparkEngine:
     ) -> tuple[str, dict[str, Any]]:
         """The Spark SQL text (with ``:name`` placeholders) and the values to bind."""
         bound = bind(query, params)
-        return decorrelate_for_spark(bound.tree).sql(dialect=DIALECT), bound.values
+        tree = _parenthesise_exists(decorrelate_for_spark(bound.tree))
+        return tree.sql(dialect=DIALECT), bound.values
 
     def execute(
         self, query: exp.Expression, params: Mapping[str, Any] | Sequence[Any] | None = None
@@ -113,6 +114,21 @@ class SparkEngine:
             if wanted:
                 spark_views.create_empty_views(self.session, wanted)
                 self._empty_pending -= wanted
+
+
+def _parenthesise_exists(tree: exp.Expression) -> exp.Expression:
+    """``x = (EXISTS(...))``: Spark's parser reads ``EXISTS`` only as a predicate of its own, not
+    as the operand of a comparison (``x = EXISTS(SELECT 1 ...)`` is a syntax error there), so an
+    EXISTS inside a comparison gets parentheses. Same value; other trees are returned as they are."""
+    def compared(node: exp.Exists) -> bool:  # AND / OR take EXISTS as it is
+        return isinstance(node.parent, exp.Binary) and not isinstance(node.parent, exp.Connector)
+
+    if not any(compared(e) for e in tree.find_all(exp.Exists)):
+        return tree
+    tree = tree.copy()
+    for node in [e for e in tree.find_all(exp.Exists) if compared(e)]:
+        node.replace(exp.paren(node.copy(), copy=False))
+    return tree
 
 
 def _collect(frame) -> list:

@@ -93,14 +93,22 @@ def list_parquet_tables(session: SparkSession, location: str) -> dict[str, str]:
     return found
 
 
-def read_manifest(session: SparkSession, location: str) -> str | None:
+def is_local(location: str) -> bool:
+    """Whether ``location`` is a directory of this machine (no scheme, or ``file://``)."""
+    return "://" not in location or location.startswith("file://")
+
+
+def read_manifest(location: str, session: SparkSession | None = None) -> str | None:
     """The text of the export's manifest, or None if the location or the manifest is missing.
-    A local directory is read directly (checked before every query: a Spark job would cost more
-    than the query's own planning); any other location through Spark's file system layer, like
-    the data files, so HDFS and object stores work."""
-    if "://" not in location or location.startswith("file://"):
+
+    A local directory is read directly (checked before every query, and before Spark starts, so
+    a node with no export fails fast); any other location needs ``session`` and is read through
+    Spark's file system layer, like the data files, so HDFS and object stores work."""
+    if is_local(location):
         local = Path(location.removeprefix("file://")) / MANIFEST
         return local.read_text(encoding="utf-8") if local.is_file() else None
+    if session is None:
+        raise ValueError(f"reading {location} needs a Spark session")
     jvm = session.sparkContext._jvm
     hadoop_conf = session.sparkContext._jsc.hadoopConfiguration()
     path = jvm.org.apache.hadoop.fs.Path(f"{location.rstrip('/')}/{MANIFEST}")

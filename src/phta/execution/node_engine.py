@@ -72,8 +72,9 @@ def _spark_engine(engine: NodeEngine, store: Store):
     from phta.engines.spark import SparkEngine
 
     location = engine.location(store)
-    session = spark_session.get_session(engine.spark_master)
-    manifest = spark_views.read_manifest(session, location)
+    # A local export is checked before Spark starts: a node without one fails in milliseconds.
+    session = None if spark_views.is_local(location) else spark_session.get_session(engine.spark_master)
+    manifest = spark_views.read_manifest(location, session)
     recorded = manifest_fingerprint(manifest)
     if recorded is None:
         raise ParquetExportError(
@@ -85,6 +86,7 @@ def _spark_engine(engine: NodeEngine, store: Store):
             f"store {store.path}: the Parquet export at {location} is stale (the store changed after "
             f"it was written); run `{EXPORT_COMMAND} {store.path}`" + (" and copy it there" if engine.parquet_uri else "")
         )
+    session = session or spark_session.get_session(engine.spark_master)
     key = (location, engine.spark_master)
     with _lock:
         cached = _engines.get(key)
