@@ -24,12 +24,17 @@ from phta.execution import LOCAL_CUSTODIAN_QUALITY, ExecutionContext, ExecutionR
 from phta.execution.node_engine import NodeEngine
 from phta.query.compiler import compile_series_table, python_value
 from tests.integration.query_strategies import any_series, cohorts, store_from_template, tables
-from tests.integration.test_query_differential import empty_store_file as _template  # noqa: F401 - fixture
 from tests.spec.cohort import harness
 
 pytestmark = [pytest.mark.java, pytest.mark.slow]
 
 SPARK_SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def template_store_file(tmp_path_factory) -> Path:
+    """An empty store file, copied for every example (much faster than creating the schema)."""
+    return Store.create(tmp_path_factory.mktemp("template") / "template", node_name="diff").db_path
 
 
 def _exported(template: Path, path: Path, data: dict) -> Store:
@@ -40,9 +45,9 @@ def _exported(template: Path, path: Path, data: dict) -> Store:
 
 @SPARK_SETTINGS
 @given(data=tables(), query=any_series())
-def test_series_agree_on_spark(empty_store_file, spark_master, data, query):
+def test_series_agree_on_spark(template_store_file, spark_master, data, query):
     with tempfile.TemporaryDirectory() as tmp:
-        store = _exported(empty_store_file, Path(tmp) / "store", data)
+        store = _exported(template_store_file, Path(tmp) / "store", data)
         stmt = compile_series_table({"v": query}, dialect="spark")
         rows = SparkEngine.for_store(store, master=spark_master).execute(stmt.tree, stmt.params)
         on_spark = {r[0]: python_value(query.type, r[1]) for r in rows}
@@ -51,9 +56,9 @@ def test_series_agree_on_spark(empty_store_file, spark_master, data, query):
 
 @SPARK_SETTINGS
 @given(data=tables(), query=cohorts())
-def test_cohorts_agree_on_spark_through_the_execution_path(empty_store_file, spark_master, data, query):
+def test_cohorts_agree_on_spark_through_the_execution_path(template_store_file, spark_master, data, query):
     with tempfile.TemporaryDirectory() as tmp:
-        store = _exported(empty_store_file, Path(tmp) / "store", data)
+        store = _exported(template_store_file, Path(tmp) / "store", data)
         request = ExecutionRequest.build(query, LOCAL_CUSTODIAN_QUALITY, store,
                                          outputs=("count", "strata", "attrition", "membership"))
         request = dataclasses.replace(request, engine=NodeEngine("spark", spark_master))

@@ -32,14 +32,10 @@ def test_shallow_trees_are_returned_unchanged():
 
 
 # Correlated two levels up on a visit, not on the person: neither key nor person column to pull in.
-DEEP_NOT_ON_PERSON = """
-SELECT v.visit_occurrence_id,
-  (SELECT COUNT(*) FROM condition_occurrence AS e1
-   WHERE e1.person_id = v.person_id
-     AND e1.condition_start_date >= (SELECT MIN(e2.condition_start_date) FROM condition_occurrence AS e2
-                                     WHERE e2.visit_occurrence_id = v.visit_occurrence_id)) AS n
-FROM visit_occurrence AS v
-"""
+DEEP_NOT_ON_PERSON = (
+    DEEP.replace("WHERE e2.person_id = p.person_id", "WHERE e2.visit_occurrence_id = v.visit_occurrence_id")
+    .replace("p.person_id", "v.person_id").replace("FROM person AS p ORDER BY v.person_id", "FROM visit_occurrence AS v")
+)
 
 
 def test_a_person_key_two_levels_up_is_read_from_the_middle_query_instead():
