@@ -67,7 +67,16 @@ def test_other_deep_correlation_is_unnested_into_joins():
     assert "JOIN" in rewritten.sql("spark")
 
 
-def test_a_tree_sqlglot_cannot_scope_is_passed_through():
+def test_a_bare_string_subquery_alias_is_made_readable_and_keeps_its_text():
     inner = exp.select("x").from_("t")
     odd = exp.select("x").from_(exp.Subquery(this=inner, alias="s"))  # alias as a bare string
-    assert decorrelate_for_spark(odd) is odd
+    assert decorrelate_for_spark(odd).sql("spark") == odd.sql("spark")
+
+
+def test_deep_correlation_under_a_bare_string_alias_is_found_and_rewritten():
+    # The compiler's strata and cell-key statements wrap their UNION this way.
+    deep = sqlglot.parse_one(DEEP, read="duckdb")
+    wrapped = exp.select("person_id").from_(exp.Subquery(this=deep, alias="s"))
+    rewritten = decorrelate_for_spark(wrapped)
+    assert "e2.person_id = e1.person_id" in rewritten.sql("spark")
+    assert not has_deep_correlation(rewritten)

@@ -148,8 +148,23 @@ def _inside_where(nested: exp.Expression, select: exp.Select) -> bool:
     return node.arg_key in ("where", "expressions")
 
 
+def _table_aliases(tree: exp.Expression) -> exp.Expression:
+    """``tree`` with every subquery alias given as a bare string (``exp.Subquery(alias="s")``,
+    which renders fine but which SQLGlot's scope analysis cannot read) made a proper table alias,
+    so that deep correlation inside such a subquery is found too. Same SQL text."""
+    bare = [s for s in tree.find_all(exp.Subquery) if isinstance(s.args.get("alias"), str)]
+    if not bare:
+        return tree
+    tree = tree.copy()
+    for subquery in tree.find_all(exp.Subquery):
+        if isinstance(subquery.args.get("alias"), str):
+            subquery.set("alias", exp.TableAlias(this=exp.to_identifier(subquery.args["alias"])))
+    return tree
+
+
 def decorrelate_for_spark(tree: exp.Expression) -> exp.Expression:
     """``tree`` itself if Spark can run it, else an equivalent tree without deep correlation."""
+    tree = _table_aliases(tree)
     if not has_deep_correlation(tree):
         return tree
     tree = pull_correlation_in(tree)
