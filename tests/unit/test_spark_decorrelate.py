@@ -80,3 +80,22 @@ def test_deep_correlation_under_a_bare_string_alias_is_found_and_rewritten():
     rewritten = decorrelate_for_spark(wrapped)
     assert "e2.person_id = e1.person_id" in rewritten.sql("spark")
     assert not has_deep_correlation(rewritten)
+
+
+def test_a_person_column_of_a_cte_over_person_alone_comes_from_that_cte_joined_on_the_key():
+    cohort_shape = """
+    WITH base AS (SELECT *, DATE '2020-01-01' AS index_date FROM person AS p)
+    SELECT b.person_id,
+      (SELECT MIN(op1.observation_period_start_date) FROM observation_period AS op1
+       WHERE op1.person_id = b.person_id
+         AND op1.observation_period_start_date <= (
+           SELECT MIN(op2.observation_period_start_date) FROM observation_period AS op2
+           WHERE op2.person_id = b.person_id AND op2.observation_period_start_date <= MAKE_DATE(b.year_of_birth, 1, 1)))
+      AS end_date
+    FROM base AS b
+    """
+    rewritten = decorrelate_for_spark(sqlglot.parse_one(cohort_shape, read="duckdb"))
+    assert not has_deep_correlation(rewritten)
+    text = rewritten.sql("spark")
+    assert "JOIN base AS b__in0 ON b__in0.person_id = op1.person_id" in text
+    assert "MAKE_DATE(b__in0.year_of_birth, 1, 1)" in text

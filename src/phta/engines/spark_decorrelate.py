@@ -91,12 +91,27 @@ def _correlation_keys(select: exp.Select) -> dict[tuple[str, str], exp.Column]:
     return keys
 
 
-def _person_aliases(tree: exp.Expression) -> set[str]:
-    """Aliases that name only the ``person`` table (whose key, person_id, is unique)."""
+def _one_row_per_person(tree: exp.Expression) -> set[str]:
+    """Names of the sources with one row per person_id: the ``person`` table and any CTE that
+    selects from ``person`` alone (no join, no grouping), such as the compiler's ``base``."""
+    names = {"person"}
+    for cte in tree.find_all(exp.CTE):
+        body = cte.this
+        source = body.args.get("from_") or body.args.get("from")
+        if (isinstance(body, exp.Select) and source is not None and isinstance(source.this, exp.Table)
+                and source.this.name == "person" and not body.args.get("joins") and not body.args.get("group")):
+            names.add(cte.alias)
+    return names
+
+
+def _person_aliases(tree: exp.Expression) -> dict[str, str]:
+    """``{alias: source}`` for aliases that name only a one-row-per-person source."""
+    per_person = _one_row_per_person(tree)
     tables: dict[str, set[str]] = {}
     for table in tree.find_all(exp.Table):
         tables.setdefault(table.alias_or_name, set()).add(table.name)
-    return {alias for alias, names in tables.items() if names == {"person"}}
+    return {alias: next(iter(names)) for alias, names in tables.items()
+            if len(names) == 1 and names <= per_person}
 
 
 def pull_correlation_in(tree: exp.Expression) -> exp.Expression:
@@ -105,7 +120,8 @@ def pull_correlation_in(tree: exp.Expression) -> exp.Expression:
 
     A nested reference to another column of an outer ``person`` row correlated on person_id
     (``p.year_of_birth``) is read from the person joined in on the local key instead: person_id
-    is the person table's primary key, so the join matches exactly the outer row."""
+    is the person table's primary key, so the join matches exactly the outer row. The same holds
+    for a CTE selecting from ``person`` alone (the compiler's ``base``: ``b.year_of_birth``)."""
     tree = tree.copy()
     persons = _person_aliases(tree)
     same_person: dict[str, tuple[str, str]] = {}  # joined person alias -> the key column it equals
@@ -130,10 +146,10 @@ def pull_correlation_in(tree: exp.Expression) -> exp.Expression:
                     alias = joined.get(column.table)
                     if alias is None:
                         alias = joined[column.table] = f"{column.table.split('__in')[0]}__in{next(counter)}"
-                        select.join(exp.table_("person", alias=alias),
+                        select.join(exp.table_(persons[column.table], alias=alias),
                                     on=exp.column("person_id", alias).eq(person_key.copy()), copy=False)
                         # Deeper queries correlated on this query's key reach the joined person too.
-                        persons.add(alias)
+                        persons[alias] = persons[column.table]
                         same_person[alias] = (person_key.table, person_key.name)
                     column.set("table", exp.to_identifier(alias))
     return tree
