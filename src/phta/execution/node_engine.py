@@ -62,6 +62,7 @@ def run_statements(engine: NodeEngine, store: Store, statements: Sequence[Statem
     return [spark.execute(s.tree, s.params) for s in statements]
 
 
+MAX_SPARK_ENGINES = 32  # a node process has one export; tests and regions a few more
 _engines: dict[tuple[str, str | None], tuple[object, str, object]] = {}
 _lock = threading.Lock()
 
@@ -94,5 +95,8 @@ def _spark_engine(engine: NodeEngine, store: Store):
         # export gets new views, since Spark resolves a view's files when the view is made.
         if cached is None or cached[0] is not session or cached[1] != manifest:
             cached = (session, manifest, SparkEngine(location, master=engine.spark_master))
+            _engines.pop(key, None)
             _engines[key] = cached
+            while len(_engines) > MAX_SPARK_ENGINES:  # oldest first: dicts keep insertion order
+                del _engines[next(iter(_engines))]
     return cached[2]
