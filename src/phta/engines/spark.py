@@ -76,7 +76,7 @@ class SparkEngine:
     ) -> tuple[str, dict[str, Any]]:
         """The Spark SQL text (with ``:name`` placeholders) and the values to bind."""
         bound = bind(query, params)
-        tree = _parenthesise_exists(decorrelate_for_spark(bound.tree))
+        tree = _parenthesise_predicates(decorrelate_for_spark(bound.tree))
         return tree.sql(dialect=DIALECT), bound.values
 
     def execute(
@@ -116,17 +116,24 @@ class SparkEngine:
                 self._empty_pending -= wanted
 
 
-def _parenthesise_exists(tree: exp.Expression) -> exp.Expression:
-    """``x = (EXISTS(...))``: Spark's parser reads ``EXISTS`` only as a predicate of its own, not
-    as the operand of a comparison (``x = EXISTS(SELECT 1 ...)`` is a syntax error there), so an
-    EXISTS inside a comparison gets parentheses. Same value; other trees are returned as they are."""
-    def compared(node: exp.Exists) -> bool:  # AND / OR take EXISTS as it is
+# Predicates Spark's grammar reads differently when they are bare operands of a comparison.
+_PREDICATES = (exp.Exists, exp.In, exp.Between, exp.Is)
+
+
+def _parenthesise_predicates(tree: exp.Expression) -> exp.Expression:
+    """``x = (EXISTS(...))``, ``FALSE = (person_id IN (...))``: Spark's parser reads ``EXISTS``
+    only as a predicate of its own (``x = EXISTS(SELECT 1 ...)`` is a syntax error there) and
+    binds ``=`` tighter than ``IN`` (``FALSE = person_id IN (1)`` is ``(FALSE = person_id) IN
+    (1)``), so such a predicate inside a comparison gets parentheses. Same value; other trees are
+    returned as they are."""
+
+    def compared(node: exp.Expression) -> bool:  # AND / OR take predicates as they are
         return isinstance(node.parent, exp.Binary) and not isinstance(node.parent, exp.Connector)
 
-    if not any(compared(e) for e in tree.find_all(exp.Exists)):
+    if not any(compared(e) for e in tree.find_all(*_PREDICATES)):
         return tree
     tree = tree.copy()
-    for node in [e for e in tree.find_all(exp.Exists) if compared(e)]:
+    for node in [e for e in tree.find_all(*_PREDICATES) if compared(e)]:
         node.replace(exp.paren(node.copy(), copy=False))
     return tree
 
