@@ -26,6 +26,14 @@ step's wall/CPU time and disk in ``DIR/build.json``, and reuses it on later runs
 
 The compiler uses the store's physical design (``phta store index``) when the store records one;
 ``--no-index`` compiles as for a store without it (to measure what the design buys).
+
+``--spark`` adds Spark local mode (``--spark-master``, default ``local[2]``) on the same store: it
+exports the store to Parquet (``phta store export-parquet``, timed, size recorded), starts one
+Spark session (timed once: what a node pays at start-up), registers the export's views, then runs
+the same cohorts compiled in the ``spark`` dialect, as the execution path does for a Spark node
+(concept sets resolved; no ``phta_person_facts``, which the export does not carry). Warm-up, then
+``--spark-repeats`` runs; medians. The Spark person set (membership statement, not timed) must
+equal ours on DuckDB, and the stratified counts must be identical.
 """
 
 from __future__ import annotations
@@ -152,6 +160,55 @@ def bench_store(store_dir: Path, repeats: int, use_index: bool = True) -> dict:
     return out
 
 
+def bench_spark(store_dir: Path, out: dict, repeats: int, master: str) -> None:
+    """Spark local mode on the store's Parquet export; adds ``spark_*`` to each cohort's results."""
+    from phta.cdm.parquet_export import export_parquet
+    from phta.engines import spark_session
+    from phta.engines.spark import SparkEngine
+
+    store = Store.open(store_dir)
+    t = time.perf_counter()
+    written = export_parquet(store)
+    out["spark"] = {"master": master, "export_s": time.perf_counter() - t,
+                    "export_mb": sum(path.stat().st_size for _, _, path in written) / 1e6}
+    t = time.perf_counter()
+    spark_session.get_session(master)
+    out["spark"]["session_start_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    engine = SparkEngine.for_store(store, master=master)
+    out["spark"]["views_s"] = time.perf_counter() - t
+    ro = duckdb.connect(str(store.db_path), read_only=True)
+    for name, ir_cohort in cohort_defs.ir_cohorts().items():
+        node = serial.from_json(serial.to_json(ir_cohort))
+        duck = compile_cohort(node, physical=physical_design(store, node))
+
+        def compiled(node=node):  # as the execution path compiles for a Spark node (timed)
+            return compile_cohort(node, "spark", physical=physical_design(store, node, engine="spark"))
+
+        def spark_count(compiled=compiled):
+            c = compiled()
+            return engine.execute(c.attrition.tree, c.attrition.params)[0]
+
+        def spark_strata(compiled=compiled):
+            c = compiled()
+            return sorted(engine.execute(c.strata.tree, c.strata.params), key=str)
+
+        r = out["cohorts"][name]
+        r["spark_count_s"], attrition = _median_time(spark_count, repeats)
+        r["spark_strata_s"], strata = _median_time(spark_strata, repeats)
+        c = compiled()
+        spark_people = {row[0] for row in engine.execute(c.membership.tree, c.membership.params)}
+        duck_people = {row[0] for row in ro.execute(duck.membership.sql(), duck.membership.params).fetchall()}
+        duck_strata = sorted(ro.execute(duck.strata.sql(), duck.strata.params).fetchall(), key=str)
+        r.update(spark_n=int(attrition[-1] or 0), same_persons_spark=spark_people == duck_people,
+                 same_strata_spark=[tuple(x) for x in strata] == [tuple(x) for x in duck_strata])
+        print(f"{name} on Spark: {r['spark_n']} persons (same as DuckDB: {r['same_persons_spark']}, strata "
+              f"{r['same_strata_spark']}) | count {r['spark_count_s']:.3f}s strata {r['spark_strata_s']:.3f}s",
+              flush=True)
+    ro.close()
+    spark_session.stop_session()
+
+
 def machine() -> dict:
     return {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "python": platform.python_version(),
             "duckdb": duckdb.__version__, "cpus": os.cpu_count(), "load_avg": os.getloadavg(),
@@ -197,17 +254,26 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-index", action="store_true", help="compile as for a store without the physical design")
     ap.add_argument("--json", type=Path, help="write the raw results here")
+    ap.add_argument("--spark", action="store_true", help="also run the cohorts on Spark local mode (Parquet export)")
+    ap.add_argument("--spark-master", default="local[2]")
+    ap.add_argument("--spark-repeats", type=int, default=3)
     a = ap.parse_args()
     build = None
+    before = machine()
+
+    def run(store_dir: Path) -> dict:
+        res = bench_store(store_dir, a.repeats, use_index=not a.no_index)
+        if a.spark:
+            bench_spark(store_dir, res, a.spark_repeats, a.spark_master)
+        return res
+
     with tempfile.TemporaryDirectory() as tmp:
         if a.store is None:
             data = a.data or Path(tmp)
             build = build_region(data, a.patients)
-            store = data / "store"
+            res = run(data / "store")
         else:
-            store = a.store
-        before = machine()
-        res = bench_store(store, a.repeats, use_index=not a.no_index)
+            res = run(a.store)
     res["machine_before"], res["load_avg_after"], res["build"] = before, os.getloadavg(), build
     if a.json:
         a.json.write_text(json.dumps(res, indent=2, default=str))
@@ -236,6 +302,17 @@ def markdown(res: dict) -> str:
                      f"{t('hand_count')} | {t('hand_strata')} | {t('duckcdm')} | {q('ours_count', 'hand_count')} | "
                      f"{q('ours_strata', 'hand_strata')} | {q('ours_count_sql', 'hand_count')} | "
                      f"{q('ours_strata_sql', 'hand_strata')} | {q('ours_count', 'duckcdm')} |")
+    if "spark" in res:
+        sp = res["spark"]
+        lines += ["", f"Spark {sp['master']}: export {sp['export_s']:.1f} s ({sp['export_mb']:.0f} MB Parquet), "
+                  f"session start {sp['session_start_s']:.1f} s, views {sp['views_s']:.1f} s.", "",
+                  "| cohort | persons on Spark | same persons and strata as DuckDB | Spark count | "
+                  "Spark stratified | Spark/ours count | Spark/ours stratified |", "|" + " --- |" * 7]
+        for name, r in res["cohorts"].items():
+            lines.append(
+                f"| {name} | {r['spark_n']:,} | {'yes' if r['same_persons_spark'] and r['same_strata_spark'] else 'NO'} | "
+                f"{r['spark_count_s']:.3f} s | {r['spark_strata_s']:.3f} s | "
+                f"{r['spark_count_s'] / r['ours_count_s']:.0f}x | {r['spark_strata_s'] / r['ours_strata_s']:.0f}x |")
     return "\n".join(lines)
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_SPARK_MASTER = "local[2]"
+ENGINES = ("duckdb", "spark")
+DEFAULT_ENGINE = "duckdb"
 
 # name -> (description, default shown in docs)
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
@@ -24,6 +26,16 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     ),
     "PHTA_HOST": ("Interface `phta serve` binds to.", DEFAULT_HOST),
     "PHTA_PORT": ("Port `phta serve` listens on.", str(DEFAULT_PORT)),
+    "PHTA_ENGINE": (
+        "The engine every node's queries run on: `duckdb` (the node's store file) or `spark` (the "
+        "store's Parquet export, on `PHTA_SPARK_MASTER`).",
+        DEFAULT_ENGINE,
+    ),
+    "PHTA_NODE_ENGINES": (
+        "Per-node engine overrides, `node=engine` separated by commas (`rhh=spark,bch=duckdb`); "
+        "a node is named by its node name or its store directory's name.",
+        "",
+    ),
     "PHTA_SPARK_MASTER": (
         "Spark master for nodes that use the Spark engine: `local[N]` runs Spark inside the node's "
         "process; `spark://host:7077`, `yarn` or `k8s://https://host:443` use a cluster.",
@@ -31,7 +43,8 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     ),
     "PHTA_SPARK_PARQUET_URI": (
         "Where the Spark engine reads the node's Parquet export (`hdfs://...`, `s3a://...`, or a "
-        "path every executor mounts); empty means the store's own `parquet/` directory.",
+        "path every executor mounts); `{node}` in it stands for the node's name; empty means the "
+        "store's own `parquet/` directory.",
         "",
     ),
     "PHTA_DISCLOSURE_POLICY": (
@@ -46,6 +59,10 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
 }
 
 
+class SettingsError(ValueError):
+    """A setting's value is malformed; the message names the setting."""
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -56,12 +73,42 @@ class Settings:
     spark_parquet_uri: str | None = None
     #: the deployment's disclosure policy file (or built-in name); None: the built-in ``project``
     disclosure_policy: str | None = None
+    engine: str = DEFAULT_ENGINE
+    node_engines: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def stores_dir(self) -> Path:
         """Where the node stores (one directory per node) live."""
         return self.data_dir / "stores"
+
+    def engine_for(self, *names: str | None) -> str:
+        """The engine of the node known by any of ``names`` (node name, store directory name)."""
+        for name in names:
+            if name and name in self.node_engines:
+                return self.node_engines[name]
+        return self.engine
+
+    def spark_parquet_uri_for(self, node: str) -> str | None:
+        """Where the cluster reads this node's export (None: the store's own directory)."""
+        return self.spark_parquet_uri.replace("{node}", node) if self.spark_parquet_uri else None
+
+
+def _engine(value: str, setting: str) -> str:
+    if value not in ENGINES:
+        raise SettingsError(f"{setting}: unknown engine {value!r}; known: {', '.join(ENGINES)}")
+    return value
+
+
+def _node_engines(text: str) -> dict[str, str]:
+    """``node=engine,node=engine`` -> {node: engine}; a malformed entry is an error, not ignored."""
+    out: dict[str, str] = {}
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        node, sep, engine = (part.strip() for part in entry.partition("="))
+        if not sep or not node:
+            raise SettingsError(f"PHTA_NODE_ENGINES: {entry!r} is not node=engine")
+        out[node] = _engine(engine, f"PHTA_NODE_ENGINES ({node})")
+    return out
 
 
 def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -76,4 +123,6 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
         spark_master=env.get("PHTA_SPARK_MASTER") or DEFAULT_SPARK_MASTER,
         spark_parquet_uri=env.get("PHTA_SPARK_PARQUET_URI") or None,
         disclosure_policy=env.get("PHTA_DISCLOSURE_POLICY") or None,
+        engine=_engine(env.get("PHTA_ENGINE") or DEFAULT_ENGINE, "PHTA_ENGINE"),
+        node_engines=_node_engines(env.get("PHTA_NODE_ENGINES", "")),
     )

@@ -72,3 +72,15 @@ def test_errors_name_the_file_and_line(tmp_path, store):
     assert result.exit_code == 1 and "Cohort.index_date at $.query: expected a date series" in result.output
     result = CliRunner().invoke(app, ["cohort", "run", str(broken).replace("broken", "missing"), "--store", str(store.path)])
     assert result.exit_code == 1 and "no such file" in result.output
+
+
+def test_run_on_a_node_set_to_spark_without_an_export_names_the_store_and_the_command(store, tmp_path):
+    """Checked before Spark starts, so this needs no Java."""
+    definition = tmp_path / "t2dm.py"
+    definition.write_text(DSL)
+    args = ["cohort", "run", str(definition), "--store", str(store.path)]
+    result = CliRunner().invoke(app, args, env={"PHTA_NODE_ENGINES": f"{store.path.name}=spark"})
+    assert result.exit_code == 1
+    assert str(store.path) in result.output and "phta store export-parquet" in result.output
+    result = CliRunner().invoke(app, args, env={"PHTA_ENGINE": "sparkk"})
+    assert result.exit_code == 1 and "PHTA_ENGINE: unknown engine 'sparkk'" in result.output

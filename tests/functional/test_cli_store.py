@@ -69,7 +69,10 @@ def test_export_parquet_writes_one_file_per_non_empty_table(tmp_path):
     result = _run("store", "export-parquet", store)
     assert result.exit_code == 0, result.output
     files = sorted(p.name for p in (store / "parquet").iterdir())
-    assert files == ["condition_occurrence.parquet", "observation_period.parquet", "person.parquet"]
+    assert files == ["_phta_export.json", "condition_occurrence.parquet", "observation_period.parquet",
+                     "person.parquet"]
+    manifest = json.loads((store / "parquet" / "_phta_export.json").read_text())
+    assert manifest["tables"] == {"condition_occurrence": 4, "observation_period": 3, "person": 3}
     n = duckdb.sql(f"SELECT count(*) FROM '{store / 'parquet' / 'person.parquet'}'").fetchall()
     assert n == [(3,)]
     out = tmp_path / "elsewhere"

@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from phta.config import SETTINGS_DOC, load_settings
+import pytest
+
+from phta.config import SETTINGS_DOC, SettingsError, load_settings
 from tests.components import REPO_ROOT
 
 
@@ -23,3 +25,35 @@ def test_every_setting_is_documented():
     doc = (REPO_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     for name in SETTINGS_DOC:
         assert f"`{name}`" in doc, f"{name} is not documented in docs/configuration.md"
+
+
+def test_engine_defaults_to_duckdb_for_every_node(tmp_path: Path):
+    s = load_settings(tmp_path, env={})
+    assert s.engine == "duckdb" and s.node_engines == {}
+    assert s.engine_for("Queen Elizabeth Hospital", "XR001") == "duckdb"
+
+
+def test_per_node_engines_override_the_default_by_node_or_store_name(tmp_path: Path):
+    s = load_settings(tmp_path, env={"PHTA_NODE_ENGINES": " XR001=spark , big node = spark,XG001=duckdb",
+                                     "PHTA_SPARK_PARQUET_URI": "hdfs://nn/phta/{node}/parquet"})
+    assert s.node_engines == {"XR001": "spark", "big node": "spark", "XG001": "duckdb"}
+    assert s.engine_for("Queen Elizabeth Hospital", "XR001") == "spark"  # by store directory
+    assert s.engine_for("big node", "XR009") == "spark"  # by node name
+    assert s.engine_for("other", "XR002") == "duckdb"
+    assert s.spark_parquet_uri_for("XR001") == "hdfs://nn/phta/XR001/parquet"
+    everything = load_settings(tmp_path, env={"PHTA_ENGINE": "spark", "PHTA_NODE_ENGINES": "XG001=duckdb"})
+    assert everything.engine_for("a", "XG001") == "duckdb" and everything.engine_for("a", "XR001") == "spark"
+    assert everything.spark_parquet_uri_for("XR001") is None
+
+
+@pytest.mark.parametrize(("env", "names"), [
+    ({"PHTA_ENGINE": "postgres"}, ("PHTA_ENGINE", "'postgres'", "duckdb, spark")),
+    ({"PHTA_NODE_ENGINES": "XR001=sparks"}, ("PHTA_NODE_ENGINES (XR001)", "'sparks'")),
+    ({"PHTA_NODE_ENGINES": "XR001"}, ("PHTA_NODE_ENGINES", "'XR001' is not node=engine")),
+    ({"PHTA_NODE_ENGINES": "=spark"}, ("PHTA_NODE_ENGINES", "'=spark' is not node=engine")),
+])
+def test_a_malformed_engine_setting_is_an_error_naming_it(tmp_path: Path, env, names):
+    with pytest.raises(SettingsError) as bad:
+        load_settings(tmp_path, env=env)
+    for name in names:
+        assert name in str(bad.value)

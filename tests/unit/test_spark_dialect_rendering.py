@@ -60,3 +60,18 @@ def test_string_literals_are_escaped_per_dialect():
     literal = exp.convert("o'k\\")
     assert literal.sql("duckdb") == "'o''k\\'"
     assert literal.sql("spark") == "'o\\'k\\\\'"
+
+
+def test_exists_or_in_compared_to_a_value_gets_parentheses_for_spark_only_where_needed():
+    from phta.engines.spark import _parenthesise_predicates as _parenthesise_exists
+
+    compared = sqlglot.parse_one("SELECT TRUE = EXISTS(SELECT 1 FROM t) AS v", read="duckdb")
+    assert _parenthesise_exists(compared).sql("spark") == "SELECT TRUE = (EXISTS(SELECT 1 FROM t)) AS v"
+    assert compared.sql("spark") == "SELECT TRUE = EXISTS(SELECT 1 FROM t) AS v"  # input unchanged
+    alone = sqlglot.parse_one("SELECT 1 FROM p WHERE EXISTS(SELECT 1 FROM t) AND x", read="duckdb")
+    assert _parenthesise_exists(alone) is alone
+    compared_in = sqlglot.parse_one("SELECT FALSE = (p.person_id IN (1, 2)) AS v FROM person AS p", read="duckdb")
+    assert "FALSE = (p.person_id IN (1, 2))" in _parenthesise_exists(compared_in.copy()).sql("spark")
+    built = exp.EQ(this=exp.false(), expression=exp.column("person_id").isin(1))  # as the compiler builds it
+    assert built.sql("spark") == "FALSE = person_id IN (1)"  # what Spark reads as (FALSE = person_id) IN (1)
+    assert _parenthesise_exists(built).sql("spark") == "FALSE = (person_id IN (1))"

@@ -8,11 +8,13 @@ positions and reasons only, never values).
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from phta.cdm import schema
 from phta.cdm.ingest.findings import EVENT_DATE
+from phta.cdm.parquet_export import export_parquet
 from phta.cdm.store import Store
+
+__all__ = ["export_parquet", "summarise"]
 
 
 def _iso(value: object) -> object:
@@ -66,23 +68,3 @@ def summarise(store: Store) -> dict:
         "load_history": history,
         "quarantine": quarantine,
     }
-
-
-def export_parquet(store: Store, out: str | Path | None = None) -> list[tuple[str, int, Path]]:
-    """One Parquet file per non-empty table (``<table>.parquet``; OMOP and extension tables, not
-    PHTA's metadata), by default in ``STORE/parquet``.
-
-    Returns (table, rows, path) per file written."""
-    out_dir = Path(out) if out is not None else store.parquet_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[tuple[str, int, Path]] = []
-    with store.connect(read_only=True) as con:
-        for name in _store_tables(con):
-            rows = _count(con, name)
-            if rows == 0:
-                continue
-            path = out_dir / f"{name}.parquet"
-            # The relation API takes the path as a value, not as text inside SQL.
-            con.table(name).write_parquet(str(path), compression="zstd")
-            written.append((name, rows, path))
-    return written

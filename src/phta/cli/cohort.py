@@ -13,13 +13,14 @@ from rich.table import Table
 
 from phta.cdm.store import StoreError
 from phta.cli import circe
-from phta.config import load_settings
+from phta.config import SettingsError, load_settings
 from phta.disclosure import PolicyError, load_policy
 from phta.execution import (
     FEASIBILITY,
     LOCAL_CUSTODIAN_QUALITY,
     CohortResult,
     DefinitionError,
+    EngineError,
     ExecutionContext,
     ExecutionRequest,
     NotAuthorised,
@@ -73,7 +74,8 @@ def run(
         raise _fail(f"unknown purpose {purpose!r}; choose one of {sorted(purposes)}")
     ledger: list[str] = []
     try:
-        request = ExecutionRequest.build(cohort, purposes[purpose], store)
+        # On the engine the settings give this node (PHTA_ENGINE, PHTA_NODE_ENGINES): DuckDB or Spark.
+        request = ExecutionRequest.build(cohort, purposes[purpose], store, settings=load_settings())
         # policy_for applies the opt-out registers governance says apply to this purpose here.
         policy = policy_for(purposes[purpose], request.store)
         if purpose != LOCAL_CUSTODIAN_QUALITY.code:
@@ -81,7 +83,7 @@ def run(
             policy = dataclasses.replace(policy, release_check=ledger_preview(
                 load_settings(data_dir).data_dir, load_policy(STANDING_PURPOSES[purpose].disclosure_policy), ledger))
         result = execute(request, ExecutionContext.local_custodian(store), policy)
-    except (StoreError, NotAuthorised, IRError, PolicyError) as e:
+    except (StoreError, NotAuthorised, IRError, PolicyError, EngineError, SettingsError) as e:
         raise _fail(str(e)) from None
     if as_json:
         typer.echo(json.dumps({**dataclasses.asdict(result), **({"release_ledger": ledger} if ledger else {})},

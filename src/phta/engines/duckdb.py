@@ -12,9 +12,9 @@ from pathlib import Path
 
 import duckdb
 
+from phta.engines.errors import EngineError
 
-class EngineError(RuntimeError):
-    """The engine could not run a statement. The message never carries row values."""
+__all__ = ["EngineError", "Rows", "run"]
 
 
 @dataclass(frozen=True)

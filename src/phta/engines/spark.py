@@ -27,6 +27,7 @@ from sqlglot import exp
 
 from phta.cdm.store import Store
 from phta.engines import spark_session, spark_views
+from phta.engines.errors import EngineError
 from phta.engines.params import bind
 from phta.engines.spark_decorrelate import decorrelate_for_spark
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 DIALECT = "spark"
 
 
-class SparkQueryError(RuntimeError):
+class SparkQueryError(EngineError):
     """Spark refused or failed a query. Carries Spark's error condition, never data values."""
 
     def __init__(self, message: str, condition: str | None = None, sqlstate: str | None = None):
@@ -75,7 +76,8 @@ class SparkEngine:
     ) -> tuple[str, dict[str, Any]]:
         """The Spark SQL text (with ``:name`` placeholders) and the values to bind."""
         bound = bind(query, params)
-        return decorrelate_for_spark(bound.tree).sql(dialect=DIALECT), bound.values
+        tree = _parenthesise_predicates(decorrelate_for_spark(bound.tree))
+        return tree.sql(dialect=DIALECT), bound.values
 
     def execute(
         self, query: exp.Expression, params: Mapping[str, Any] | Sequence[Any] | None = None
@@ -112,6 +114,28 @@ class SparkEngine:
             if wanted:
                 spark_views.create_empty_views(self.session, wanted)
                 self._empty_pending -= wanted
+
+
+# Predicates Spark's grammar reads differently when they are bare operands of a comparison.
+_PREDICATES = (exp.Exists, exp.In, exp.Between, exp.Is)
+
+
+def _parenthesise_predicates(tree: exp.Expression) -> exp.Expression:
+    """``x = (EXISTS(...))``, ``FALSE = (person_id IN (...))``: Spark's parser reads ``EXISTS``
+    only as a predicate of its own (``x = EXISTS(SELECT 1 ...)`` is a syntax error there) and
+    binds ``=`` tighter than ``IN`` (``FALSE = person_id IN (1)`` is ``(FALSE = person_id) IN
+    (1)``), so such a predicate inside a comparison gets parentheses. Same value; other trees are
+    returned as they are."""
+
+    def compared(node: exp.Expression) -> bool:  # AND / OR take predicates as they are
+        return isinstance(node.parent, exp.Binary) and not isinstance(node.parent, exp.Connector)
+
+    if not any(compared(e) for e in tree.find_all(*_PREDICATES)):
+        return tree
+    tree = tree.copy()
+    for node in [e for e in tree.find_all(*_PREDICATES) if compared(e)]:
+        node.replace(exp.paren(node.copy(), copy=False))
+    return tree
 
 
 def _collect(frame) -> list:
@@ -164,7 +188,8 @@ def _query_error(exc: Exception) -> SparkQueryError:
     if isinstance(exc, AnalysisException):
         # Analysis runs before any data is read: its message is about the query (an unknown
         # column or table, a type mismatch), so it is safe and useful to keep.
-        detail = str(exc).split("\n", 1)[0][:500]
+        # The first non-empty line: some conditions start their message with a newline.
+        detail = next((line for line in str(exc).splitlines() if line.strip()), "")[:500]
         return SparkQueryError(f"Spark could not compile the query: {detail}", condition, sqlstate)
     return SparkQueryError(
         f"Spark failed while running the query: {condition or type(exc).__name__}"

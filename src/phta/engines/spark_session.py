@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from phta.config import DEFAULT_SPARK_MASTER as DEFAULT_MASTER
+from phta.engines.errors import EngineError
 
 if TYPE_CHECKING:  # pyspark is an optional extra; import it only when a session is made
     from pyspark.sql import SparkSession
@@ -69,11 +70,11 @@ appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
 """
 
 
-class SparkUnavailable(RuntimeError):
+class SparkUnavailable(EngineError):
     """PySpark (the ``spark`` extra) or a Java runtime is missing, or the master cannot be reached."""
 
 
-class SparkMasterConflict(RuntimeError):
+class SparkMasterConflict(EngineError):
     """The process already has a Spark session for a different master."""
 
 

@@ -1,8 +1,10 @@
 """A store's Parquet export as Spark temporary views named like the store's tables.
 
-The export (``phta store export-parquet``) writes one ``<table>.parquet`` per non-empty table --
-the OMOP CDM tables and PHTA's extension tables (``variant``) -- into ``STORE/parquet/``, or
-wherever a cluster can read it (``hdfs://...``, ``s3a://...``).
+The export (``phta store export-parquet``, :mod:`phta.cdm.parquet_export`) writes one
+``<table>.parquet`` per non-empty table -- the OMOP CDM tables, PHTA's extension tables
+(``variant``) and the record keys of the disclosure step (``phta_record_key``) -- and a manifest
+``_phta_export.json`` into ``STORE/parquet/``, or wherever a cluster can read it (``hdfs://...``,
+``s3a://...``).
 
 A known table with no file gets an empty view with the right columns and types, so a query
 naming an empty table (say ``death``) returns no rows on Spark, exactly as on DuckDB, instead of
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlglot
@@ -20,6 +23,8 @@ from sqlglot import exp
 
 from phta.cdm import schema
 from phta.cdm.extensions import EXTENSION_DDL
+from phta.cdm.parquet_export import MANIFEST, QUERY_TABLES
+from phta.engines.errors import EngineError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -39,7 +44,7 @@ SPARK_TYPES = {
 }
 
 
-class ParquetExportError(RuntimeError):
+class ParquetExportError(EngineError):
     """The Parquet export location is missing, or holds a file that cannot be a table."""
 
 
@@ -77,13 +82,40 @@ def list_parquet_tables(session: SparkSession, location: str) -> dict[str, str]:
         if not name.endswith(PARQUET_SUFFIX) or name.startswith((".", "_")):
             continue
         table = name[: -len(PARQUET_SUFFIX)]
-        if not TABLE_NAME.fullmatch(table) or table.startswith("phta_"):
+        if not TABLE_NAME.fullmatch(table) or (
+            table.startswith("phta_") and table not in QUERY_TABLES
+        ):
             raise ParquetExportError(
                 f"{location}/{name}: {table!r} cannot be a table of the store "
-                "(lower-case letters, digits and _, not phta_*)"
+                f"(lower-case letters, digits and _, not phta_* other than {', '.join(QUERY_TABLES)})"
             )
         found[table] = status.getPath().toString()
     return found
+
+
+def is_local(location: str) -> bool:
+    """Whether ``location`` is a directory of this machine (no scheme, or ``file://``)."""
+    return "://" not in location or location.startswith("file://")
+
+
+def read_manifest(location: str, session: SparkSession | None = None) -> str | None:
+    """The text of the export's manifest, or None if the location or the manifest is missing.
+
+    A local directory is read directly (checked before every query, and before Spark starts, so
+    a node with no export fails fast); any other location needs ``session`` and is read through
+    Spark's file system layer, like the data files, so HDFS and object stores work."""
+    if is_local(location):
+        local = Path(location.removeprefix("file://")) / MANIFEST
+        return local.read_text(encoding="utf-8") if local.is_file() else None
+    if session is None:
+        raise ValueError(f"reading {location} needs a Spark session")
+    jvm = session.sparkContext._jvm
+    hadoop_conf = session.sparkContext._jsc.hadoopConfiguration()
+    path = jvm.org.apache.hadoop.fs.Path(f"{location.rstrip('/')}/{MANIFEST}")
+    if not path.getFileSystem(hadoop_conf).exists(path):
+        return None
+    rows = session.read.text(path.toString(), wholetext=True).collect()
+    return rows[0][0] if rows else None
 
 
 def empty_table_query(columns: tuple[tuple[str, str], ...]) -> exp.Select:

@@ -4,6 +4,7 @@ Public API: :func:`execute`, :class:`ExecutionRequest`, :class:`ExecutionContext
 :class:`ExecutionPolicy`, purposes and result types.
 """
 
+from phta.engines.errors import EngineError
 from phta.execution.definitions import DefinitionError, compiled_sql, load_definition
 from phta.execution.optouts import OptOutRegisterMissing, policy_for
 from phta.execution.path import UnknownConcepts, execute
@@ -26,7 +27,8 @@ from phta.execution.results import AppliedOptOut, AttritionStep, CohortResult, M
 
 __all__ = [
     "FEASIBILITY", "LOCAL_CUSTODIAN_QUALITY", "AppliedOptOut", "AttritionStep", "AuditEvent", "CohortResult",
-    "DefinitionError", "ExecutionContext", "ExecutionPolicy", "ExecutionRequest", "InMemoryAuditSink", "Member",
-    "NotAuthorised", "OptOutRegisterMissing", "Purpose", "ReleaseWithheld", "RequestError", "StratumCount", "UnknownConcepts",
+    "DefinitionError", "EngineError", "ExecutionContext", "ExecutionPolicy", "ExecutionRequest", "InMemoryAuditSink",
+    "Member", "NotAuthorised", "OptOutRegisterMissing", "Purpose", "ReleaseWithheld", "RequestError", "StratumCount",
+    "UnknownConcepts",
     "compiled_sql", "execute", "load_definition", "policy_for",
 ]

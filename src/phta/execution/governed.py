@@ -149,8 +149,9 @@ def context_for(principal: Principal | None) -> ExecutionContext:
 
 def run_governed(settings: Settings, database: Database, principal: Principal | None, purpose: str,
                  query: ir.Cohort, store, outputs=("count", "strata")) -> ProtectedCohortResult:
-    """Run one cohort query on one node store through the governed path."""
-    request = ExecutionRequest.build(query, purpose_named(purpose), store, outputs=outputs)
+    """Run one cohort query on one node store through the governed path, on the engine the
+    settings give that node."""
+    request = ExecutionRequest.build(query, purpose_named(purpose), store, outputs=outputs, settings=settings)
     decision = is_use_allowed(principal, purpose, node=request.node, task_type="feasibility", database=database)
     policy = governed_policy(settings, principal, purpose, node=request.node, database=database, decision=decision)
     if decision.allowed:

@@ -21,7 +21,8 @@ from pathlib import Path
 from phta.cdm.store import Store, StoreError
 from phta.cdm.synth import MANIFEST
 from phta.config import Settings
-from phta.engines.duckdb import EngineError
+from phta.engines.errors import EngineError
+from phta.engines.spark_views import ParquetExportError
 from phta.execution.governed import ProtectedCohortResult, run_governed
 from phta.execution.path import UnknownConcepts
 from phta.execution.policy import ReleaseWithheld
@@ -150,6 +151,11 @@ def network_feasibility(settings: Settings, database: Database, principal: Princ
             result = run_governed(settings, database, principal, purpose, query, node.path)
         except (UnknownConcepts, ReleaseWithheld) as e:
             outcome.not_taken_part.append((node, str(e)))
+            continue
+        except ParquetExportError:
+            # The custodian's fix is one command; the store's path stays out of the outcome.
+            outcome.not_taken_part.append(
+                (node, "the node's Parquet export for Spark is missing or stale (phta store export-parquet)"))
             continue
         except (StoreError, EngineError) as e:
             outcome.not_taken_part.append((node, f"{type(e).__name__}: the node could not run the query"))

@@ -1,8 +1,10 @@
 """The one path every research use of patient data takes: :func:`execute`.
 
 authorise -> governance rewrites (opt-outs) -> compile -> check concepts -> run -> typed result
--> release ledger (differencing) -> disclosure -> record the release -> audit -> return. Each step is a hook of the :class:`ExecutionPolicy` or a fixed
-step here; an exception in any step stops the run and nothing is returned.
+-> release ledger (differencing) -> disclosure -> record the release -> audit -> return. Each step
+is a hook of the :class:`ExecutionPolicy` or a fixed step here; an exception in any step stops the
+run and nothing is returned. The run step uses the node's engine (``request.engine``: DuckDB, or
+Spark over the Parquet export); every other step is the same whichever engine runs.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import datetime as dt
 from dataclasses import replace
 
 from phta.cdm.record_keys import has_record_keys
-from phta.engines import duckdb as duckdb_engine
+from phta.execution.node_engine import run_statements
 from phta.execution.physical import physical_design
 from phta.execution.policy import AuditEvent, ExecutionPolicy, ReleaseCandidate, ReleaseWithheld
 from phta.execution.request import ExecutionContext, ExecutionRequest
@@ -60,26 +62,28 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
     cohort = policy.governance_rewrite(request.query)
     if not isinstance(cohort, ir.Cohort):
         raise TypeError("the governance rewrite must return a Cohort")
+    dialect = request.engine.dialect
     compiled = compile_cohort(
-        cohort, physical=physical_design(request.store, cohort), cell_keys=has_record_keys(request.store)
+        cohort, dialect, physical=physical_design(request.store, cohort, engine=request.engine.kind),
+        cell_keys=has_record_keys(request.store),
     )
-    check = compile_concept_check(_concept_ids(cohort)) if _concept_ids(cohort) else None
-    statements = [(s.sql(), s.params) for s in (compiled.membership, compiled.attrition, compiled.strata)]
+    check = compile_concept_check(_concept_ids(cohort), dialect) if _concept_ids(cohort) else None
+    statements = [compiled.membership, compiled.attrition, compiled.strata]
     if check is not None:
-        statements.append((check.sql(), check.params))
+        statements.append(check)
     if compiled.cell_keys is not None:
-        statements.append((compiled.cell_keys.sql(), compiled.cell_keys.params))
-    results = duckdb_engine.run(request.store.db_path, statements)
+        statements.append(compiled.cell_keys)
+    results = run_statements(request.engine, request.store, statements)
     if check is not None:
-        _reject_unknown_concepts(cohort, {r[0] for r in results[3].rows})
+        _reject_unknown_concepts(cohort, {r[0] for r in results[3]})
     rows = CohortRows(
-        membership=[(r[0], python_value("date", r[1]), python_value("date", r[2])) for r in results[0].rows],
-        attrition=[int(v or 0) for v in results[1].rows[0]],
-        strata=[(r[0], r[1], int(r[2])) for r in results[2].rows],
+        membership=[(r[0], python_value("date", r[1]), python_value("date", r[2])) for r in results[0]],
+        attrition=[int(v or 0) for v in results[1][0]],
+        strata=[(r[0], r[1], int(r[2])) for r in results[2]],
     )
     result = build_result(rows, cohort, request, query_hash)
     if compiled.cell_keys is not None:
-        result = replace(result, cell_keys=cell_keys_of(results[-1].rows, cohort))
+        result = replace(result, cell_keys=cell_keys_of(results[-1], cohort))
     try:
         record_release = policy.release_check(
             ReleaseCandidate(request, query_hash, frozenset(m[0] for m in rows.membership)))

@@ -19,7 +19,11 @@ from phta.query.compiler import compile_descendants, descendant_ancestors
 from phta.query.physical import PhysicalDesign
 
 
-def physical_design(store: Store, node: ir.Node) -> PhysicalDesign:
+def physical_design(store: Store, node: ir.Node, engine: str = "duckdb") -> PhysicalDesign:
+    """The design for ``node`` on ``store``. Spark reads the Parquet export, which carries no
+    helper tables (``phta_person_facts``): it gets the resolved concept sets only."""
+    if engine != "duckdb":
+        return PhysicalDesign(descendants=physical_design(store, node).descendants)
     try:
         st = store.db_path.stat()
         version = (str(store.db_path), st.st_mtime_ns, st.st_size)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phta.cdm.store import Store
+from phta.config import Settings
+from phta.execution.node_engine import DUCKDB, NodeEngine, node_engine
 from phta.query import ir, serial
 
 OUTPUTS = ("count", "strata", "attrition", "membership")
@@ -34,10 +36,12 @@ class ExecutionRequest:
     store: Store
     node: str
     outputs: frozenset[str] = frozenset({"count", "strata", "attrition"})
+    engine: NodeEngine = DUCKDB  # the engine this node runs on (phta.execution.node_engine)
 
     @classmethod
     def build(cls, query: ir.Node | str | dict, purpose: Purpose, store: Store | str | Path,
-              outputs=("count", "strata", "attrition")) -> ExecutionRequest:
+              outputs=("count", "strata", "attrition"), *, settings: Settings | None = None) -> ExecutionRequest:
+        """The request; with ``settings``, on the engine they give this node (else DuckDB)."""
         node = serial.from_json(query) if isinstance(query, str | dict) else query
         if not isinstance(node, ir.Cohort):
             raise RequestError(f"expected a Cohort query, got {type(node).__name__}")
@@ -45,7 +49,9 @@ class ExecutionRequest:
         if unknown:
             raise RequestError(f"unknown outputs {sorted(unknown)}; known: {OUTPUTS}")
         store = store if isinstance(store, Store) else Store.open(store)
-        return cls(node, purpose, store, store.info()["node_name"] or store.path.name, frozenset(outputs))
+        name = store.info()["node_name"] or store.path.name
+        engine = node_engine(settings, name, store) if settings is not None else DUCKDB
+        return cls(node, purpose, store, name, frozenset(outputs), engine)
 
 
 @dataclass(frozen=True)

@@ -493,7 +493,7 @@ def compile_cohort(
 
     keys = None
     if cell_keys:
-        keys = _cell_key_sums(cohort)
+        keys = _cell_key_sums(cohort, c.dialect)
         keys.set(with_key, ctes.copy())
     return CompiledCohort(stmt(membership), stmt(attrition), stmt(strata), tuple(r.name for r in cohort.rules),
                           stmt(keys) if keys is not None else None)
@@ -503,7 +503,7 @@ RECORD_KEY_TABLE = "phta_record_key"  # built by phta.cdm.record_keys
 _KEY_RESOLUTION = 2**32  # record keys have 32-bit resolution (phta.disclosure.cellkey)
 
 
-def _cell_key_sums(cohort: ir.Cohort) -> exp.Select:
+def _cell_key_sums(cohort: ir.Cohort, dialect: Dialect) -> exp.Select:
     """Rows (stratum, value, key_sum): the members' record keys as 32-bit integers, summed per
     stratum cell and for the whole cohort (stratum ``"*"``). Summing integers keeps the cell key
     exact and independent of row order; the caller takes it modulo 2**32. A member without a
@@ -515,7 +515,7 @@ def _cell_key_sums(cohort: ir.Cohort) -> exp.Select:
     def part(stratum: str, value: exp.Expression, group: exp.Expression | None) -> exp.Select:
         select = (
             exp.select(exp.alias_(exp.Literal.string(stratum), "stratum", copy=False), exp.alias_(value, "value", copy=False),
-                       exp.alias_(exp.cast(exp.Sum(this=key_int.copy()), "HUGEINT"), "key_sum", copy=False), copy=False)
+                       exp.alias_(exp.cast(exp.Sum(this=key_int.copy()), dialect.types["key_sum"]), "key_sum", copy=False), copy=False)
             .from_(exp.table_("members", alias="f"), copy=False)
             .join(exp.table_(RECORD_KEY_TABLE, alias="rk"),
                   on=exp.EQ(this=exp.column("person_id", "rk"), expression=exp.column("person_id", "f")), join_type="left", copy=False)

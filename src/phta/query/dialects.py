@@ -23,7 +23,9 @@ class Dialect:
     add_days: Callable[[exp.Expression, exp.Expression], exp.Expression]
     days_between: Callable[[exp.Expression, exp.Expression], exp.Expression]
     make_date: Callable[[exp.Expression, exp.Expression, exp.Expression], exp.Expression]
-    types: dict[str, str]  # series type -> SQL type name for casts
+    # series type -> SQL type name for casts; "key_sum" is the exact integer type of a sum of
+    # cell keys (up to 2**32 per person, so wider than BIGINT for a large enough cohort)
+    types: dict[str, str]
 
 
 def _duckdb_add_days(date: exp.Expression, days: exp.Expression) -> exp.Expression:
@@ -50,7 +52,8 @@ DIALECTS: dict[str, Dialect] = {
         add_days=_duckdb_add_days,
         days_between=_duckdb_days_between,
         make_date=_duckdb_make_date,
-        types={"bool": "BOOLEAN", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "str": "VARCHAR"},
+        types={"bool": "BOOLEAN", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "str": "VARCHAR",
+               "key_sum": "HUGEINT"},
     ),
     # Spark SQL (docs/spark.md): DateDiff(DAY) renders DATEDIFF(DAY, start, end) and MAKE_DATE
     # exists, so only date + days and the string type differ from DuckDB.
@@ -59,7 +62,8 @@ DIALECTS: dict[str, Dialect] = {
         add_days=_spark_add_days,
         days_between=_duckdb_days_between,
         make_date=_duckdb_make_date,
-        types={"bool": "BOOLEAN", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "str": "STRING"},
+        types={"bool": "BOOLEAN", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "str": "STRING",
+               "key_sum": "DECIMAL(38, 0)"},  # Spark has no 128-bit integer; DECIMAL(38, 0) is exact
     ),
 }
 
