@@ -25,7 +25,7 @@ from rich.table import Table
 
 from phta.cdm.store import Store, StoreError
 from phta.config import load_settings
-from phta.disclosure import PolicyError, load_policy
+from phta.disclosure import PolicyError
 from phta.execution import (
     FEASIBILITY,
     LOCAL_CUSTODIAN_QUALITY,
@@ -35,7 +35,7 @@ from phta.execution import (
 )
 from phta.execution.circe import CirceRequest, CirceResult, ProtectedCirceResult, execute_circe
 from phta.execution.circe_disclosure import protect_circe
-from phta.execution.governed import run_governed_circe
+from phta.execution.governed import purpose_policy, run_governed_circe
 from phta.execution.optouts import policy_for
 from phta.governance.accounts import user_by_email
 from phta.governance.principal import principal_for
@@ -83,7 +83,7 @@ def import_command(
 
 def _feasibility_policy(store: Store, node: str) -> ExecutionPolicy:
     """Network feasibility as the network would see it: opt-outs and the purpose's disclosure policy."""
-    policy = load_policy(STANDING_PURPOSES[FEASIBILITY.code].disclosure_policy, node=node)
+    policy = purpose_policy(load_settings(), STANDING_PURPOSES[FEASIBILITY.code].disclosure_policy, node)
     base = ExecutionPolicy(disclosure=lambda result, request: protect_circe(result, policy))
     return policy_for(FEASIBILITY, store, base=base)
 

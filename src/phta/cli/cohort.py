@@ -14,7 +14,7 @@ from rich.table import Table
 from phta.cdm.store import StoreError
 from phta.cli import circe
 from phta.config import SettingsError, load_settings
-from phta.disclosure import PolicyError, load_policy
+from phta.disclosure import PolicyError
 from phta.execution import (
     FEASIBILITY,
     LOCAL_CUSTODIAN_QUALITY,
@@ -29,6 +29,7 @@ from phta.execution import (
     load_definition,
     policy_for,
 )
+from phta.execution.governed import purpose_policy
 from phta.execution.ledger import ledger_preview
 from phta.governance.purposes import STANDING_PURPOSES
 from phta.query.ir import IRError
@@ -81,7 +82,9 @@ def run(
         if purpose != LOCAL_CUSTODIAN_QUALITY.code:
             # a preview, not a release: say what the node's release ledger would decide, record nothing
             policy = dataclasses.replace(policy, release_check=ledger_preview(
-                load_settings(data_dir).data_dir, load_policy(STANDING_PURPOSES[purpose].disclosure_policy), ledger))
+                load_settings(data_dir).data_dir,
+                purpose_policy(load_settings(data_dir), STANDING_PURPOSES[purpose].disclosure_policy, request.node),
+                ledger))
         result = execute(request, ExecutionContext.local_custodian(store), policy)
     except (StoreError, NotAuthorised, IRError, PolicyError, EngineError, SettingsError) as e:
         raise _fail(str(e)) from None

@@ -161,6 +161,17 @@ def at_least_as_strict(base: Policy, override: Policy) -> bool:
     return not weakened(base, override)
 
 
+def strictest(policy: Policy, floor: Policy) -> Policy:
+    """``policy`` raised, value by value, to ``floor`` wherever ``floor`` is stricter: how a
+    deployment's policy file (with the node's overrides) tightens the policy a purpose names, and
+    never loosens it. Unchanged (same name and hash) when ``floor`` is nowhere stricter."""
+    raised = {key: getattr(floor, key) for key, rank in _STRICTNESS.items()
+              if rank(getattr(floor, key)) > rank(getattr(policy, key))}
+    if not raised:
+        return policy
+    return replace(policy, name=f"{policy.name}+{floor.name}", **raised)
+
+
 def _build(base: Policy, values: dict[str, Any], source: str) -> Policy:
     unknown = set(values) - _KEYS
     if unknown:

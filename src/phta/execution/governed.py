@@ -26,6 +26,7 @@ from phta.audit import record_query_run
 from phta.cdm.store import Store
 from phta.config import Settings
 from phta.disclosure import Policy, ProtectedOutput, PublishedCell, check, load_policy
+from phta.disclosure.policy import strictest
 from phta.disclosure.results import Dimension, FrequencyTable
 from phta.execution.circe import CirceRequest, execute_circe
 from phta.execution.circe_disclosure import protect_circe
@@ -113,12 +114,22 @@ def chain_audit(database: Database, details: dict | None = None):
     return sink
 
 
+def purpose_policy(settings: Settings, name: str, node: str | None) -> Policy:
+    """The policy governance names for the purpose, tightened (never loosened) by the deployment's
+    policy file (``PHTA_DISCLOSURE_POLICY``) with ``node``'s overrides: the file sets floors every
+    purpose's policy must meet at that node."""
+    policy = load_policy(name)
+    if settings.disclosure_policy:
+        policy = strictest(policy, load_policy(settings.disclosure_policy, node=node))
+    return policy
+
+
 def governed_policy(settings: Settings, principal: Principal | None, purpose: str, *, node: str | None,
                     database: Database, task_type: str = "feasibility",
                     decision: UseDecision | None = None) -> ExecutionPolicy:
     """The ExecutionPolicy for ``principal`` using data for ``purpose`` on ``node``."""
     decision = decision or is_use_allowed(principal, purpose, node=node, task_type=task_type, database=database)
-    disclosure_policy = load_policy(decision.disclosure_policy, node=node) if decision.allowed else None
+    disclosure_policy = purpose_policy(settings, decision.disclosure_policy, node) if decision.allowed else None
 
     def authorise(request: ExecutionRequest, context: ExecutionContext) -> None:
         if request.purpose.code != purpose or (node is not None and request.node != node):

@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phta.disclosure.policy import Policy, PolicyError, at_least_as_strict, load_policy, weakened
+from phta.disclosure.policy import Policy, PolicyError, at_least_as_strict, load_policy, strictest, weakened
 
 DEPLOYMENT = {"name": "region", "threshold": 10, "rounding_base": 5, "differencing": "review", "zeros": "allow"}
 
@@ -86,3 +86,24 @@ def test_whatever_a_node_writes_it_gets_a_policy_at_least_as_strict_or_an_error(
         assert "nodes.uhb." in str(refused)
     else:
         assert at_least_as_strict(deployment, node)
+
+
+# --- a deployment file tightens the policy a purpose names (phta.execution.governed.purpose_policy)
+
+@settings(max_examples=150, deadline=None)
+@given(OVERRIDES, st.sampled_from(["feasibility", "project", "public", "custodian", "beacon"]))
+def test_the_strictest_of_two_policies_is_at_least_as_strict_as_each(values, name):
+    purpose = load_policy(name)
+    floor = Policy(**{**Policy(name="region").to_dict(), **values})
+    combined = strictest(purpose, floor)
+    assert at_least_as_strict(purpose, combined) and at_least_as_strict(floor, combined)
+    if at_least_as_strict(floor, purpose):  # nothing to raise: the purpose's policy, unchanged
+        assert combined == purpose
+
+
+def test_a_deployment_floor_raises_only_what_it_makes_stricter():
+    floor = Policy(name="region", threshold=15, rounding_base=5)
+    combined = strictest(load_policy("feasibility"), floor)
+    assert combined.name == "feasibility+region"
+    assert combined.threshold == 15 and combined.rounding_base == 10  # feasibility's coarser rounding kept
+    assert combined.perturbation == "cell_key"  # never loosened
