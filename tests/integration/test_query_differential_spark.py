@@ -10,7 +10,6 @@ strategies are the same.
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from hypothesis import HealthCheck, given, settings
 from phta.cdm.parquet_export import export_parquet
 from phta.cdm.store import Store
 from phta.engines.spark import SparkEngine
-from phta.execution import LOCAL_CUSTODIAN_QUALITY, ExecutionContext, ExecutionRequest, execute
 from phta.execution.node_engine import NodeEngine
 from phta.query.compiler import compile_series_table, python_value
 from tests.integration.query_strategies import any_series, cohorts, store_from_template, tables
@@ -59,10 +57,7 @@ def test_series_agree_on_spark(template_store_file, spark_master, data, query):
 def test_cohorts_agree_on_spark_through_the_execution_path(template_store_file, spark_master, data, query):
     with tempfile.TemporaryDirectory() as tmp:
         store = _exported(template_store_file, Path(tmp) / "store", data)
-        request = ExecutionRequest.build(query, LOCAL_CUSTODIAN_QUALITY, store,
-                                         outputs=("count", "strata", "attrition", "membership"))
-        request = dataclasses.replace(request, engine=NodeEngine("spark", spark_master))
-        on_spark = execute(request, ExecutionContext.local_custodian(store))
+        on_spark = harness.run_cohort(store, query, engine=NodeEngine("spark", spark_master))
         on_reference = harness.reference_cohort(data, query)
         assert on_spark.membership == on_reference.membership
         assert on_spark.attrition == on_reference.attrition

@@ -8,6 +8,7 @@ per-patient values (or cohort membership, attrition and strata).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,12 +112,20 @@ def reference_series(tables, series: ir.Series) -> dict[int, object]:
 _REQUESTED = ir.Cohort(ir.FirstDate(ir.Events("condition")), ())
 
 
-def duckdb_cohort(store: Store, cohort: ir.Cohort):
+def run_cohort(store: Store, cohort: ir.Cohort, engine=None):
+    """``cohort`` through the execution path as the node's custodian (on ``engine``, default the
+    store's DuckDB file)."""
     names_persons = any(isinstance(n, ir.PersonIn) for n in cohort.walk())
     request = ExecutionRequest.build(_REQUESTED if names_persons else cohort, LOCAL_CUSTODIAN_QUALITY, store,
                                      outputs=("count", "strata", "attrition", "membership"))
+    if engine is not None:
+        request = dataclasses.replace(request, engine=engine)
     policy = ExecutionPolicy(governance_rewrite=lambda _: cohort) if names_persons else None
     return execute(request, ExecutionContext.local_custodian(store), policy)
+
+
+def duckdb_cohort(store: Store, cohort: ir.Cohort):
+    return run_cohort(store, cohort)
 
 
 def reference_cohort(tables, cohort: ir.Cohort):

@@ -7,7 +7,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phta.disclosure.policy import Policy, PolicyError, at_least_as_strict, load_policy, strictest, weakened
+from phta.disclosure.policy import (
+    Policy,
+    PolicyError,
+    at_least_as_strict,
+    load_policy,
+    strictest,
+    weakened,
+)
 
 DEPLOYMENT = {"name": "region", "threshold": 10, "rounding_base": 5, "differencing": "review", "zeros": "allow"}
 
