@@ -28,6 +28,7 @@ from phta.execution.circe import CirceRequest, execute_circe
 from phta.execution.circe_disclosure import protect_circe
 from phta.query.circe.importer import import_expression
 from tests.integration.query_strategies import store_from_template
+from tests.integration.web_optout import without
 from tests.spec.circe import synthetic
 from tests.spec.circe.harness import load_rows
 
@@ -38,7 +39,7 @@ NUMBERS = [str(n) for n in reserved_range_nhs_numbers(PERSONS + 6)]  # persons 1
 FEASIBILITY_POLICY = load_policy("feasibility")  # cell-key noise, rounding, suppression
 
 
-def _store(template: Path, path: Path, data: dict):
+def circe_store(template: Path, path: Path, data: dict):
     store = store_from_template(template, path, {})
     load_rows(store, data)  # relaxes the NOT NULLs Circe's end-date defaults need to see
     return store
@@ -49,7 +50,7 @@ def stores(template: Path, tmp: Path, seed: int, registers: dict[str, set[int]],
     data = synthetic.tables(seed, PERSONS)
     for person in data["person"]:
         person["person_source_value"] = PSEUDONYMISER.pseudonym(NUMBERS[person["person_id"] - 1])
-    store = _store(template, tmp / "node", data)
+    store = circe_store(template, tmp / "node", data)
     if sources is not None:
         data_source.declare(store, sources)
     for kind, positions in registers.items():
@@ -57,8 +58,7 @@ def stores(template: Path, tmp: Path, seed: int, registers: dict[str, set[int]],
         listed.write_text("nhs_number\n" + "".join(f"{NUMBERS[i]}\n" for i in sorted(positions)), encoding="utf-8")
         optout_register.refresh(store, kind, listed, AS_OF, PSEUDONYMISER)
     opted_out = {i + 1 for k in kinds for i in registers[k]} & set(range(1, PERSONS + 1))
-    pruned = _store(template, tmp / "pruned", {
-        name: [r for r in rows if r.get("person_id") not in opted_out] for name, rows in data.items()})
+    pruned = circe_store(template, tmp / "pruned", without(data, opted_out))
     cell_key_secret(store)
     shutil.copy(store.path / SECRET_FILE, pruned.path / SECRET_FILE)  # the same node secret
     index_record_keys(store)

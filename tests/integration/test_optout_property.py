@@ -10,20 +10,23 @@ The expected set of deleted persons comes from the decision table as written in
 docs/opt-outs.md, restated here independently of ``phta.governance.optouts``.
 
 Surfaces covered: ``SURFACES`` (raw numbers) — the execution path itself and ``phta cohort run
---json --purpose P`` (for the purposes it serves); ``GOVERNED_SURFACES`` (protected numbers) — the
-web's network feasibility JSON API and page, driven over HTTP against the real app signed in as an
-innovator and a researcher. Protected numbers are compared with the governed result on the pruned
-copy under the same cell-key secret: cell-key noise depends only on the persons in a cell, so the
-two agree exactly when no opted-out person was counted. Add each new surface that returns
-patient-derived numbers (the federated network, evaluation) to one of the two.
+--json --purpose P`` (for the purposes it serves); ``circe_optout.SURFACES`` (ATLAS / Circe
+cohorts) — the Circe execution path, its disclosure hook and ``phta cohort run ATLAS.json``;
+``GOVERNED_SURFACES`` (protected numbers) — the web's network feasibility JSON API and page
+(PHTA cohorts: ``POST /api/v1/feasibility``, ``POST /feasibility``) and its ATLAS network
+feasibility JSON API and page (Circe JSON: ``POST /api/v1/feasibility/atlas``, ``POST
+/feasibility/atlas``, over ``phta.execution.network_atlas``), driven over HTTP against the real
+app signed in as an innovator and a researcher. Protected numbers are compared with the governed
+result on the pruned copy under the same cell-key secret: cell-key noise depends only on the
+persons in a cell, so the two agree exactly when no opted-out person was counted (stores and
+helpers: tests/integration/web_optout.py). Add each new surface that returns patient-derived
+numbers (the federated network, evaluation) to one of these.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
-import re
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,8 +37,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from phta.audit import entries as audit_entries
-from phta.cdm import data_source, optout_register, record_keys
+from phta.cdm import data_source, optout_register
 from phta.cdm.pseudonymise import Pseudonymiser, reserved_range_nhs_numbers
 from phta.cdm.store import Store
 from phta.cli.main import app as cli
@@ -53,9 +55,11 @@ from phta.execution import (
     policy_for,
 )
 from phta.execution.network import network_feasibility
+from phta.execution.network_atlas import atlas_network_feasibility
 from phta.governance import accounts
 from phta.governance.roles import Role
 from phta.query import ir, serial
+from phta.query.circe.importer import import_expression
 from phta.query.simple_cohort import SEXES, build_cohort
 from phta.store import open_database
 from phta.store.models import Project
@@ -63,9 +67,10 @@ from phta.web.app import create_app
 from phta.web.feasibility import shown
 from tests.airlock_support import principal
 from tests.conftest import LiveServer
-from tests.governance_support import csrf_token, make_user, sign_in
-from tests.integration import circe_optout
+from tests.governance_support import make_user, sign_in
+from tests.integration import circe_optout, web_optout
 from tests.integration.query_strategies import research_cohorts, store_from_template, tables
+from tests.spec.circe import synthetic as circe_synthetic
 from tests.spec.circe.test_differential import expression as circe_expression
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -105,11 +110,6 @@ def workspace():
                 session.flush()
                 project_of[f"project-{route}"] = f"project:{p.id}"
         yield template, db, project_of, Path(tmp)
-
-
-def _without(data: dict, persons: set[int]) -> dict:
-    """The store's rows with these persons physically deleted from every table."""
-    return {name: [r for r in rows if r.get("person_id") not in persons] for name, rows in data.items()}
 
 
 def _write_register(path: Path, positions: set[int]) -> Path:
@@ -187,7 +187,7 @@ def test_no_opted_out_person_is_ever_counted(workspace, case):
         kinds = expected_kinds(case["purpose"], gp_sourced)
         opted_out = {i + 1 for k in kinds for i in case["registers"][k]} & {
             p["person_id"] for p in case["data"]["person"]}
-        pruned = store_from_template(template, Path(tmp) / "pruned", _without(case["data"], opted_out))
+        pruned = store_from_template(template, Path(tmp) / "pruned", web_optout.without(case["data"], opted_out))
         expected = _numbers(_run(pruned, purpose_code, case["query"], ExecutionPolicy()))
         for name, surface in SURFACES.items():
             result = surface(store, purpose_code, case["query"], db)
@@ -228,58 +228,45 @@ def test_a_missing_register_that_applies_refuses_the_run(workspace, purpose, sou
             assert result.population_count == (0 if needed else 1)
 
 
-# --- the web: feasibility page and API (protected counts) ------------------------------------
+# --- the web: feasibility pages and APIs (protected counts) ----------------------------------
 #
-# The page and the API return PROTECTED counts (suppressed, rounded, perturbed by cell key), so
-# they cannot be compared with the raw numbers above. But cell-key noise is a fixed function of the
-# persons in a cell (their record keys, from pseudonyms and the node's cellkey.key): a store with
-# opted-out persons and a pruned copy of it (those persons deleted) under the SAME cellkey.key must
-# give identical protected results if, and only if, the opted-out persons were never counted.
-# Stores here are a random small store replicated a few times, so that some cells pass the
-# threshold and are published rather than all suppressed.
+# Protected counts on the store with opted-out persons == the governed result on a pruned copy
+# under the same cellkey.key (why: tests/integration/web_optout.py, which builds the stores).
 
-CELL_KEY_SECRET = bytes(range(100, 132))
 WEB_COPIES = 10
-WEB_NUMBERS = [str(n) for n in reserved_range_nhs_numbers(6 * WEB_COPIES + 6)]  # persons, then outsiders
 PAGE_CONDITION = 313217  # Atrial fibrillation (SNOMED 49436004): a condition the page offers
 PAGE_DRUG = 1332418  # Amlodipine (RxNorm 17767): a drug ingredient the page offers
-_EVENT_IDS = {"observation_period": "observation_period_id", "condition_occurrence": "condition_occurrence_id",
-              "drug_exposure": "drug_exposure_id", "measurement": "measurement_id", "observation": "observation_id"}
 
 
 def _replicated(data: dict, copies: int) -> dict:
-    """``copies`` copies of every person with all their rows (new person and row ids); condition and
-    drug concept 1 become concepts the feasibility page offers, so the page's cohorts find people."""
-    n = len(data["person"])
-    out = {name: rows for name, rows in data.items() if name not in _EVENT_IDS and name != "person"}
+    """``web_optout.replicated``, with condition and drug concept 1 made into concepts the
+    feasibility page offers, so the page's cohorts find people."""
+    out = web_optout.replicated(data, copies)
     out["concept"] = data["concept"] + [
         {**data["concept"][0], "concept_id": c, "concept_code": str(c)} for c in (PAGE_CONDITION, PAGE_DRUG)]
-    out["person"] = [{**p, "person_id": p["person_id"] + k * n} for k in range(copies) for p in data["person"]]
-    for name, key in _EVENT_IDS.items():
-        rows = [{**r, "person_id": r["person_id"] + k * n} for k in range(copies) for r in data[name]]
-        out[name] = [{**r, key: i} for i, r in enumerate(rows, 1)]
     for row in out["condition_occurrence"]:
         row["condition_concept_id"] = PAGE_CONDITION if row["condition_concept_id"] == 1 else row["condition_concept_id"]
     for row in out["drug_exposure"]:
         row["drug_concept_id"] = PAGE_DRUG if row["drug_concept_id"] == 1 else row["drug_concept_id"]
-    for person in out["person"]:
-        person["person_source_value"] = PSEUDONYMISER.pseudonym(WEB_NUMBERS[person["person_id"] - 1])
     return out
+
+
+# Registers name base persons (every copy of that person) and outsiders (positions past the base).
+REPLICA_REGISTERS = st.fixed_dictionaries(
+    {k: st.sets(st.integers(0, 11), max_size=6) for k in ("national", "type1")})
+WEB_SOURCES = st.sampled_from([{"gp"}, {"hospital"}, {"gp", "hospital"}, None])
 
 
 @st.composite
 def web_scenarios(draw):
-    # Registers name base persons (0..5: every copy of that person) and outsiders (6..11), so an
-    # opt-out moves a count by a whole number of copies: more than rounding to 10 can hide.
-    positions = st.sets(st.integers(0, 11), max_size=6)
     page = {"condition": PAGE_CONDITION, "drug": draw(st.sampled_from([None, PAGE_DRUG])),
             "age_min": draw(st.one_of(st.none(), st.integers(0, 100))), "sex": draw(st.sampled_from([None, *SEXES]))}
     page_query = build_cohort(page["condition"], drug_id=page["drug"], age_min=page["age_min"], sex=page["sex"])
     return {
         "base": draw(tables()),  # replicated by the test (a failing case's report stays short)
         "copies": draw(st.integers(3, WEB_COPIES)),
-        "registers": {"national": draw(positions), "type1": draw(positions)},
-        "sources": draw(st.sampled_from([{"gp"}, {"hospital"}, {"gp", "hospital"}, None])),
+        "registers": draw(REPLICA_REGISTERS),
+        "sources": draw(WEB_SOURCES),
         # the API takes any cohort; the page's kind of cohort finds more people, so cells get published
         "query": draw(st.one_of(research_cohorts(), st.just(page_query))),
         "page": {k: "" if v is None else str(v) for k, v in page.items()} | {"age_max": ""},
@@ -290,7 +277,7 @@ def web_scenarios(draw):
 @pytest.fixture(scope="module")
 def web(workspace):
     """The real app (uvicorn on loopback) on a data directory whose stores directory is a symlink
-    the test re-points, with a researcher (the page) and an innovator (the API) signed in."""
+    the test re-points, with a researcher (the pages) and an innovator (the APIs) signed in."""
     _template, _db, _projects, tmp = workspace
     settings = load_settings(tmp / "web-data", env={})
     settings.data_dir.mkdir(parents=True)
@@ -303,71 +290,28 @@ def web(workspace):
                               innovator=principal(settings, emails["innovator"]))
 
 
-def _registered_persons(position: int, case: dict) -> list[int]:
-    """The store's person ids a register position stands for (none for an outsider)."""
-    n = len(case["base"]["person"])
-    return [position + 1 + k * n for k in range(case["copies"])] if position < n else []
+def _full_and_pruned(template: Path, tmp: Path, base: dict, copies: int, registers, sources, *,
+                     replicate=web_optout.replicated, load=store_from_template) -> tuple[Path, Path, set[str]]:
+    """(stores root with the opted-out persons, pruned copy's root, register kinds that apply to
+    network feasibility) for ``copies`` copies of the ``base`` store."""
+    kinds = expected_kinds("network_feasibility", sources is None or "gp" in sources)
+    data = replicate(base, copies)
+    n = len(base["person"])
+    removed = web_optout.opted_out(registers, kinds, n, copies)
+    stores = {"registers": registers, "sources": sources, "n": n, "copies": copies, "load": load}
+    full = web_optout.node_store(template, tmp / "full", data, **stores)
+    pruned = web_optout.node_store(template, tmp / "pruned", web_optout.without(data, removed), **stores)
+    return full, pruned, kinds
 
 
-def _register_numbers(positions: set[int], case: dict) -> list[str]:
-    numbers = []
-    for position in sorted(positions):
-        persons = _registered_persons(position, case)
-        numbers += [WEB_NUMBERS[p - 1] for p in persons] if persons else [WEB_NUMBERS[-1 - position]]
-    return numbers
+def _as_json(outcome) -> dict:
+    """A network outcome as its API returns it."""
+    return json.loads(json.dumps(outcome.to_dict(), default=str))
 
 
-def _node_store(template: Path, root: Path, data: dict, case: dict) -> Path:
-    """A node store under ``root`` (always named "node", so both stores are the same node) with the
-    case's registers and data sources, and record keys under the shared cell-key secret."""
-    root.mkdir()
-    store = store_from_template(template, root / "node", data)
-    (store.path / record_keys.SECRET_FILE).write_bytes(CELL_KEY_SECRET)
-    record_keys.index_record_keys(store)
-    if case["sources"] is not None:
-        data_source.declare(store, case["sources"])
-    for kind, positions in case["registers"].items():
-        path = root / f"{kind}.csv"
-        path.write_text("nhs_number\n" + "".join(f"{n}\n" for n in _register_numbers(positions, case)),
-                        encoding="utf-8")
-        optout_register.refresh(store, kind, path, dt.date(2026, 11, 1), PSEUDONYMISER)
-    return root
-
-
-def _serve(web, root: Path) -> None:
-    """Point the app's stores directory at ``root``."""
-    web.settings.stores_dir.unlink(missing_ok=True)
-    web.settings.stores_dir.symlink_to(root, target_is_directory=True)
-
-
-def via_feasibility_api(web, query) -> dict:
-    """POST /api/v1/feasibility (the JSON IR) as the signed-in innovator."""
-    headers = {"X-CSRF-Token": csrf_token(web.api, "/feasibility"), "content-type": "application/json"}
-    r = web.api.post("/api/v1/feasibility", content=serial.to_json(query), headers=headers)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-_RESULTS = re.compile(r'<section aria-labelledby="results">.*?</section>', re.S)
-
-
-def via_feasibility_page(web, choice: dict) -> str:
-    """POST /feasibility (the form) as the signed-in researcher; the results section of the page."""
-    r = web.page.post("/feasibility", data={"csrf_token": csrf_token(web.page, "/feasibility"), **choice})
-    assert r.status_code == 200, r.text
-    return _RESULTS.search(r.text).group(0)
-
-
-def _network_total(section: str) -> str:
-    return html.unescape(re.search(r'<strong id="network-total">([^<]+)</strong>', section).group(1))
-
-
-def _last_run_opt_outs(db) -> set[str]:
-    run = [e for e in audit_entries(db) if e.action == "query.run"][-1]
-    return {o["kind"] for o in run.details.get("opt_outs", [])}
-
-
-GOVERNED_SURFACES = ("feasibility API (POST /api/v1/feasibility)", "feasibility page (POST /feasibility)")
+GOVERNED_SURFACES = ("feasibility API (POST /api/v1/feasibility)", "feasibility page (POST /feasibility)",
+                     "ATLAS feasibility API (POST /api/v1/feasibility/atlas)",
+                     "ATLAS feasibility page (POST /feasibility/atlas)")
 
 
 @pytest.mark.slow
@@ -375,31 +319,59 @@ GOVERNED_SURFACES = ("feasibility API (POST /api/v1/feasibility)", "feasibility 
                                                                  HealthCheck.function_scoped_fixture])
 @given(case=web_scenarios())
 def test_the_web_feasibility_page_and_api_never_count_an_opted_out_person(workspace, web, case):
-    template = workspace[0]
-    gp_sourced = case["sources"] is None or "gp" in case["sources"]
-    kinds = expected_kinds("network_feasibility", gp_sourced)
-    data = _replicated(case["base"], case["copies"])
-    opted_out = {p for k in kinds for i in case["registers"][k] for p in _registered_persons(i, case)}
     with tempfile.TemporaryDirectory() as tmp:
-        full = _node_store(template, Path(tmp) / "full", data, case)
-        pruned = _node_store(template, Path(tmp) / "pruned", _without(data, opted_out), case)
+        full, pruned, kinds = _full_and_pruned(workspace[0], Path(tmp), case["base"], case["copies"],
+                                               case["registers"], case["sources"], replicate=_replicated)
         # the governed result on the pruned copy: the oracle, straight from the execution path
-        _serve(web, pruned)
-        want = json.loads(json.dumps(network_feasibility(web.settings, web.db, web.innovator,
-                                                         case["query"]).to_dict(), default=str))
+        web_optout.serve(web.settings, pruned)
+        want = _as_json(network_feasibility(web.settings, web.db, web.innovator, case["query"]))
         page_want = network_feasibility(web.settings, web.db, web.innovator, case["page_query"])
-        want_page = via_feasibility_page(web, case["page"])  # the page showing the pruned copy
-        assert _network_total(want_page) == shown(page_want.total, page_want.threshold, 1)
+        want_page = web_optout.post_page(web.page, "/feasibility", case["page"])  # the page on the pruned copy
+        assert web_optout.network_total(want_page) == shown(page_want.total, page_want.threshold, 1)
         # the surfaces, on the store holding the opted-out persons
-        _serve(web, full)
-        got = via_feasibility_api(web, case["query"])
-        assert _last_run_opt_outs(web.db) == kinds, GOVERNED_SURFACES[0]
+        web_optout.serve(web.settings, full)
+        got = web_optout.post_api(web.api, "/api/v1/feasibility", serial.to_json(case["query"]),
+                                  form_page="/feasibility")
+        assert web_optout.last_run_opt_outs(web.db) == kinds, GOVERNED_SURFACES[0]
         assert got == want, GOVERNED_SURFACES[0]
-        got_page = via_feasibility_page(web, case["page"])
-        assert _last_run_opt_outs(web.db) == kinds, GOVERNED_SURFACES[1]
+        got_page = web_optout.post_page(web.page, "/feasibility", case["page"])
+        assert web_optout.last_run_opt_outs(web.db) == kinds, GOVERNED_SURFACES[1]
         assert got_page == want_page, GOVERNED_SURFACES[1]
     event(f"web: the API's network total {'suppressed' if got['total']['suppressed'] else 'published'}")
     event(f"web: the page's network total {'suppressed' if page_want.total.suppressed else 'published'}")
+
+
+ATLAS_BASE_PERSONS = 6  # the seeded synthetic Circe store's persons, before replication
+
+
+@pytest.mark.slow
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                HealthCheck.function_scoped_fixture])
+@given(expression=circe_expression(), seed=st.integers(0, 1000), copies=st.integers(3, 8),
+       registers=REPLICA_REGISTERS, sources=WEB_SOURCES)
+def test_the_atlas_feasibility_page_and_api_never_count_an_opted_out_person(workspace, web, expression, seed,
+                                                                            copies, registers, sources):
+    """ATLAS network feasibility (phta.web.feasibility_atlas over phta.execution.network_atlas):
+    the API and the page on the store with opted-out persons == the governed result on the pruned copy."""
+    base = circe_synthetic.tables(seed, ATLAS_BASE_PERSONS)
+    definition = json.dumps(expression)
+    with tempfile.TemporaryDirectory() as tmp:
+        full, pruned, kinds = _full_and_pruned(workspace[0], Path(tmp), base, copies, registers, sources,
+                                               load=circe_optout.circe_store)
+        web_optout.serve(web.settings, pruned)
+        # the governed result on the pruned copy (the oracle), and the page showing it
+        oracle = atlas_network_feasibility(web.settings, web.db, web.innovator, import_expression(expression))
+        want = _as_json(oracle)
+        want_page = web_optout.post_page(web.page, "/feasibility/atlas", {"definition": definition})
+        assert web_optout.network_total(want_page) == shown(oracle.total, oracle.threshold, 1)
+        web_optout.serve(web.settings, full)
+        got = web_optout.post_api(web.api, "/api/v1/feasibility/atlas", definition, form_page="/feasibility/atlas")
+        assert web_optout.last_run_opt_outs(web.db) == kinds, GOVERNED_SURFACES[2]
+        assert got == want, GOVERNED_SURFACES[2]
+        got_page = web_optout.post_page(web.page, "/feasibility/atlas", {"definition": definition})
+        assert web_optout.last_run_opt_outs(web.db) == kinds, GOVERNED_SURFACES[3]
+        assert got_page == want_page, GOVERNED_SURFACES[3]
+    event(f"atlas web: the network total {'suppressed' if want['total']['suppressed'] else 'published'}")
 
 
 @pytest.mark.slow
