@@ -194,8 +194,8 @@ def bench_spark(store_dir: Path, out: dict, repeats: int, master: str) -> None:
             return sorted(engine.execute(c.strata.tree, c.strata.params), key=str)
 
         r = out["cohorts"][name]
-        r["spark_count_s"], attrition = _median_time(spark_count, repeats)
-        r["spark_strata_s"], strata = _median_time(spark_strata, repeats)
+        r["spark_count_s"], attrition, r["spark_count_cpu"] = _median_time(spark_count, repeats)
+        r["spark_strata_s"], strata, r["spark_strata_cpu"] = _median_time(spark_strata, repeats)
         c = compiled()
         spark_people = {row[0] for row in engine.execute(c.membership.tree, c.membership.params)}
         duck_people = {row[0] for row in ro.execute(duck.membership.sql(), duck.membership.params).fetchall()}
