@@ -51,24 +51,32 @@ class NetworkCell:
         return self.value == 0 and bool(self.suppressed_at)
 
 
+class PolicyOfNodes:
+    """The disclosure policies applied across a network result's nodes. They can differ: the
+    deployment's policy file may tighten a purpose's policy at a node. Names and hashes are listed
+    once each, in node order; the threshold shown for network sums is the largest."""
+
+    nodes: list
+
+    @property
+    def policy_name(self) -> str:
+        return ", ".join(dict.fromkeys(result.policy_name for _, result in self.nodes))
+
+    @property
+    def policy_sha256(self) -> str:
+        return ", ".join(dict.fromkeys(result.policy_sha256 for _, result in self.nodes))
+
+    @property
+    def threshold(self) -> int:
+        return max((result.threshold for _, result in self.nodes), default=0)
+
+
 @dataclass
-class NetworkFeasibility:
+class NetworkFeasibility(PolicyOfNodes):
     query_hash: str
     purpose: str
     nodes: list[tuple[NodeStore, ProtectedCohortResult]] = field(default_factory=list)
     not_taken_part: list[tuple[NodeStore, str]] = field(default_factory=list)
-
-    @property
-    def policy_name(self) -> str:
-        return self.nodes[0][1].policy_name if self.nodes else ""
-
-    @property
-    def policy_sha256(self) -> str:
-        return self.nodes[0][1].policy_sha256 if self.nodes else ""
-
-    @property
-    def threshold(self) -> int:
-        return self.nodes[0][1].threshold if self.nodes else 0
 
     @property
     def total(self) -> NetworkCell:

@@ -17,7 +17,13 @@ from phta.config import Settings
 from phta.engines.duckdb import EngineError
 from phta.execution.circe_results import ProtectedCirceResult
 from phta.execution.governed import run_governed_circe
-from phta.execution.network import FEASIBILITY_PURPOSE, NetworkCell, NodeStore, region_stores
+from phta.execution.network import (
+    FEASIBILITY_PURPOSE,
+    NetworkCell,
+    NodeStore,
+    PolicyOfNodes,
+    region_stores,
+)
 from phta.execution.policy import ReleaseWithheld
 from phta.governance.principal import Principal
 from phta.query import serial
@@ -37,24 +43,12 @@ def _sum(cells) -> NetworkCell:
 
 
 @dataclass
-class AtlasNetworkFeasibility:
+class AtlasNetworkFeasibility(PolicyOfNodes):
     query_hash: str
     purpose: str
     rule_names: tuple[str, ...] = ()
     nodes: list[tuple[NodeStore, ProtectedCirceResult]] = field(default_factory=list)
     not_taken_part: list[tuple[NodeStore, str]] = field(default_factory=list)
-
-    @property
-    def policy_name(self) -> str:
-        return self.nodes[0][1].policy_name if self.nodes else ""
-
-    @property
-    def policy_sha256(self) -> str:
-        return self.nodes[0][1].policy_sha256 if self.nodes else ""
-
-    @property
-    def threshold(self) -> int:
-        return self.nodes[0][1].threshold if self.nodes else 0
 
     @property
     def total(self) -> NetworkCell:

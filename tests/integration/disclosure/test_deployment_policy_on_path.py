@@ -31,5 +31,9 @@ def test_a_nodes_override_tightens_feasibility_at_that_node_only(region_settings
     assert by_code[strict_node].total.suppressed  # no cell reaches a million persons
     others = [r for code, r in by_code.items() if code != strict_node]
     assert others and all(r.policy_name == "feasibility" for r in others)
+    # the network result names every policy applied, once each, and shows the strictest threshold
+    assert outcome.policy_name == f"feasibility, feasibility+region@{strict_node}" or \
+        outcome.policy_name == f"feasibility+region@{strict_node}, feasibility"
+    assert outcome.threshold == 1_000_000 and outcome.policy_sha256.count(",") == 1
     runs = {e.details["node"]: e.details["disclosure_policy"] for e in entries(database) if e.action == "query.run"}
     assert runs[strict_node] == f"feasibility+region@{strict_node}"
