@@ -22,19 +22,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from phta.audit import record_query_run
 from phta.cdm.store import Store
 from phta.config import Settings
 from phta.disclosure import Policy, ProtectedOutput, PublishedCell, check, load_policy
 from phta.disclosure.policy import strictest
 from phta.disclosure.results import Dimension, FrequencyTable
+from phta.execution.audit_chain import chain_audit
 from phta.execution.circe import CirceRequest, execute_circe
 from phta.execution.circe_disclosure import protect_circe
 from phta.execution.circe_results import CirceResult, ProtectedCirceResult
 from phta.execution.ledger import ledger_check
 from phta.execution.optouts import policy_for
 from phta.execution.path import execute
-from phta.execution.policy import AuditEvent, ExecutionPolicy, NotAuthorised, no_release_ledger
+from phta.execution.policy import ExecutionPolicy, NotAuthorised, no_release_ledger
 from phta.execution.request import ExecutionContext, ExecutionRequest, Purpose
 from phta.execution.results import CohortResult
 from phta.governance import UseDecision, is_use_allowed
@@ -98,20 +98,6 @@ def protect(result: CohortResult, policy: Policy) -> ProtectedCohortResult:
         total=total, tables=tuple(tables), policy_name=policy.name, policy_sha256=policy.sha256,
         threshold=policy.threshold,
     )
-
-
-def chain_audit(database: Database, details: dict | None = None):
-    """An audit hook writing every run (completed or refused) to the audit chain."""
-
-    def sink(event: AuditEvent) -> None:
-        extra = {"outcome": event.outcome, **(details or {})}
-        opt_outs = getattr(event, "opt_outs", ())  # named by the opt-out work, when present
-        if opt_outs:
-            extra["opt_outs"] = [{"kind": o.kind, "as_of": o.as_of.isoformat()} for o in opt_outs]
-        record_query_run(database, actor=event.user, query_hash=event.query_hash, purpose=event.purpose,
-                         node=event.node, details=extra)
-
-    return sink
 
 
 def purpose_policy(settings: Settings, name: str, node: str | None) -> Policy:

@@ -18,11 +18,11 @@ from dataclasses import replace
 
 import sqlglot.expressions as exp
 
-from phta.audit import record_query_run
 from phta.cdm import data_source, optout_register
 from phta.cdm.store import Store
 from phta.engines import duckdb as duckdb_engine
-from phta.execution.policy import AuditEvent, ExecutionPolicy, NotAuthorised, exclude_persons
+from phta.execution.audit_chain import chain_audit
+from phta.execution.policy import ExecutionPolicy, NotAuthorised, exclude_persons
 from phta.execution.request import ExecutionContext, ExecutionRequest, Purpose
 from phta.execution.results import AppliedOptOut
 from phta.governance import optouts as decisions
@@ -47,26 +47,13 @@ def opted_out_person_ids(store: Store, kinds: tuple[str, ...]) -> tuple[int, ...
     return tuple(sorted(int(r[0]) for r in rows.rows))
 
 
-def chain_audit_sink(database: Database):
-    """An audit hook writing completed runs to the audit chain, with the opt-outs applied."""
-
-    def sink(event: AuditEvent) -> None:
-        record_query_run(database, actor=event.user, query_hash=event.query_hash, purpose=event.purpose,
-                         node=event.node, details={
-                             "outcome": event.outcome,
-                             "opt_outs": [{"kind": o.kind, "as_of": o.as_of.isoformat()} for o in event.opt_outs],
-                         })
-
-    return sink
-
-
 def policy_for(purpose: Purpose | str, store: Store, *, database: Database | None = None,
                base: ExecutionPolicy | None = None) -> ExecutionPolicy:
     """An ExecutionPolicy for ``purpose`` on ``store`` that applies the registers governance
     says apply. ``base`` supplies the other hooks (authorisation, disclosure, audit); with a
     ``database`` and no ``base``, audit events go to the audit chain."""
     code = purpose.code if isinstance(purpose, Purpose) else purpose
-    base = base or (ExecutionPolicy(audit=chain_audit_sink(database)) if database is not None else ExecutionPolicy())
+    base = base or (ExecutionPolicy(audit=chain_audit(database, record_empty_opt_outs=True)) if database is not None else ExecutionPolicy())
     route = decisions.project_route(database, code) if code.startswith("project:") and database else None
     decision = decisions.applicable(code, route=route, gp_sourced=data_source.sources(store).gp_sourced)
     in_force = {r.kind: r for r in optout_register.registers(store)}
