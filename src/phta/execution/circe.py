@@ -26,7 +26,7 @@ from phta.execution.policy import (
     ExecutionPolicy,
     PersonsExcluded,
     ReleaseCandidate,
-    ReleaseWithheld,
+    check_release,
     no_disclosure_policy,
 )
 from phta.execution.request import ExecutionContext, Purpose
@@ -136,12 +136,9 @@ def execute_circe(request: CirceRequest, context: ExecutionContext,
         person_key=_key(person_key[0].rows[0][0]) if keyed else None,
         mask_keys=tuple((int(r[0]), _key(r[2])) for r in by_person.rows) if keyed else None,
     )
-    try:  # the release ledger (differencing against earlier releases), as for PHTA cohorts
-        record_release = policy.release_check(
-            ReleaseCandidate(request, query_hash, frozenset(e[0] for e in episodes)))  # type: ignore[arg-type]
-    except ReleaseWithheld as withheld:
-        audit(f"withheld ({withheld.outcome}): differencing")
-        raise
+    # the release ledger (differencing against earlier releases), as for PHTA cohorts
+    record_release = check_release(
+        policy, ReleaseCandidate(request, query_hash, frozenset(e[0] for e in episodes)), audit)  # type: ignore[arg-type]
     try:
         protected = _disclose(policy, result, request)
     except Exception:

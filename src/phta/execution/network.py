@@ -154,10 +154,17 @@ def network_feasibility(settings: Settings, database: Database, principal: Princ
 
     Raises ``NotAuthorised`` (from the first node) when governance refuses the purpose."""
     outcome = NetworkFeasibility(serial.content_hash(query), purpose)
-    for node in region_stores(settings) if stores is None else stores:
+    return gather(outcome, region_stores(settings) if stores is None else stores,
+                  lambda node: run_governed(settings, database, principal, purpose, query, node.path))
+
+
+def gather(outcome, nodes: list[NodeStore], run):
+    """Run ``run(node)`` on each node into ``outcome`` (PHTA or ATLAS network results): a node that
+    cannot take part is listed with a reason that names no data; refusals by governance propagate."""
+    for node in nodes:
         try:
-            result = run_governed(settings, database, principal, purpose, query, node.path)
-        except (UnknownConcepts, ReleaseWithheld) as e:
+            result = run(node)
+        except (UnknownConcepts, ReleaseWithheld) as e:  # e.g. a differencing risk: its reason, never a count
             outcome.not_taken_part.append((node, str(e)))
             continue
         except ParquetExportError:

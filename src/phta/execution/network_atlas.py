@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from phta.cdm.store import StoreError
 from phta.config import Settings
-from phta.engines.duckdb import EngineError
 from phta.execution.circe_results import ProtectedCirceResult
 from phta.execution.governed import run_governed_circe
 from phta.execution.network import (
@@ -22,9 +20,9 @@ from phta.execution.network import (
     NetworkCell,
     NodeStore,
     PolicyOfNodes,
+    gather,
     region_stores,
 )
-from phta.execution.policy import ReleaseWithheld
 from phta.governance.principal import Principal
 from phta.query import serial
 from phta.query.ir_circe import CirceCohort
@@ -95,14 +93,5 @@ def atlas_network_feasibility(settings: Settings, database: Database, principal:
     Raises ``NotAuthorised`` (from the first node) when governance refuses the purpose."""
     outcome = AtlasNetworkFeasibility(serial.content_hash(query), purpose,
                                       tuple(r.name for r in query.inclusion_rules))
-    for node in region_stores(settings) if stores is None else stores:
-        try:
-            result = run_governed_circe(settings, database, principal, purpose, query, node.path)
-        except ReleaseWithheld as e:  # differencing risk at that node: its reason, never a count
-            outcome.not_taken_part.append((node, str(e)))
-            continue
-        except (StoreError, EngineError) as e:
-            outcome.not_taken_part.append((node, f"{type(e).__name__}: the node could not run the query"))
-            continue
-        outcome.nodes.append((node, result))
-    return outcome
+    return gather(outcome, region_stores(settings) if stores is None else stores,
+                  lambda node: run_governed_circe(settings, database, principal, purpose, query, node.path))

@@ -15,7 +15,7 @@ from dataclasses import replace
 from phta.cdm.record_keys import has_record_keys
 from phta.execution.node_engine import run_statements
 from phta.execution.physical import physical_design
-from phta.execution.policy import AuditEvent, ExecutionPolicy, ReleaseCandidate, ReleaseWithheld
+from phta.execution.policy import AuditEvent, ExecutionPolicy, ReleaseCandidate, check_release
 from phta.execution.request import ExecutionContext, ExecutionRequest
 from phta.execution.results import AttritionStep, CohortResult, Member, StratumCount
 from phta.query import ir, serial
@@ -84,12 +84,8 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
     result = build_result(rows, cohort, request, query_hash)
     if compiled.cell_keys is not None:
         result = replace(result, cell_keys=cell_keys_of(results[-1], cohort))
-    try:
-        record_release = policy.release_check(
-            ReleaseCandidate(request, query_hash, frozenset(m[0] for m in rows.membership)))
-    except ReleaseWithheld as withheld:
-        audit(f"withheld ({withheld.outcome}): differencing")
-        raise
+    record_release = check_release(
+        policy, ReleaseCandidate(request, query_hash, frozenset(m[0] for m in rows.membership)), audit)
     result = policy.disclosure(replace(result, opt_outs=policy.opt_outs), request)
     record_release()
     audit("completed")

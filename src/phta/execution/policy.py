@@ -101,6 +101,17 @@ def _nothing_to_record() -> None:
     return None
 
 
+def check_release(policy: ExecutionPolicy, candidate: ReleaseCandidate,
+                  audit: Callable[[str], None]) -> Callable[[], None]:
+    """The policy's release check, with a withheld release audited before it propagates; returns
+    what records the release, to be called once disclosure control has let it go."""
+    try:
+        return policy.release_check(candidate)
+    except ReleaseWithheld as withheld:
+        audit(f"withheld ({withheld.outcome}): differencing")
+        raise
+
+
 def no_release_ledger(candidate: ReleaseCandidate) -> Callable[[], None]:
     """Default release check: no ledger is configured (a custodian's local run), nothing to record."""
     return _nothing_to_record
