@@ -8,7 +8,12 @@ For each cohort of ``bench/cohort_bench/defs.py`` (IR and Circe JSON in ``bench/
 - **duckcdm**: OHDSI Circe SQL built by ``duckcdm.circe.build_cohort_query`` and translated to
   DuckDB by ``duckcdm.sqlrender``, run statement by statement (it writes a cohort table), then
   ``count(DISTINCT subject_id)``;
-- **hand (count)** / **hand (stratified)**: one hand-written query per cohort.
+- **hand (count)** / **hand (stratified)**: one hand-written query per cohort;
+- **compile**: compiling the cohort and rendering its strata statement (part of every "ours" time);
+- **execution path, staged / plain statements**: what the execution path runs at a DuckDB node for
+  a feasibility result (membership, attrition, strata on one fresh read-only connection), staged
+  (each CTE computed once into a temporary table, as the path does) and as the three plain
+  statements (each recomputing the cohort, as it did before).
 
 All run on the same DuckDB store (ours and hand on a read-only connection to the store; duckcdm on
 an in-memory database with the store attached read-only, as it needs to write temp tables). Each is
@@ -62,6 +67,7 @@ from bench.cohort_bench.combine import combine
 from phta.cdm.physical import build_index
 from phta.cdm.store import Store
 from phta.cdm.synth import generate
+from phta.engines import duckdb as duckdb_engine
 from phta.execution.physical import physical_design
 from phta.query import serial
 from phta.query.compiler import compile_cohort
@@ -123,6 +129,21 @@ def bench_store(store_dir: Path, repeats: int, use_index: bool = True) -> dict:
         def hand_strata(sql=members_sql):
             return ro.execute(cohort_defs.hand_strata_sql(sql)).fetchall()
 
+        def ours_path(node=node):
+            # What the execution path runs at a DuckDB node for a feasibility result: membership,
+            # attrition and strata, staged (the cohort computed once into temporary tables) on
+            # one fresh read-only connection.
+            c = compiled(node)
+            return duckdb_engine.run(store.db_path, [(s.sql(), s.params) for s in c.staged()])
+
+        def plain_path(node=node):  # the same three statements, each computing the cohort again
+            c = compiled(node)
+            return duckdb_engine.run(store.db_path, [(s.sql(), s.params) for s in (c.membership, c.attrition, c.strata)])
+
+        def compile_only(node=node):
+            c = compiled(node)
+            return c.strata.sql()
+
         stmts = circe_statements(circe[name])
 
         def duckcdm_count(stmts=stmts):
@@ -136,6 +157,9 @@ def bench_store(store_dir: Path, repeats: int, use_index: bool = True) -> dict:
         r["hand_count_s"], hand_n, r["hand_count_cpu"] = _median_time(hand_count, repeats)
         r["hand_strata_s"], _, r["hand_strata_cpu"] = _median_time(hand_strata, repeats)
         r["duckcdm_s"], circe_n, r["duckcdm_cpu"] = _median_time(duckcdm_count, repeats)
+        r["ours_path_s"], _, r["ours_path_cpu"] = _median_time(ours_path, repeats)
+        r["plain_path_s"], _, r["plain_path_cpu"] = _median_time(plain_path, repeats)
+        r["compile_s"], _, r["compile_cpu"] = _median_time(compile_only, repeats)
         # The same statements compiled once: the engine's share, without the compile (a fixed
         # few ms of Python per query that matters at 1M persons and vanishes at 11M).
         once = compiled(node)
@@ -288,7 +312,8 @@ def markdown(res: dict) -> str:
              f"{res['load_avg_after'][0]:.1f} after; {res['machine_before']['date']}", "",
              "| cohort | persons | same persons (ours = hand = duckcdm) | ours count | ours stratified | hand count | "
              "hand stratified | duckcdm Circe | ours/hand count | ours/hand stratified | ours/hand count, SQL only | "
-             "ours/hand stratified, SQL only | ours/duckcdm |", "|" + " --- |" * 13]
+             "ours/hand stratified, SQL only | ours/duckcdm | compile | execution path, staged | "
+             "execution path, plain statements |", "|" + " --- |" * 16]
     for name, r in res["cohorts"].items():
         same = r["same_persons_hand"] and r["same_persons_duckcdm"] and r["ours_n"] == r["hand_n"] == r["duckcdm_n"]
 
@@ -301,7 +326,8 @@ def markdown(res: dict) -> str:
         lines.append(f"| {name} | {r['ours_n']:,} | {'yes' if same else 'NO'} | {t('ours_count')} | {t('ours_strata')} | "
                      f"{t('hand_count')} | {t('hand_strata')} | {t('duckcdm')} | {q('ours_count', 'hand_count')} | "
                      f"{q('ours_strata', 'hand_strata')} | {q('ours_count_sql', 'hand_count')} | "
-                     f"{q('ours_strata_sql', 'hand_strata')} | {q('ours_count', 'duckcdm')} |")
+                     f"{q('ours_strata_sql', 'hand_strata')} | {q('ours_count', 'duckcdm')} | "
+                     f"{r['compile_s'] * 1000:.1f} ms | {t('ours_path')} | {t('plain_path')} |")
     if "spark" in res:
         sp = res["spark"]
         lines += ["", f"Spark {sp['master']}: export {sp['export_s']:.1f} s ({sp['export_mb']:.0f} MB Parquet), "

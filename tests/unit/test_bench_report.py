@@ -9,7 +9,7 @@ import pytest
 cohorts = pytest.importorskip("bench.cohorts")  # needs the dev extras (duckcdm)
 
 TIMED = ("ours_count", "ours_strata", "hand_count", "hand_strata", "duckcdm", "ours_count_sql", "ours_strata_sql",
-         "spark_count", "spark_strata")
+         "spark_count", "spark_strata", "ours_path", "plain_path", "compile")
 
 
 def _run() -> dict:

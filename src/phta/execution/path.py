@@ -19,7 +19,13 @@ from phta.execution.policy import AuditEvent, ExecutionPolicy, ReleaseCandidate,
 from phta.execution.request import ExecutionContext, ExecutionRequest
 from phta.execution.results import AttritionStep, CohortResult, Member, StratumCount
 from phta.query import ir, serial
-from phta.query.compiler import compile_cohort, compile_concept_check, python_value
+from phta.query.compiler import (
+    CompiledCohort,
+    Statement,
+    compile_cohort,
+    compile_concept_check,
+    python_value,
+)
 from phta.query.reference import CohortRows
 
 
@@ -68,12 +74,7 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
         cell_keys=has_record_keys(request.store),
     )
     check = compile_concept_check(_concept_ids(cohort), dialect) if _concept_ids(cohort) else None
-    statements = [compiled.membership, compiled.attrition, compiled.strata]
-    if check is not None:
-        statements.append(check)
-    if compiled.cell_keys is not None:
-        statements.append(compiled.cell_keys)
-    results = run_statements(request.engine, request.store, statements)
+    results = _run(request, compiled, check)
     if check is not None:
         _reject_unknown_concepts(cohort, {r[0] for r in results[3]})
     rows = CohortRows(
@@ -90,6 +91,21 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
     record_release()
     audit("completed")
     return result
+
+
+def _run(request: ExecutionRequest, compiled: CompiledCohort, check: Statement | None) -> list[list[tuple]]:
+    """Rows of membership, attrition, strata, [concept check], [cell keys], in that order. DuckDB
+    runs the staged form (the cohort computed once into temporary tables on the one connection);
+    Spark runs each statement whole (its sessions are shared, so no temporary tables)."""
+    if request.engine.kind == "duckdb":
+        staged = compiled.staged()
+        setup, rest = staged[:compiled.setup_statements], list(staged[compiled.setup_statements:])
+    else:
+        setup, rest = (), [compiled.membership, compiled.attrition, compiled.strata]
+        rest += [compiled.cell_keys] if compiled.cell_keys is not None else []
+    if check is not None:
+        rest.insert(3, check)
+    return run_statements(request.engine, request.store, [*setup, *rest])[len(setup):]
 
 
 def _concept_ids(cohort: ir.Cohort) -> set[int]:

@@ -19,9 +19,9 @@ from functools import singledispatchmethod
 
 import sqlglot.expressions as exp
 
-from phta.cdm import uk
+from phta.cdm import schema, uk
 from phta.query import ir
-from phta.query.dialects import Dialect, UnsupportedFeature, get_dialect
+from phta.query.dialects import Dialect, UnsupportedFeature, cast, get_dialect
 from phta.query.physical import FACTS_TABLE, NONE, PhysicalDesign
 
 
@@ -32,7 +32,11 @@ class Statement:
     dialect: str
 
     def sql(self, pretty: bool = False) -> str:
-        return self.tree.sql(dialect=self.dialect, pretty=pretty)
+        # DuckDB renders without SQLGlot's defensive deep copy (a third of a cohort's compile
+        # time, paid on every query): its generator changes nothing in these trees, which
+        # tests/unit/test_statement_render.py checks on compiled cohorts. Other dialects' generators
+        # do rewrite trees (Spark lifts CTEs, and the statements of a cohort share theirs).
+        return self.tree.sql(dialect=self.dialect, pretty=pretty, copy=self.dialect != "duckdb")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,38 @@ class CompiledCohort:
     rule_names: tuple[str, ...]
     #: per-cell sums of record keys (only when asked for: the store holds ``phta_record_key``)
     cell_keys: Statement | None = None
+    #: the CTEs base, flags, members (what :meth:`staged` computes once)
+    ctes: exp.With | None = field(default=None, repr=False, compare=False)
+
+    def staged(self) -> tuple[Statement, ...]:
+        """The same results as one sequence of statements for one DuckDB connection: one setup
+        statement per CTE computes it once into a temporary table (dropped with the connection),
+        then membership, attrition, strata (and cell keys) read them. Each plain statement
+        recomputes the cohort, so running all of them did the cohort's work four times.
+        The statements share nodes with the plain ones; see :meth:`Statement.sql`."""
+        if self.ctes is None:
+            raise ValueError("this cohort was compiled without its CTEs")
+        setup = [_temporary_table(cte.alias, cte.this) for cte in self.ctes.expressions]
+        results = [self.membership, self.attrition, self.strata] + ([self.cell_keys] if self.cell_keys else [])
+        bodies = [exp.Select(**{k: v for k, v in st.tree.args.items() if k != "with_"}) for st in results]
+        params = self.membership.params
+        return tuple(Statement(tree, _used(tree, params), self.membership.dialect) for tree in setup + bodies)
+
+    @property
+    def setup_statements(self) -> int:
+        """How many of :meth:`staged`'s statements are setup (their rows are not results)."""
+        return len(self.ctes.expressions) if self.ctes is not None else 0
+
+
+def _temporary_table(name: str, query: exp.Expression) -> exp.Create:
+    return exp.Create(this=exp.table_(name), kind="TABLE", expression=query, replace=True,
+                      properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
+
+
+def _used(tree: exp.Expression, params: dict[str, object]) -> dict[str, object]:
+    """The parameters ``tree`` binds (an engine refuses values for placeholders a statement lacks)."""
+    names = {p.name for p in tree.find_all(exp.Placeholder)}
+    return {k: v for k, v in params.items() if k in names}
 
 
 @dataclass
@@ -69,7 +105,7 @@ class SeriesCompiler:
 
     def typed_param(self, value, series_type: str) -> exp.Expression:
         # Casting keeps DuckDB's parameter type inference out of date arithmetic and comparisons.
-        return exp.cast(self.param(value), self.dialect.types[series_type])
+        return cast(self.param(value), self.dialect.types[series_type])
 
     def alias(self, stem: str) -> str:
         self._aliases += 1
@@ -139,7 +175,7 @@ class SeriesCompiler:
         o = self.alias("imd")
         value = exp.column("value_as_number", o)
         select = (
-            exp.select(exp.cast(value, "BIGINT"), copy=False)
+            exp.select(cast(value, "BIGINT"), copy=False)
             .from_(exp.table_("observation", alias=o), copy=False)
             .where(exp.EQ(this=exp.column("person_id", o), expression=exp.column("person_id", scope.row)), copy=False)
             .where(exp.EQ(this=exp.column("observation_concept_id", o),
@@ -280,9 +316,9 @@ class SeriesCompiler:
         value = exp.column(node.domain.value, alias)
         conds = [exp.Not(this=exp.Is(this=value, expression=exp.Null()))]
         if node.low is not None:
-            conds.append(exp.GTE(this=value.copy(), expression=exp.cast(self.param(float(node.low)), "DOUBLE")))
+            conds.append(exp.GTE(this=value.copy(), expression=cast(self.param(float(node.low)), "DOUBLE")))
         if node.high is not None:
-            conds.append(exp.LTE(this=value.copy(), expression=exp.cast(self.param(float(node.high)), "DOUBLE")))
+            conds.append(exp.LTE(this=value.copy(), expression=cast(self.param(float(node.high)), "DOUBLE")))
         if node.unit_concept_ids:
             conds.append(exp.In(this=exp.column(node.domain.unit, alias),
                                 expressions=[self.param(u) for u in node.unit_concept_ids]))
@@ -358,9 +394,16 @@ def compile_series_table(columns: dict[str, ir.Series], dialect: str = "duckdb",
     return Statement(tree, dict(c.params), c.dialect.name)
 
 
-def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> tuple[exp.Select, exp.Expression]:
-    """CTEs ``base`` (persons with their index date), ``flags`` (their rules and end date) and
-    ``members`` (the members' strata); and the membership condition over ``flags``."""
+def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> tuple[exp.With, exp.With, list[str]]:
+    """The cohort's CTEs: ``base`` (candidates: persons with their index date), one ``rules_<i>``
+    per inclusion rule, ``flags`` (the members with their end date) and ``members`` (their strata).
+
+    The rules cascade: ``rules_<i>`` holds the candidates that met every earlier rule, with rule
+    ``i`` evaluated for them alone, so each rule's events are looked up only for the persons still
+    in the running (a hand-written query filters the same way). Attrition step ``k`` is the row
+    count of ``rules_<k>`` (and of ``flags`` for the last). Returns the CTEs; the same without
+    ``members`` (with a ``base`` that carries only what the rules and end date read); and the
+    names of the CTEs whose row counts are the attrition steps, in order."""
     base = _entry_base(cohort.index_date, c)
     if base is None:
         index_date = exp.alias_(c.series(cohort.index_date, _Scope("p")), "index_date", copy=False)
@@ -368,19 +411,19 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> tuple[exp.Select, exp
     if cohort.universe is not None:
         base = base.where(c.series(cohort.universe, _Scope("p")), copy=False)
     scope = _Scope("b", has_index=True)
-    # flags keeps the person row (b.*): the strata of the members are computed from it below.
-    cols: list[exp.Expression] = [exp.Column(this=exp.Star(), table=exp.to_identifier("b"))]
+    every_row = exp.Column(this=exp.Star(), table=exp.to_identifier("b"))
+    # Each step keeps the person columns of base (b.*): the strata of the members are computed from them.
+    steps: list[tuple[str, exp.Select]] = []
+    previous, passed = "base", exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null()))
     for i, rule in enumerate(cohort.rules):
         met = exp.Coalesce(this=c.series(rule.condition, scope), expressions=[exp.false()])
-        cols.append(exp.alias_(met, f"rule_{i}", copy=False))
-    end = c.series(cohort.end_date, scope) if cohort.end_date is not None else exp.cast(exp.Null(), "DATE")
-    cols.append(exp.alias_(end, "end_date", copy=False))
-    flags = (
-        exp.select(*cols, copy=False).from_(exp.table_("base", alias="b"), copy=False)
-        .where(exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null())), copy=False)
-    )
-    all_rules = [exp.column(f"rule_{i}") for i in range(len(cohort.rules))]
-    member = exp.and_(*all_rules, copy=False) if all_rules else exp.true()
+        step = exp.select(every_row.copy(), exp.alias_(met, f"rule_{i}", copy=False), copy=False).from_(
+            exp.table_(previous, alias="b"), copy=False).where(passed, copy=False)
+        steps.append((f"rules_{i}", step))
+        previous, passed = f"rules_{i}", exp.column(f"rule_{i}", "b")
+    end = c.series(cohort.end_date, scope) if cohort.end_date is not None else cast(exp.Null(), "DATE")
+    flags = exp.select(every_row, exp.alias_(end, "end_date", copy=False), copy=False).from_(
+        exp.table_(previous, alias="b"), copy=False).where(passed, copy=False)
     # Strata only for the members (not every person with an index date): the facts join and the
     # strata expressions then touch the few members, and the strata queries share this CTE.
     facts = "pf" if c.physical.person_facts else None
@@ -395,17 +438,41 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler) -> tuple[exp.Select, exp
         # smaller side: the members, not every person in the store.
         members = members.join(exp.table_(FACTS_TABLE, alias=facts), join_type="left",
                                on=exp.EQ(this=exp.column("person_id", facts), expression=exp.column("person_id", "f")), copy=False)
-    members = members.where(_qualified(member, "f"), copy=False)
-    query = (exp.select(exp.Star(), copy=False).from_("flags", copy=False)
-             .with_("base", as_=base, copy=False).with_("flags", as_=flags, copy=False))
-    return query.with_("members", as_=members, copy=False), member
+    # base carries only the person columns the rules, end date and strata read: a person row has
+    # about twenty, and every candidate's whole row would otherwise be scanned and carried to the
+    # members (issue 6: HF-over-75 stratified was 1.5x the hand-written query for that alone).
+    # The statements without strata (membership, attrition) get a base narrower still.
+    lean_base = base.copy()
+    by_rules = _person_columns_read(*(step for _, step in steps), flags)
+    by_strata = _person_columns_read(members)
+    for b, read in ((base, by_rules | by_strata), (lean_base, by_rules)):
+        b.set("expressions", [exp.column(n, "p") for n in PERSON_COLUMNS if n in read] + b.expressions[1:])
+    shared = [_cte(name, step) for name, step in steps] + [_cte("flags", flags)]
+    ctes = exp.With(expressions=[_cte("base", base), *shared, _cte("members", members)])
+    lean = exp.With(expressions=[_cte("base", lean_base), *shared])
+    counted = [name for name, _ in steps] + ["flags"]
+    return ctes, lean, counted
 
 
-def _qualified(condition: exp.Expression, alias: str) -> exp.Expression:
-    condition = condition.copy()
-    for col in condition.find_all(exp.Column):
-        col.set("table", exp.to_identifier(alias))
-    return condition
+PERSON_COLUMNS = schema.table("person").field_names
+
+
+def _person_columns_read(*trees: exp.Expression) -> set[str]:
+    """The ``person`` columns read from the rows of ``base`` (aliases ``b`` and ``f``);
+    ``person_id`` always."""
+    read = {"person_id"}
+    for tree in trees:
+        read.update(c.name for c in tree.find_all(exp.Column) if c.table in ("b", "f"))
+    return read
+
+
+def _cte(name: str, query: exp.Expression) -> exp.CTE:
+    return exp.CTE(this=query, alias=exp.TableAlias(this=exp.to_identifier(name)))
+
+
+def _from(table: str, body: exp.Expression) -> exp.Select:
+    """``SELECT body... FROM table`` without SQLGlot parsing the names (compile speed)."""
+    return exp.Select(expressions=body if isinstance(body, list) else [body], from_=exp.From(this=exp.table_(table)))
 
 
 def _entry_base(index_date: ir.Series, c: SeriesCompiler) -> exp.Select | None:
@@ -437,56 +504,47 @@ def _entry_base(index_date: ir.Series, c: SeriesCompiler) -> exp.Select | None:
                   on=exp.EQ(this=exp.column("person_id", "p"), expression=exp.column("person_id", "x")), copy=False))
 
 
-def _without_members(ctes: exp.Expression) -> exp.Expression:
-    """The CTEs without ``members``: membership and attrition do not use the strata."""
-    # Not copied: every statement copies the CTEs it is given.
-    return exp.With(expressions=[cte for cte in ctes.expressions if cte.alias != "members"])
-
-
 def compile_cohort(
     cohort: ir.Cohort, dialect: str = "duckdb", physical: PhysicalDesign = NONE, *, cell_keys: bool = False
 ) -> CompiledCohort:
+    """The cohort's statements. They share their CTE nodes instead of each holding a copy (copies
+    were most of the compile time): every consumer of a statement's tree copies before it changes
+    it (SQLGlot's ``sql()``, :func:`phta.engines.params.bind`, :mod:`phta.query.restrict`)."""
     c = SeriesCompiler(get_dialect(dialect), physical=physical)
-    flags_query, member = _cohort_flags(cohort, c)
+    ctes, lean, counted = _cohort_flags(cohort, c)
     params = dict(c.params)
-    with_key = "with_" if "with_" in flags_query.args else "with"
-    ctes = flags_query.args[with_key]
-    lean = _without_members(ctes)
-    all_rules = [exp.column(f"rule_{i}") for i in range(len(cohort.rules))]
 
-    membership = (
-        exp.select("person_id", exp.alias_(exp.column("index_date"), "start_date", copy=False), "end_date", copy=False)
-        .from_("flags", copy=False).where(member.copy(), copy=False).order_by("person_id", copy=False)
-    )
-    membership.set(with_key, lean.copy())
+    membership = _from("flags", [exp.column("person_id"), exp.alias_(exp.column("index_date"), "start_date", copy=False),
+                                 exp.column("end_date")])
+    membership = membership.order_by(exp.Ordered(this=exp.column("person_id"), nulls_first=True), copy=False)
+    membership.set("with_", lean)
 
-    counts: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "n_0", copy=False)]
-    for k in range(1, len(cohort.rules) + 1):
-        cond = exp.and_(*[r.copy() for r in all_rules[:k]], copy=False)
-        counts.append(exp.alias_(exp.Sum(this=exp.Case().when(cond, exp.Literal.number(1), copy=False).else_(
-            exp.Literal.number(0))), f"n_{k}", copy=False))
-    attrition = exp.select(*counts, copy=False).from_("flags", copy=False)
-    attrition.set(with_key, lean.copy())
+    # Attrition: step k is how many candidates met rules 0..k-1, the row count of the k-th CTE.
+    counts = [exp.alias_(exp.Subquery(this=_from(name, exp.Count(this=exp.Star()))), f"n_{k}", copy=False)
+              for k, name in enumerate(counted)]
+    attrition = exp.Select(expressions=counts)
+    attrition.set("with_", lean)
 
     parts: list[exp.Select] = []
     for name in cohort.strata:
         parts.append(
-            exp.select(exp.alias_(exp.Literal.string(name), "stratum", copy=False),
-                       exp.alias_(exp.cast(exp.column(f"s_{name}"), "VARCHAR"), "value", copy=False),
-                       exp.alias_(exp.Count(this=exp.Star()), "n", copy=False), copy=False)
-            .from_("members", copy=False).group_by(exp.column(f"s_{name}"), copy=False)
+            _from("members", [exp.alias_(exp.Literal.string(name), "stratum", copy=False),
+                              exp.alias_(cast(exp.column(f"s_{name}"), "VARCHAR"), "value", copy=False),
+                              exp.alias_(exp.Count(this=exp.Star()), "n", copy=False)])
+            .group_by(exp.column(f"s_{name}"), copy=False)
         )
     if parts:
         strata: exp.Expression = parts[0]
         for p in parts[1:]:
             strata = exp.union(strata, p, distinct=False, copy=False)
-        strata = exp.select("stratum", "value", "n", copy=False).from_(exp.Subquery(this=strata, alias="s"), copy=False)
-        strata.set(with_key, ctes.copy())
+        strata = exp.Select(expressions=[exp.column("stratum"), exp.column("value"), exp.column("n")],
+                            from_=exp.From(this=exp.Subquery(this=strata, alias="s")))
+        strata.set("with_", ctes)
     else:  # no strata requested: an empty result of the right shape
         strata = exp.select(exp.alias_(exp.Literal.string(""), "stratum", copy=False),
                             exp.alias_(exp.Literal.string(""), "value", copy=False),
                             exp.alias_(exp.Literal.number(0), "n", copy=False), copy=False).where(exp.false(), copy=False)
-        strata.set(with_key, lean.copy())
+        strata.set("with_", lean)
 
     def stmt(tree):
         return Statement(tree, params, c.dialect.name)
@@ -494,9 +552,9 @@ def compile_cohort(
     keys = None
     if cell_keys:
         keys = _cell_key_sums(cohort, c.dialect)
-        keys.set(with_key, ctes.copy())
+        keys.set("with_", ctes)
     return CompiledCohort(stmt(membership), stmt(attrition), stmt(strata), tuple(r.name for r in cohort.rules),
-                          stmt(keys) if keys is not None else None)
+                          stmt(keys) if keys is not None else None, ctes)
 
 
 RECORD_KEY_TABLE = "phta_record_key"  # built by phta.cdm.record_keys
@@ -508,27 +566,28 @@ def _cell_key_sums(cohort: ir.Cohort, dialect: Dialect) -> exp.Select:
     stratum cell and for the whole cohort (stratum ``"*"``). Summing integers keeps the cell key
     exact and independent of row order; the caller takes it modulo 2**32. A member without a
     record key contributes 0 (every person has one once the table is built)."""
-    key_int = exp.Coalesce(this=exp.cast(exp.Mul(this=exp.column("record_key", "rk"),
+    key_int = exp.Coalesce(this=cast(exp.Mul(this=exp.column("record_key", "rk"),
                                                   expression=exp.Literal.number(_KEY_RESOLUTION)), "BIGINT"),
                            expressions=[exp.Literal.number(0)])
 
     def part(stratum: str, value: exp.Expression, group: exp.Expression | None) -> exp.Select:
         select = (
             exp.select(exp.alias_(exp.Literal.string(stratum), "stratum", copy=False), exp.alias_(value, "value", copy=False),
-                       exp.alias_(exp.cast(exp.Sum(this=key_int.copy()), dialect.types["key_sum"]), "key_sum", copy=False), copy=False)
+                       exp.alias_(cast(exp.Sum(this=key_int.copy()), dialect.types["key_sum"]), "key_sum", copy=False), copy=False)
             .from_(exp.table_("members", alias="f"), copy=False)
             .join(exp.table_(RECORD_KEY_TABLE, alias="rk"),
                   on=exp.EQ(this=exp.column("person_id", "rk"), expression=exp.column("person_id", "f")), join_type="left", copy=False)
         )
         return select.group_by(group, copy=False) if group is not None else select
 
-    parts = [part("*", exp.cast(exp.Null(), "VARCHAR"), None)]
+    parts = [part("*", cast(exp.Null(), "VARCHAR"), None)]
     for name in cohort.strata:
-        parts.append(part(name, exp.cast(exp.column(f"s_{name}", "f"), "VARCHAR"), exp.column(f"s_{name}", "f")))
+        parts.append(part(name, cast(exp.column(f"s_{name}", "f"), "VARCHAR"), exp.column(f"s_{name}", "f")))
     union: exp.Expression = parts[0]
     for p in parts[1:]:
         union = exp.union(union, p, distinct=False, copy=False)
-    return exp.select("stratum", "value", "key_sum", copy=False).from_(exp.Subquery(this=union, alias="k"), copy=False)
+    return exp.Select(expressions=[exp.column("stratum"), exp.column("value"), exp.column("key_sum")],
+                      from_=exp.From(this=exp.Subquery(this=union, alias="k")))
 
 
 def python_value(series_type: str, value):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import sqlglot.expressions as exp
 
@@ -28,9 +29,21 @@ class Dialect:
     types: dict[str, str]
 
 
+@cache
+def _data_type(name: str) -> exp.DataType:
+    return exp.DataType.build(name)
+
+
+def cast(expression: exp.Expression, type_name: str) -> exp.Expression:
+    """``CAST(expression AS type_name)``, taking ``expression`` as it is (not copied) and the type
+    from a cache: ``exp.cast`` would re-parse the type name and copy the operand on every call,
+    which was a large share of compiling a cohort (issue 6: compile time is part of every query)."""
+    return exp.cast(expression, _data_type(type_name).copy(), copy=False)
+
+
 def _duckdb_add_days(date: exp.Expression, days: exp.Expression) -> exp.Expression:
     # DuckDB's DATE + INTEGER is a DATE (an INTERVAL would widen it to a TIMESTAMP).
-    return exp.Add(this=exp.paren(date, copy=False), expression=exp.cast(days, "INTEGER"))
+    return exp.Add(this=exp.paren(date, copy=False), expression=cast(days, "INTEGER"))
 
 
 def _duckdb_days_between(start: exp.Expression, end: exp.Expression) -> exp.Expression:
@@ -43,7 +56,7 @@ def _duckdb_make_date(y: exp.Expression, m: exp.Expression, d: exp.Expression) -
 
 def _spark_add_days(date: exp.Expression, days: exp.Expression) -> exp.Expression:
     # DATE_ADD(date, INT) is a DATE in Spark; it wants an INT, not a BIGINT, as the day count.
-    return exp.DateAdd(this=date, expression=exp.cast(days, "INT"), unit=exp.var("DAY"))
+    return exp.DateAdd(this=date, expression=cast(days, "INT"), unit=exp.var("DAY"))
 
 
 DIALECTS: dict[str, Dialect] = {
