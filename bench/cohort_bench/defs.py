@@ -54,7 +54,7 @@ BREAST_CANCER, TAMOXIFEN, FEMALE = 2001000022, 2003000012, 8532
 ASTHMA, PREDNISOLONE = 317009, 2003000007
 HF, INPATIENT = 2001000007, 9201
 CENSUS = "2024-12-31"  # the synthetic region's extract date
-P_LP = ["Pathogenic", "Likely pathogenic"]
+P_LP = ["Pathogenic", "Likely pathogenic", "Pathogenic/Likely pathogenic"]  # ClinVar's P/LP words
 
 
 def ir_cohorts() -> dict[str, object]:
@@ -262,7 +262,8 @@ WHERE p.gender_concept_id = {FEMALE}
   AND make_date(p.year_of_birth, coalesce(p.month_of_birth, 1), coalesce(p.day_of_birth, 1))
       <= DATE '{CENSUS}' - INTERVAL 18 YEAR
   AND EXISTS (SELECT 1 FROM variant v WHERE v.person_id = p.person_id
-              AND v.gene IN ('BRCA1', 'BRCA2') AND v.clinical_significance IN ('Pathogenic', 'Likely pathogenic'))""",
+              AND v.gene IN ('BRCA1', 'BRCA2')
+              AND v.clinical_significance IN ('Pathogenic', 'Likely pathogenic', 'Pathogenic/Likely pathogenic'))""",
 }
 
 

@@ -50,7 +50,9 @@ def drugs() -> tuple[Choice, ...]:
     return _standard("Drug", "Ingredient")
 
 
-PATHOGENIC = ("Pathogenic", "Likely pathogenic")
+# ClinVar's words for P/LP, including its aggregate "Pathogenic/Likely pathogenic" (submitters
+# disagreeing between the two), a word of its own in the table.
+PATHOGENIC = ("Pathogenic", "Likely pathogenic", "Pathogenic/Likely pathogenic")
 
 
 @dataclass(frozen=True)
