@@ -42,7 +42,7 @@ def ensure_extension_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def has_variant_table(store: Store) -> bool:
     """Whether the store holds the ``variant`` table (read-only check). A store created by
-    ``phta store create`` and loaded from OMOP CSV has none; the generator's stores have one."""
+    ``phta load omop --create`` from OMOP CSV has none; the generator's stores have one."""
     con = store.connect(read_only=True)
     try:
         found = con.execute(
