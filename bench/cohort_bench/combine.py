@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from phta.cdm import schema
+from phta.cdm.extensions import ensure_extension_tables
 from phta.cdm.store import Store
 
 OFFSET = 10**8
@@ -43,6 +44,7 @@ def combine(region: Path, out: Path) -> dict:
     sites = _site_dirs(region)
     con = duckdb.connect(str(store.db_path))
     con.execute("SET preserve_insertion_order = false")
+    ensure_extension_tables(con)  # the sites' germline variants (Store.create makes OMOP tables only)
     tables = [r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
         "AND table_name NOT LIKE 'phta_%'").fetchall()]

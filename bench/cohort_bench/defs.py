@@ -1,4 +1,5 @@
-"""The benchmark cohorts, each written three ways: PHTA IR (via the DSL), Circe JSON, hand SQL.
+"""The benchmark cohorts, each written three ways: PHTA IR (via the DSL), Circe JSON, hand SQL
+(two ways where Circe cannot express the cohort: ``brca_women``).
 
 Concept ids are those of the embedded vocabulary (docs/vocabulary.md). The three forms are meant
 to select the same persons; where the languages' semantics differ it is said here:
@@ -10,9 +11,16 @@ to select the same persons; where the languages' semantics differ it is said her
 - The diabetes cohort asks for HbA1c >= 58 mmol/mol in the *first year after* diagnosis, not the
   year before: the synthetic region records HbA1c only after diagnosis (and metformin starts on
   the day of diagnosis), so "in the prior year" would select almost nobody.
-- "Women with a BRCA1/2 pathogenic variant" is not expressible: neither the IR nor Circe has a
-  variant criterion yet (variants live in the ``variant`` extension table). It is replaced by women
-  with breast cancer started on tamoxifen within a year.
+- "Women with a BRCA1/2 pathogenic variant" (``brca_women``) uses the IR's germline-variant
+  criterion (``has_variant``, over the ``variant`` extension table). Circe has no such criterion,
+  so this cohort has no Circe form and no duckcdm figure. It is a prevalence count on a census
+  date: women aged 18 or over on 2024-12-31 (the synthetic region's extract date) with a
+  pathogenic or likely pathogenic BRCA1 or BRCA2 variant -- what a clinician planning a
+  high-risk screening or prevention service would count. Carriers are counted whether or not
+  they have had cancer (a first breast or ovarian cancer diagnosis as index date would count
+  affected carriers only, a different question); deaths before the census date are not excluded
+  (the hand SQL does the same). The earlier stand-in,
+  women with breast cancer started on tamoxifen within a year, stays as a cohort of its own.
 
 ``write_files()`` writes ``bench/cohort_bench/cohorts/<name>.phta.json`` and ``<name>.circe.json``.
 """
@@ -27,7 +35,9 @@ from phta.query.dsl import (
     codes,
     cohort,
     conditions,
+    date,
     drugs,
+    has_variant,
     index_date,
     measurements,
     patients,
@@ -43,6 +53,8 @@ AF, APIXABAN, WARFARIN = 313217, 2003000005, 1310149
 BREAST_CANCER, TAMOXIFEN, FEMALE = 2001000022, 2003000012, 8532
 ASTHMA, PREDNISOLONE = 317009, 2003000007
 HF, INPATIENT = 2001000007, 9201
+CENSUS = "2024-12-31"  # the synthetic region's extract date
+P_LP = ["Pathogenic", "Likely pathogenic", "Pathogenic/Likely pathogenic"]  # ClinVar's P/LP words
 
 
 def ir_cohorts() -> dict[str, object]:
@@ -102,6 +114,15 @@ def ir_cohorts() -> dict[str, object]:
             },
             strata=STRATA,
         ),
+        "brca_women": cohort(
+            index_date=date(CENSUS),
+            rules={
+                "female": patients.sex == "female",
+                "aged 18+ on the census date": patients.age_at(index_date) >= 18,
+                "BRCA1/2 pathogenic or likely pathogenic": has_variant("BRCA1", "BRCA2", significance=P_LP),
+            },
+            strata=STRATA,
+        ),
     }
 
 
@@ -146,6 +167,7 @@ def _age(op: str, value: int) -> dict:
 
 
 def circe_cohorts() -> dict[str, dict]:
+    """The Circe form of each cohort Circe can express (not ``brca_women``: no variant criterion)."""
     return {
         "t2dm_metformin": _circe(
             [_cs(0, "T2DM", (T2DM, True)), _cs(1, "metformin", (METFORMIN, True)), _cs(2, "HbA1c", (HBA1C, False)),
@@ -234,6 +256,14 @@ WHERE year(i.d) - p.year_of_birth > 75
   AND EXISTS (SELECT 1 FROM visit_occurrence v WHERE v.person_id = i.person_id
               AND v.visit_concept_id = {INPATIENT}
               AND v.visit_start_date BETWEEN i.d AND i.d + 30)""",
+    "brca_women": f"""
+SELECT p.person_id, DATE '{CENSUS}' AS index_date FROM person p
+WHERE p.gender_concept_id = {FEMALE}
+  AND make_date(p.year_of_birth, coalesce(p.month_of_birth, 1), coalesce(p.day_of_birth, 1))
+      <= DATE '{CENSUS}' - INTERVAL 18 YEAR
+  AND EXISTS (SELECT 1 FROM variant v WHERE v.person_id = p.person_id
+              AND v.gene IN ('BRCA1', 'BRCA2')
+              AND v.clinical_significance IN ('Pathogenic', 'Likely pathogenic', 'Pathogenic/Likely pathogenic'))""",
 }
 
 

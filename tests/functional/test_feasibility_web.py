@@ -7,21 +7,27 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import duckdb
 import httpx
 import pytest
 
 from phta.audit import entries, verify_chain
+from phta.cdm.store import Store
+from phta.execution import LOCAL_CUSTODIAN_QUALITY, ExecutionContext, ExecutionRequest, execute
+from phta.execution.network import region_stores
 from phta.query import serial
 from phta.query.simple_cohort import build_cohort
 from phta.store import open_database
 from tests.governance_support import csrf_token, make_user, sign_in
 
 HYPERTENSION = 2001000002  # SNOMED 38341003 Hypertensive disorder (and its sub-types)
+BREAST_CANCER = 2001000022
 
 
 @contextmanager
 def _client_as(server, settings, role: str | None) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url) as client:
+    # A network run on a shared 2-core machine can take longer than httpx's 5 s default.
+    with httpx.Client(base_url=server.url, timeout=120) as client:
         if role is not None:
             r = sign_in(client, make_user(settings, role))
             assert r.status_code == 303, r.text
@@ -78,6 +84,41 @@ def test_api_counts_are_rounded_or_suppressed_and_repeat_exactly(region_server, 
     assert all(v is None or v % 5 == 0 for v in values)
     # the cell-key property: the same persons give the same noise, however often asked
     assert second.json() == payload
+
+
+def test_a_germline_variant_choice_counts_carriers(region_server, region_settings):
+    with _client_as(region_server, region_settings, "researcher") as client:
+        page = client.get("/feasibility")
+        assert '<label for="f-variant">' in page.text
+        assert "BRCA1 or BRCA2, pathogenic or likely pathogenic" in page.text and ">MLH1, pathogenic" in page.text
+        r = _post_form(client, condition=str(BREAST_CANCER), variant="BRCA1+BRCA2")
+        bad = _post_form(client, condition=str(BREAST_CANCER), variant="BRCA3")
+    assert r.status_code == 200, r.text
+    assert 'value="BRCA1+BRCA2" selected' in r.text
+    assert "Did not take part" not in r.text  # every generated store has the variant table (GP ones empty)
+    total = html.unescape(re.search(r'<strong id="network-total">([^<]+)</strong>', r.text).group(1))
+    assert total.startswith("suppressed") or int(total.split()[0].replace(",", "")) % 5 == 0
+    assert bad.status_code == 400 and "germline variant: &#39;BRCA3&#39; is not one of the offered genes" in bad.text
+
+    # What the protected figure is made of: at each node, as its custodian, the form's cohort
+    # counts exactly the persons an independent SQL query finds (breast cancer and a BRCA P/LP row).
+    query = build_cohort(BREAST_CANCER, variant="BRCA1+BRCA2")
+    raw = 0
+    for node in region_stores(region_settings):
+        store = Store.open(node.path)
+        request = ExecutionRequest.build(query, LOCAL_CUSTODIAN_QUALITY, store)
+        counted = execute(request, ExecutionContext.local_custodian(store)).population_count
+        with duckdb.connect(str(store.db_path), read_only=True) as con:
+            (expected,) = con.execute(
+                "SELECT count(DISTINCT c.person_id) FROM condition_occurrence c WHERE (c.condition_concept_id = $bc "
+                "OR c.condition_concept_id IN (SELECT descendant_concept_id FROM concept_ancestor "
+                "WHERE ancestor_concept_id = $bc)) AND EXISTS (SELECT 1 FROM variant v WHERE v.person_id = c.person_id "
+                "AND v.gene IN ('BRCA1', 'BRCA2') AND v.clinical_significance IN "
+                "('Pathogenic', 'Likely pathogenic', 'Pathogenic/Likely pathogenic'))",
+                {"bc": BREAST_CANCER}).fetchone()
+        assert counted == expected, node.code
+        raw += counted
+    assert raw > 0, "the generated region has BRCA carriers with breast cancer"
 
 
 def test_api_with_a_query_token(region_server, region_settings):

@@ -10,8 +10,10 @@ from pathlib import Path
 from hypothesis import strategies as st
 
 from phta.cdm import uk
+from phta.cdm.extensions import ensure_extension_tables
 from phta.cdm.store import Store
 from phta.query import ir
+from phta.query.variants import VARIANT_TABLE, ZYGOSITIES
 
 CONCEPTS = (1, 2, 3, 4)
 DOMAINS = ("condition", "drug", "measurement", "observation")
@@ -81,7 +83,35 @@ def tables(draw):
          "observation_date": e["start"], "value_as_number": e["value"], "unit_concept_id": e["unit"],
          "observation_type_concept_id": 0}
         for i, e in enumerate(observations, 1)]
+    out["variant"] = draw(st.lists(variant_rows(pids), max_size=5))
     return out
+
+
+# Few values on purpose, so that queries and rows meet: a gene in two cases, a missing
+# classification, an HGVS with and without the protein change, two alleles.
+GENES = ("BRCA1", "BRCA2", "MLH1")
+SIGNIFICANCES = ("Pathogenic", "Likely pathogenic", "Benign")
+ALLELES = (("17", 43124027, "ACT", "A"), ("13", 32340300, "GT", "G"))
+HGVS = ("NM_007294.4:c.68_69del", "NM_007294.4:c.68_69del (p.Glu23fs)", "NM_007294.4:c.68_69delA")
+
+
+def variant_rows(pids):
+    return st.builds(
+        lambda pid, gene, sig, zyg, allele, hgvs: {
+            "person_id": pid, "gene": gene, "clinical_significance": sig, "zygosity": zyg,
+            "chrom": allele[0], "pos": allele[1], "ref": allele[2], "alt": allele[3], "hgvs": hgvs},
+        pids, st.sampled_from((*GENES, "brca1", None)), st.sampled_from((*SIGNIFICANCES, None)),
+        st.sampled_from(ZYGOSITIES), st.sampled_from(ALLELES), st.sampled_from((*HGVS, None)))
+
+
+@st.composite
+def has_variant(draw):
+    def some(values, min_size=0):
+        return tuple(draw(st.lists(st.sampled_from(values), min_size=min_size, max_size=2, unique=True)))
+
+    allele = draw(st.one_of(st.none(), st.sampled_from(ALLELES).map(lambda a: ir.VariantAllele(*a))))
+    return ir.HasVariant(some(GENES, 1), some(SIGNIFICANCES), some(ZYGOSITIES), allele,
+                         draw(st.one_of(st.none(), st.sampled_from(HGVS[:1] + HGVS[2:]))))
 
 
 # --- queries --------------------------------------------------------------------------------
@@ -182,10 +212,12 @@ def _strs(draw, depth, in_cohort):
 
 @st.composite
 def _bools(draw, depth, in_cohort):
-    options = ["literal", "person_in"] + (["exists", "compare", "and", "or", "not", "missing"] if depth > 0 else [])
+    options = ["literal", "person_in", "variant"] + (["exists", "compare", "and", "or", "not", "missing"] if depth > 0 else [])
     kind = draw(st.sampled_from(options))
     if kind == "literal":
         return ir.Literal("bool", draw(st.booleans()))
+    if kind == "variant":
+        return draw(has_variant())
     if kind == "person_in":
         return ir.PersonIn(tuple(draw(st.lists(st.integers(1, 6), max_size=3))))
     if kind == "exists":
@@ -249,6 +281,8 @@ def store_from_template(template: Path, path: Path, data: dict) -> Store:
     shutil.copy(template, path / template.name)
     con = Store.open(path).connect()
     try:
+        if VARIANT_TABLE in data:  # the extension table, as the synthetic region's stores have it
+            ensure_extension_tables(con)
         for name, rows in data.items():
             for row in rows:
                 cols = list(row)

@@ -29,6 +29,25 @@ def test_the_report_has_a_row_per_cohort_for_duckdb_and_for_spark():
     assert "Spark local[2]" in table and rows[1].count("yes") == 1
 
 
+def test_a_cohort_circe_cannot_express_has_no_duckcdm_figure_or_ratio():
+    run = _run()
+    brca = {k: v for k, v in run["cohorts"]["t2dm"].items() if not k.startswith("duckcdm")}
+    brca.update(duckcdm_n=None, same_persons_duckcdm=None, ours_n=40, hand_n=40)
+    run["cohorts"]["brca_women"] = brca
+    table = cohorts.markdown(run)
+    row, spark_row = [line for line in table.splitlines() if line.startswith("| brca_women |")]
+    assert "| yes |" in spark_row  # Spark runs it like any other cohort
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    header = [c.strip() for c in table.splitlines()[2].strip("|").split("|")]
+    assert len(cells) == len(header) == 16
+    assert cells[header.index("duckcdm Circe")] == "n/a - not expressible in Circe"
+    assert cells[header.index("ours/duckcdm")] == ""  # no ratio
+    assert cells[header.index("same persons (ours = hand = duckcdm)")] == "yes (ours = hand)"
+    assert cells[header.index("ours/hand count")] == "1.00 (1.00)"
+    brca["hand_n"] = 41
+    assert "| NO |" in next(line for line in cohorts.markdown(run).splitlines() if line.startswith("| brca_women |"))
+
+
 def test_the_timer_returns_wall_time_the_value_and_cpu_time():
     wall, value, cpu = cohorts._median_time(lambda: 42, 3)
     assert value == 42 and wall >= 0 and cpu >= 0

@@ -9,7 +9,12 @@ preceding reference base), ``zygosity`` heterozygous / homozygous / hemizygous,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
+
+if TYPE_CHECKING:
+    from phta.cdm.store import Store
 
 VARIANT_DDL = """CREATE TABLE IF NOT EXISTS variant (
     person_id BIGINT NOT NULL,
@@ -33,3 +38,16 @@ EXTENSION_DDL = [VARIANT_DDL]
 def ensure_extension_tables(con: duckdb.DuckDBPyConnection) -> None:
     for statement in EXTENSION_DDL:
         con.execute(statement)
+
+
+def has_variant_table(store: Store) -> bool:
+    """Whether the store holds the ``variant`` table (read-only check). A store created by
+    ``phta load omop --create`` from OMOP CSV has none; the generator's stores have one."""
+    con = store.connect(read_only=True)
+    try:
+        found = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'variant'"
+        ).fetchone()
+    finally:
+        con.close()
+    return bool(found and found[0])

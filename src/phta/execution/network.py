@@ -5,8 +5,9 @@ node's counts are protected (suppressed, perturbed, rounded) *before* they are c
 network figures are sums of PROTECTED per-node counts, never of raw ones. A cell suppressed at a
 node adds nothing to the sum and the node is named against the cell, so a reader knows the sum is
 a lower bound there. Nodes that could not take part (for example a store whose vocabulary lacks
-a concept, or whose release ledger withheld the result as a differencing risk) are listed with
-the reason; a refusal by governance stops the whole run.
+a concept, a store without germline variants asked a variant criterion, or one whose release
+ledger withheld the result as a differencing risk) are listed with the reason; a refusal by
+governance stops the whole run.
 
 Without the federation (issue: network), the region's node stores are the sub-directories of
 ``settings.stores_dir`` named in the synthetic region's manifest (or every store found there).
@@ -28,6 +29,7 @@ from phta.execution.path import UnknownConcepts
 from phta.execution.policy import ReleaseWithheld
 from phta.governance.principal import Principal
 from phta.query import ir, serial
+from phta.query.variants import MissingTable
 from phta.store import Database
 
 FEASIBILITY_PURPOSE = "network_feasibility"
@@ -164,7 +166,7 @@ def gather(outcome, nodes: list[NodeStore], run):
     for node in nodes:
         try:
             result = run(node)
-        except (UnknownConcepts, ReleaseWithheld) as e:  # e.g. a differencing risk: its reason, never a count
+        except (UnknownConcepts, MissingTable, ReleaseWithheld) as e:  # e.g. a differencing risk: its reason, never a count
             outcome.not_taken_part.append((node, str(e)))
             continue
         except ParquetExportError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+from phta.cdm.extensions import has_variant_table
 from phta.cdm.record_keys import has_record_keys
 from phta.execution.node_engine import run_statements
 from phta.execution.physical import physical_design
@@ -27,6 +28,7 @@ from phta.query.compiler import (
     python_value,
 )
 from phta.query.reference import CohortRows
+from phta.query.variants import missing_variant_table, reads_variants
 
 
 class UnknownConcepts(ir.IRError):
@@ -69,6 +71,10 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
     if not isinstance(cohort, ir.Cohort):
         raise TypeError("the governance rewrite must return a Cohort")
     dialect = request.engine.dialect
+    # Checked on the store, which a Spark node's export mirrors (the export would give an empty
+    # view): a node without sequencing data says so instead of counting nobody.
+    if reads_variants(cohort) and not has_variant_table(request.store):
+        raise missing_variant_table()
     compiled = compile_cohort(
         cohort, dialect, physical=physical_design(request.store, cohort, engine=request.engine.kind),
         cell_keys=has_record_keys(request.store),

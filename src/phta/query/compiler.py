@@ -23,6 +23,7 @@ from phta.cdm import schema, uk
 from phta.query import ir
 from phta.query.dialects import Dialect, UnsupportedFeature, cast, get_dialect
 from phta.query.physical import FACTS_TABLE, NONE, PhysicalDesign
+from phta.query.variants import VARIANT_TABLE
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,38 @@ class SeriesCompiler:
     @series.register
     def _(self, node: ir.Not, scope: _Scope) -> exp.Expression:
         return exp.Not(this=exp.paren(self.series(node.arg, scope), copy=False))
+
+    @series.register
+    def _(self, node: ir.HasVariant, scope: _Scope) -> exp.Expression:
+        # EXISTS over the variant extension table: false (never missing) without a matching row.
+        v = self.alias("v")
+        conds: list[exp.Expression] = [
+            exp.EQ(this=exp.column("person_id", v), expression=exp.column("person_id", scope.row)),
+            self._in_words(exp.column("gene", v), node.genes),
+        ]
+        if node.clinical_significance:
+            conds.append(self._in_words(exp.column("clinical_significance", v), node.clinical_significance))
+        if node.zygosity:
+            conds.append(self._in_words(exp.column("zygosity", v), node.zygosity))
+        if node.allele is not None:
+            a = node.allele
+            conds += [exp.EQ(this=exp.column("chrom", v), expression=self.typed_param(a.chrom, "str")),
+                      exp.EQ(this=exp.column("pos", v), expression=self.typed_param(a.pos, "int")),
+                      exp.EQ(this=exp.column("ref", v), expression=self.typed_param(a.ref, "str")),
+                      exp.EQ(this=exp.column("alt", v), expression=self.typed_param(a.alt, "str"))]
+        if node.hgvs is not None:
+            hgvs = exp.column("hgvs", v)
+            conds.append(exp.paren(exp.or_(
+                exp.EQ(this=hgvs, expression=self.typed_param(node.hgvs, "str")),
+                exp.StartsWith(this=hgvs.copy(), expression=self.typed_param(node.hgvs + " ", "str")),
+                copy=False), copy=False))
+        select = (exp.select(exp.Literal.number(1), copy=False)
+                  .from_(exp.table_(VARIANT_TABLE, alias=v), copy=False)
+                  .where(exp.and_(*conds, copy=False), copy=False))
+        return exp.Exists(this=select)
+
+    def _in_words(self, column: exp.Expression, words: tuple[str, ...]) -> exp.Expression:
+        return exp.In(this=column, expressions=[self.typed_param(w, "str") for w in words])
 
     # --- frames -----------------------------------------------------------------------------
     def _frame_agg(self, frame: ir.Frame, scope: _Scope, agg, column: str) -> exp.Expression:

@@ -31,6 +31,7 @@ __all__ = [
     "days",
     "devices",
     "drugs",
+    "has_variant",
     "index_date",
     "measurements",
     "observations",
@@ -284,6 +285,33 @@ class _Patients:
     def year_age_at(self, when) -> Series:
         """Circe's age: the calendar year of the date minus the year of birth."""
         return Series(_build(_ir.YearAgeAt, _date_series(when)))
+
+
+def _words(value, field: str) -> tuple:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    raise _error(f"has_variant() {field} takes a word or a list of words, got {type(value).__name__}")
+
+
+def has_variant(*genes: str, significance=(), zygosity=(), allele: tuple | None = None,
+                hgvs: str | None = None) -> Series:
+    """True for a person with a germline variant in one of ``genes`` (HGNC symbols) matching the
+    other criteria on the same row: ClinVar ``significance`` word(s), ``zygosity`` word(s), an
+    exact VCF ``allele`` ``(chrom, pos, ref, alt)``, an ``hgvs`` description. False for everyone
+    else, including persons never sequenced (see docs/cohort-language.md)."""
+    if len(genes) == 1 and isinstance(genes[0], list | tuple):
+        genes = tuple(genes[0])
+    built_allele = None
+    if allele is not None:
+        if not isinstance(allele, list | tuple) or len(allele) != 4:
+            raise _error("has_variant() allele takes (chrom, pos, ref, alt)")
+        built_allele = _build(_ir.VariantAllele, *allele)
+    return Series(_build(_ir.HasVariant, tuple(genes), _words(significance, "significance"),
+                         _words(zygosity, "zygosity"), built_allele, hgvs))
 
 
 patients = _Patients()

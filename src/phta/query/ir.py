@@ -16,10 +16,11 @@ one event per patient except the :class:`Cohort` node itself.
 
 Null semantics (shared by every engine): comparisons, arithmetic and ages of a missing value are
 missing; ``And``/``Or``/``Not`` follow three-valued (Kleene) logic; ``Count`` of nothing is 0,
-``Exists`` of nothing is false; an inclusion rule that is missing counts as not met.
+``Exists`` of nothing is false, and so is ``HasVariant`` for a person without a matching variant
+row (including one never sequenced); an inclusion rule that is missing counts as not met.
 
 The nodes live in :mod:`phta.query.nodes` (base), :mod:`phta.query.frames`,
-:mod:`phta.query.series` and :mod:`phta.query.cohort`; this module is the one to import.
+:mod:`phta.query.series`, :mod:`phta.query.variants` and :mod:`phta.query.cohort`; this module is the one to import.
 """
 
 from __future__ import annotations
@@ -56,13 +57,14 @@ from phta.query.series import (
     Site,
     YearAgeAt,
 )
+from phta.query.variants import HasVariant, VariantAllele
 
 __all__ = [
     "COMPARISONS", "NUMERIC", "SERIES_TYPES", "STRATA", "AddDays", "AgeAt", "And", "Cohort", "Compare",
     "ConceptItem", "ConceptSet", "Count", "DateOfBirth", "DaysBetween", "EthnicCategory", "EthnicGroup",
-    "Events", "Exists", "FirstDate", "Frame", "IRError", "ImdQuintile", "IndexDate", "IsMissing",
+    "Events", "Exists", "FirstDate", "Frame", "HasVariant", "IRError", "ImdQuintile", "IndexDate", "IsMissing",
     "LastDate", "Literal", "MaxValue", "MinValue", "Node", "Not", "ObservationPeriodEnd",
     "ObservationPeriodStart", "Or", "PersonIn", "Rule", "Series",
-    "Sex", "Site", "WhereConcepts", "WhereDate", "WhereValue", "YearAgeAt", "age_band_label",
+    "Sex", "Site", "VariantAllele", "WhereConcepts", "WhereDate", "WhereValue", "YearAgeAt", "age_band_label",
     "expect_series",
 ]

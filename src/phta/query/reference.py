@@ -14,6 +14,7 @@ from functools import singledispatchmethod
 
 from phta.cdm import uk
 from phta.query import ir
+from phta.query.variants import VARIANT_TABLE, missing_variant_table
 
 Tables = dict[str, list[dict]]
 
@@ -222,6 +223,12 @@ class ReferenceEngine:
         v = self.series(node.arg, p)
         return None if v is None else not v
 
+    @series.register
+    def _(self, node: ir.HasVariant, p):
+        if VARIANT_TABLE not in self.tables:
+            raise missing_variant_table()
+        return any(_variant_matches(node, row) for row in self.rows_of(VARIANT_TABLE, p["person_id"]))
+
     # --- frames -----------------------------------------------------------------------------
     def events(self, frame: ir.Frame, p: dict) -> list[dict]:
         return [e for e in self.rows_of(frame.domain.table, p["person_id"]) if self.keep(frame, e, p)]
@@ -277,6 +284,21 @@ class ReferenceEngine:
 
 _STRATA = {"sex": ir.Sex(), "ethnic_group": ir.EthnicGroup(), "imd_quintile": ir.ImdQuintile(),
            "site": ir.Site(), "age_band": ir.AgeAt(ir.IndexDate())}
+
+
+def _variant_matches(node: ir.HasVariant, row: dict) -> bool:
+    """One variant row against every criterion of the node (all on this row)."""
+    if row.get("gene") not in node.genes:
+        return False
+    if node.clinical_significance and row.get("clinical_significance") not in node.clinical_significance:
+        return False
+    if node.zygosity and row.get("zygosity") not in node.zygosity:
+        return False
+    a = node.allele
+    if a is not None and (row.get("chrom"), row.get("pos"), row.get("ref"), row.get("alt")) != (a.chrom, a.pos, a.ref, a.alt):
+        return False
+    hgvs = row.get("hgvs")
+    return node.hgvs is None or (hgvs is not None and (hgvs == node.hgvs or hgvs.startswith(node.hgvs + " ")))
 
 
 def _agg(fn, values):

@@ -1,9 +1,12 @@
-"""A simple cohort from a few choices: a condition, optionally a drug, an age range and a sex.
+"""A simple cohort from a few choices: a condition, optionally a drug, an age range, a sex and a
+germline variant.
 
 What the feasibility form builds (and anyone can build by hand as JSON IR): index date = the
 first record of the condition (or any descendant); rules for the drug (ever prescribed), the age
-at the index date and the sex; strata by sex, age band, ethnic group and IMD quintile. Choices
-are the embedded vocabulary's standard conditions and drug ingredients, offered by name.
+at the index date, the sex and a pathogenic or likely pathogenic germline variant in the chosen
+gene(s); strata by sex, age band, ethnic group and IMD quintile. Choices are the embedded
+vocabulary's standard conditions and drug ingredients, offered by name, and the genes the region
+sequences (the synthetic region's variant list, ``phta.cdm.synth`` parameters).
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ import csv
 from dataclasses import dataclass
 from functools import cache
 
+import yaml
+
+from phta.cdm.synth.params import PARAMS_FILE
 from phta.cdm.vocabulary import TABLE_FILES
 from phta.query import ir
 
@@ -44,6 +50,28 @@ def drugs() -> tuple[Choice, ...]:
     return _standard("Drug", "Ingredient")
 
 
+# ClinVar's words for P/LP, including its aggregate "Pathogenic/Likely pathogenic" (submitters
+# disagreeing between the two), a word of its own in the table.
+PATHOGENIC = ("Pathogenic", "Likely pathogenic", "Pathogenic/Likely pathogenic")
+
+
+@dataclass(frozen=True)
+class VariantChoice:
+    key: str  # the form's value: the genes joined by "+"
+    genes: tuple[str, ...]
+    name: str
+
+
+@cache
+def variant_choices() -> tuple[VariantChoice, ...]:
+    """Pathogenic or likely pathogenic variants in the genes the region's trusts sequence: BRCA1
+    and BRCA2 together (the usual hereditary breast and ovarian cancer question), then each gene."""
+    raw = yaml.safe_load(PARAMS_FILE.read_text(encoding="utf-8"))
+    genes = sorted({v["gene"] for v in raw.get("variants", [])})
+    sets = ([("BRCA1", "BRCA2")] if {"BRCA1", "BRCA2"} <= set(genes) else []) + [(g,) for g in genes]
+    return tuple(VariantChoice("+".join(s), s, f"{' or '.join(s)}, pathogenic or likely pathogenic") for s in sets)
+
+
 class ChoiceError(ValueError):
     """A form choice is not valid; the message names the field."""
 
@@ -60,7 +88,7 @@ def _concepts(concept_id: int) -> ir.ConceptSet:
 
 
 def build_cohort(condition_id: int, *, drug_id: int | None = None, age_min: int | None = None,
-                 age_max: int | None = None, sex: str | None = None) -> ir.Cohort:
+                 age_max: int | None = None, sex: str | None = None, variant: str | None = None) -> ir.Cohort:
     """The cohort for these choices (validated: unknown concepts, bad ages or sex raise ChoiceError)."""
     condition = _pick(conditions(), condition_id, "condition")
     rules: list[ir.Rule] = []
@@ -81,5 +109,11 @@ def build_cohort(condition_id: int, *, drug_id: int | None = None, age_min: int 
         if sex not in SEXES:
             raise ChoiceError(f"sex: must be one of {SEXES}")
         rules.append(ir.Rule(f"sex {sex}", ir.Compare("eq", ir.Sex(), ir.Literal("str", sex))))
+    if variant is not None:
+        chosen = next((v for v in variant_choices() if v.key == variant), None)
+        if chosen is None:
+            raise ChoiceError(f"germline variant: {variant!r} is not one of the offered genes")
+        rules.append(ir.Rule(f"germline variant in {' or '.join(chosen.genes)} (pathogenic or likely pathogenic)",
+                             ir.HasVariant(chosen.genes, PATHOGENIC)))
     index = ir.FirstDate(ir.WhereConcepts(ir.Events("condition"), _concepts(condition.concept_id)))
     return ir.Cohort(index_date=index, rules=tuple(rules), strata=FEASIBILITY_STRATA)

@@ -18,7 +18,14 @@ from phta.execution import NotAuthorised, RequestError
 from phta.execution.network import NetworkCell, NetworkFeasibility, network_feasibility
 from phta.governance.principal import Principal
 from phta.query import ir, serial
-from phta.query.simple_cohort import SEXES, ChoiceError, build_cohort, conditions, drugs
+from phta.query.simple_cohort import (
+    SEXES,
+    ChoiceError,
+    build_cohort,
+    conditions,
+    drugs,
+    variant_choices,
+)
 from phta.web.rendering import render
 from phta.web.security import csrf_protected, require
 
@@ -53,7 +60,7 @@ def shown_node(published, threshold: int) -> str:
 def _form_page(request: Request, *, choice: dict | None = None, error: str | None = None,
                outcome: NetworkFeasibility | None = None, status_code: int = 200) -> HTMLResponse:
     return render(request, "feasibility.html", status_code=status_code, conditions=conditions(),
-                  drugs=drugs(), sexes=SEXES, choice=choice or {}, error=error, outcome=outcome,
+                  drugs=drugs(), sexes=SEXES, variants=variant_choices(), choice=choice or {}, error=error, outcome=outcome,
                   titles=STRATUM_TITLES, shown=shown, shown_node=shown_node)
 
 
@@ -77,7 +84,7 @@ def _int_or_none(value, field: str) -> int | None:
 async def feasibility_run(request: Request,
                           principal: Principal = Depends(require("feasibility.run"))) -> HTMLResponse:
     form = await request.form()
-    choice = {k: str(form.get(k) or "") for k in ("condition", "drug", "age_min", "age_max", "sex")}
+    choice = {k: str(form.get(k) or "") for k in ("condition", "drug", "age_min", "age_max", "sex", "variant")}
     try:
         condition = _int_or_none(choice["condition"], "condition")
         if condition is None:
@@ -85,7 +92,7 @@ async def feasibility_run(request: Request,
         query = build_cohort(condition, drug_id=_int_or_none(choice["drug"], "drug"),
                              age_min=_int_or_none(choice["age_min"], "minimum age"),
                              age_max=_int_or_none(choice["age_max"], "maximum age"),
-                             sex=choice["sex"] or None)
+                             sex=choice["sex"] or None, variant=choice["variant"] or None)
     except ChoiceError as e:
         return _form_page(request, choice=choice, error=str(e), status_code=400)
     try:

@@ -7,9 +7,10 @@ from tests.spec.cohort import (
     ch04_patients,
     ch05_logic,
     ch06_cohorts,
+    ch07_variants,
 )
 
-CHAPTERS = [ch01_events, ch02_values, ch03_windows, ch04_patients, ch05_logic, ch06_cohorts]
+CHAPTERS = [ch01_events, ch02_values, ch03_windows, ch04_patients, ch05_logic, ch06_cohorts, ch07_variants]
 
 
 def all_cases():

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phta.cdm import schema
+from phta.cdm.extensions import VARIANT_COLUMNS, ensure_extension_tables
 from phta.cdm.physical import build_index
 from phta.cdm.store import Store
 from phta.engines import duckdb as duckdb_engine
@@ -30,6 +31,7 @@ from phta.query import ir, serial
 from phta.query.compiler import compile_series_table, python_value
 from phta.query.physical import NONE
 from phta.query.reference import ReferenceEngine
+from phta.query.variants import VARIANT_TABLE
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,19 @@ _DEFAULTS = {"integer": 0, "bigint": 0, "float": 0.0, "date": dt.date(2000, 1, 1
              "datetime": dt.datetime(2000, 1, 1), "text": ""}
 
 
+# PHTA's extension table (not OMOP): defaults for the columns a case may leave out.
+_VARIANT_DEFAULTS = {"chrom": "17", "pos": 1, "ref": "A", "alt": "T", "gene": None, "hgvs": None,
+                     "zygosity": "heterozygous", "clinical_significance": None}
+
+
 def complete(tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
     """Fill required OMOP columns the case left out (ids numbered, others a neutral default)."""
     out = {}
     for name, rows in tables.items():
+        if name == VARIANT_TABLE:
+            assert all(set(r) <= set(VARIANT_COLUMNS) for r in rows), f"variant has only {VARIANT_COLUMNS}"
+            out[name] = [{**_VARIANT_DEFAULTS, **r} for r in rows]
+            continue
         spec = schema.table(name)
         filled = []
         for i, row in enumerate(rows, start=1):
@@ -75,9 +86,13 @@ def complete(tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
 
 
 def build_store(path: Path, tables: dict[str, list[dict]]) -> Store:
+    """A store holding ``tables``; the ``variant`` extension table exists only if a case names it
+    (as in a store loaded from OMOP CSV, which has none)."""
     store = Store.create(path, node_name="spec")
     con = store.connect()
     try:
+        if VARIANT_TABLE in tables:
+            ensure_extension_tables(con)
         for name, rows in tables.items():
             if rows:
                 cols = list(rows[0])
@@ -142,6 +157,12 @@ def person(pid: int, born: str = "1980-01-01", sex: str = "F", ethnic: str | Non
     gender = {"F": 8532, "M": 8507, "U": 8551}[sex]
     return {"person_id": pid, "year_of_birth": y, "month_of_birth": m, "day_of_birth": d,
             "gender_concept_id": gender, "race_source_value": ethnic, "care_site_id": care_site}
+
+
+def variant(pid: int, gene: str, significance: str | None = "Pathogenic", zygosity: str = "heterozygous",
+            **allele) -> dict:
+    """A variant row from readable facts; ``allele`` may give chrom, pos, ref, alt and hgvs."""
+    return {"person_id": pid, "gene": gene, "clinical_significance": significance, "zygosity": zygosity, **allele}
 
 
 def concepts(*ids: int) -> list[dict]:
