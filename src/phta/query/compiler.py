@@ -220,9 +220,14 @@ class SeriesCompiler:
 
     @series.register
     def _(self, node: ir.AgeAt, scope: _Scope) -> exp.Expression:
-        date, dob = self.series(node.date, scope), self._dob(scope)
-        years = exp.Sub(this=exp.Year(this=date), expression=exp.Year(this=dob))
-        before_birthday = exp.LT(this=_month_day(date.copy()), expression=_month_day(dob.copy()))
+        # Whole years from the parts of the date of birth (missing month/day = 1, as DateOfBirth),
+        # not from a date built of them: MAKE_DATE three times per row was most of the cost of an
+        # age rule over every person (issue 6). Same value for every real date of birth.
+        date = self.series(node.date, scope)
+        years = exp.Sub(this=exp.Year(this=date), expression=exp.column("year_of_birth", scope.row))
+        birthday = exp.Add(this=exp.Mul(this=self._birth_part(scope, "month_of_birth"), expression=exp.Literal.number(100)),
+                           expression=self._birth_part(scope, "day_of_birth"))
+        before_birthday = exp.LT(this=_month_day(date.copy()), expression=birthday)
         minus = exp.Case().when(before_birthday, exp.Literal.number(1), copy=False).else_(exp.Literal.number(0))
         return exp.paren(exp.Sub(this=years, expression=minus), copy=False)
 
@@ -399,11 +404,13 @@ class SeriesCompiler:
         return exp.paren(exp.or_(own, exp.In(this=column.copy(), query=exp.Subquery(this=descendants)), copy=False), copy=False)
 
     def _dob(self, scope: _Scope) -> exp.Expression:
-        def col(name, default=None):
-            c = exp.column(name, scope.row)
-            return exp.Coalesce(this=c, expressions=[exp.Literal.number(default)]) if default else c
+        return self.dialect.make_date(exp.column("year_of_birth", scope.row), self._birth_part(scope, "month_of_birth"),
+                                      self._birth_part(scope, "day_of_birth"))
 
-        return self.dialect.make_date(col("year_of_birth"), col("month_of_birth", 1), col("day_of_birth", 1))
+    @staticmethod
+    def _birth_part(scope: _Scope, column: str) -> exp.Expression:
+        """Month or day of birth, 1 where missing (the rule of DateOfBirth)."""
+        return exp.Coalesce(this=exp.column(column, scope.row), expressions=[exp.Literal.number(1)])
 
 
 def _month_day(date: exp.Expression) -> exp.Expression:

@@ -155,10 +155,12 @@ class ReferenceEngine:
 
     @series.register
     def _(self, node: ir.AgeAt, p):
-        date, dob = self.series(node.date, p), _dob(p)
-        if date is None or dob is None:
+        # From the parts of the date of birth, as the SQL compilers do (same value for every real date).
+        date = self.series(node.date, p)
+        if date is None or p.get("year_of_birth") is None:
             return None
-        return date.year - dob.year - ((date.month, date.day) < (dob.month, dob.day))
+        birthday = tuple(1 if p.get(part) is None else p[part] for part in ("month_of_birth", "day_of_birth"))
+        return date.year - p["year_of_birth"] - ((date.month, date.day) < birthday)
 
     @series.register
     def _(self, node: ir.YearAgeAt, p):
