@@ -282,8 +282,8 @@ def web(workspace):
     settings = load_settings(tmp / "web-data", env={})
     settings.data_dir.mkdir(parents=True)
     emails = {role: make_user(settings, role) for role in ("researcher", "innovator")}
-    with LiveServer(create_app(settings)) as server, httpx.Client(base_url=server.url) as researcher, \
-            httpx.Client(base_url=server.url) as innovator:
+    with LiveServer(create_app(settings)) as server, httpx.Client(base_url=server.url, timeout=120) as researcher, \
+            httpx.Client(base_url=server.url, timeout=120) as innovator:
         for client, role in ((researcher, "researcher"), (innovator, "innovator")):
             assert sign_in(client, emails[role]).status_code == 303
         yield SimpleNamespace(settings=settings, db=open_database(settings), page=researcher, api=innovator,
