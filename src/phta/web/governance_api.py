@@ -92,26 +92,14 @@ def revoke_token(
     return Response(status_code=204)
 
 
-class UserOut(BaseModel):
-    id: int
-    email: str
-    name: str
-    roles: list[str]
-    organisation: str | None
-    lay_member: bool
-    totp_enrolled: bool
-    totp_required: bool
-    active: bool
-
-
 @router.get(
     "/users",
-    response_model=list[UserOut],
+    response_model=list[accounts.UserSummary],
     summary="All users (hub admins, account managers)",
     dependencies=[Depends(require("users.list"))],
 )
 def users(request: Request):
-    return [UserOut(**vars(u)) for u in accounts.list_users(_db(request))]
+    return accounts.list_users(_db(request))
 
 
 class VerifyOut(BaseModel):
