@@ -45,7 +45,7 @@ def _review_page(request: Request, principal: Principal, request_id: int, *, sta
     else:
         can_decide = view.state == "awaiting_custodian"
     return render(request, "checking.html", status_code=status_code, view=view, reviews=reviews, error=error,
-                  stage=stage, can_decide=can_decide, decided=decided,
+                  stage=stage, action=f"{_SCREENS[stage]}/{request_id}", can_decide=can_decide, decided=decided,
                   decisions=airlock_review.DECISIONS if stage == "check" else airlock_review.CUSTODIAN_DECISIONS,
                   blinded=stage == "check" and airlock_review.first_pass_open(view),
                   fields=airlock.CONTEXT_FIELDS)
