@@ -25,7 +25,7 @@ from tests.airlock_support import (
     resubmit,
     submit,
 )
-from tests.governance_support import PASSWORD, TOTP_SECRET, make_user, sign_in
+from tests.governance_support import PASSWORD, TOTP_SECRET, csrf_token, make_user, sign_in
 
 
 @pytest.fixture
@@ -235,4 +235,39 @@ def test_custodian_sign_off_where_the_node_requires_it(live_server, settings, pe
         assert decide(cara, uhb, "reject", path="signoff").status_code == 400  # a reason is required
         assert decide(cara, uhb, "approve", path="signoff").json()["state"] == "released"
     assert [d["file_name"] for _a, _t, d in audit_actions(settings, "output.released")] == ["other.csv", "table.csv"]
+    assert len(audit_actions(settings, "output.custodian_signoff")) == 1
+
+
+def test_decision_forms_on_the_checking_and_sign_off_pages(live_server, settings, people):
+    """The HTML forms (not the API): a refused decision shows the screen again with the reason and
+    400, an unknown request is 404, a recorded one goes back to the screen."""
+    db = open_database(settings)
+    airlock.set_node_setting(db, "uhb", custodian_signoff=True,
+                             custodian_organisation="University Hospitals Birmingham", actor="test")
+    custodian = make_user(settings, "data_custodian", email="cara@uhb.example",
+                          organisation="University Hospitals Birmingham")
+    pid = approved_project(settings, people["researcher"])
+
+    def post(client, path, decision, comment=""):
+        token = csrf_token(client, "/account")
+        return client.post(path, data={"csrf_token": token, "decision": decision, "comment": comment})
+
+    with client_for(live_server, people["researcher"]) as r, client_for(live_server, people["checker1"]) as c1, \
+            client_for(live_server, people["checker2"]) as c2:
+        rid = submit(r, pid, [("table.csv", SAFE_CSV, "Counts")], node="uhb").json()["id"]
+        assert post(c1, "/checking/999999", "approve").status_code == 404
+        refused = post(c1, f"/checking/{rid}", "return")  # a comment is required
+        assert refused.status_code == 400 and 'id="review-error"' in refused.text
+        assert f'action="/checking/{rid}"' in refused.text
+        for checker in (c1, c2):
+            done = post(checker, f"/checking/{rid}", "approve")
+            assert done.status_code == 303 and done.headers["location"] == f"/checking/{rid}"
+    with client_for(live_server, custodian) as cara:
+        assert post(cara, "/signoff/999999", "approve").status_code == 404
+        refused = post(cara, f"/signoff/{rid}", "reject")  # a reason is required
+        assert refused.status_code == 400 and 'id="review-error"' in refused.text
+        assert f'action="/signoff/{rid}"' in refused.text
+        done = post(cara, f"/signoff/{rid}", "approve", "Fine for release")
+        assert done.status_code == 303 and done.headers["location"] == f"/signoff/{rid}"
+        assert 'id="output-state"' in cara.get(f"/signoff/{rid}").text
     assert len(audit_actions(settings, "output.custodian_signoff")) == 1

@@ -64,7 +64,7 @@ from phta.query.simple_cohort import SEXES, build_cohort
 from phta.store import open_database
 from phta.store.models import Project
 from phta.web.app import create_app
-from phta.web.feasibility import shown
+from phta.web.network_counts import shown
 from tests.airlock_support import principal
 from tests.conftest import LiveServer
 from tests.governance_support import make_user, sign_in

@@ -113,6 +113,8 @@ def create_user(
         return user.id
 
 
+# One user as an administrator sees them. Also the JSON schema of GET /api/v1/users: every field
+# here is published there, so never add a secret or a credential.
 @dataclass(frozen=True)
 class UserSummary:
     id: int

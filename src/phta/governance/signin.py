@@ -197,6 +197,8 @@ def sign_out(database: Database, session_id: str) -> None:
 # --- API tokens -------------------------------------------------------------------------------
 
 
+# An API token as its owner sees it (its prefix, never the whole token or its hash). Also the JSON
+# schema of GET /api/v1/tokens: every field here is published there.
 @dataclass(frozen=True)
 class TokenInfo:
     id: int

@@ -7,6 +7,7 @@ Views and downloads are audited.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
@@ -155,30 +156,31 @@ def resubmit(request: Request, request_id: int, title: str = Form(...), descript
     return _out(airlock.get(db(request), request_id), principal)
 
 
-@router.post("/{request_id}/reviews", response_model=RequestOut, dependencies=[Depends(csrf_protected)],
-             summary="Record an output checker's decision: approve, return or reject")
-def review(request: Request, request_id: int, body: DecisionIn,
-           principal: Principal = Depends(require("outputs.check"))):
+def _decide(request: Request, principal: Principal, request_id: int, decide: Callable[..., object],
+            body: DecisionIn) -> RequestOut:
+    """Record a checker's check or a custodian's sign-off with ``decide``: 404 for no such request,
+    400 with the reason when the workflow refuses."""
     try:
-        airlock_review.record_check(db(request), principal, request_id, body.decision, body.comment)
+        decide(db(request), principal, request_id, body.decision, body.comment)
     except LookupError:
         raise HTTPException(404, "no such output request") from None
     except airlock.AirlockError as exc:
         raise HTTPException(400, str(exc)) from None
     return _out(airlock.get(db(request), request_id), principal)
+
+
+@router.post("/{request_id}/reviews", response_model=RequestOut, dependencies=[Depends(csrf_protected)],
+             summary="Record an output checker's decision: approve, return or reject")
+def review(request: Request, request_id: int, body: DecisionIn,
+           principal: Principal = Depends(require("outputs.check"))):
+    return _decide(request, principal, request_id, airlock_review.record_check, body)
 
 
 @router.post("/{request_id}/signoff", response_model=RequestOut, dependencies=[Depends(csrf_protected)],
              summary="The node custodian's sign-off: approve or reject")
 def signoff(request: Request, request_id: int, body: DecisionIn,
             principal: Principal = Depends(require("outputs.signoff"))):
-    try:
-        airlock_review.sign_off(db(request), principal, request_id, body.decision, body.comment)
-    except LookupError:
-        raise HTTPException(404, "no such output request") from None
-    except airlock.AirlockError as exc:
-        raise HTTPException(400, str(exc)) from None
-    return _out(airlock.get(db(request), request_id), principal)
+    return _decide(request, principal, request_id, airlock_review.sign_off, body)
 
 
 @router.get("/{request_id}/files/{file_id}", summary="Download a file (researchers: once released)")

@@ -6,6 +6,8 @@ beside each, and only the decisions the checker may see (the first pass is blind
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -16,6 +18,7 @@ from phta.web.rendering import render
 from phta.web.security import csrf_protected, html_redirect, require
 
 router = APIRouter(tags=["airlock"], include_in_schema=False)
+_SCREENS = {"check": "/checking", "signoff": "/signoff"}  # where each stage's review screen lives
 
 
 @router.get("/checking", response_class=HTMLResponse)
@@ -42,10 +45,24 @@ def _review_page(request: Request, principal: Principal, request_id: int, *, sta
     else:
         can_decide = view.state == "awaiting_custodian"
     return render(request, "checking.html", status_code=status_code, view=view, reviews=reviews, error=error,
-                  stage=stage, can_decide=can_decide, decided=decided,
+                  stage=stage, action=f"{_SCREENS[stage]}/{request_id}", can_decide=can_decide, decided=decided,
                   decisions=airlock_review.DECISIONS if stage == "check" else airlock_review.CUSTODIAN_DECISIONS,
                   blinded=stage == "check" and airlock_review.first_pass_open(view),
                   fields=airlock.CONTEXT_FIELDS)
+
+
+async def _record(request: Request, principal: Principal, request_id: int, decide: Callable[..., object], *,
+                  stage: str) -> Response:
+    """Record the form's decision with ``decide`` (a checker's check or a custodian's sign-off) and
+    go back to the screen; a refusal shows the screen again with the reason (400)."""
+    form = await request.form()
+    try:
+        decide(db(request), principal, request_id, str(form.get("decision") or ""), str(form.get("comment") or ""))
+    except LookupError:
+        return not_found(request)
+    except airlock.AirlockError as exc:
+        return _review_page(request, principal, request_id, stage=stage, status_code=400, error=str(exc))
+    return html_redirect(f"{_SCREENS[stage]}/{request_id}")
 
 
 @router.get("/checking/{request_id}", response_class=HTMLResponse)
@@ -57,15 +74,7 @@ def review_screen(request: Request, request_id: int,
 @router.post("/checking/{request_id}", dependencies=[Depends(csrf_protected)])
 async def record_decision(request: Request, request_id: int,
                           principal: Principal = Depends(require("outputs.check"))) -> Response:
-    form = await request.form()
-    try:
-        airlock_review.record_check(db(request), principal, request_id, str(form.get("decision") or ""),
-                                    str(form.get("comment") or ""))
-    except LookupError:
-        return not_found(request)
-    except airlock.AirlockError as exc:
-        return _review_page(request, principal, request_id, stage="check", status_code=400, error=str(exc))
-    return html_redirect(f"/checking/{request_id}")
+    return await _record(request, principal, request_id, airlock_review.record_check, stage="check")
 
 
 @router.get("/signoff", response_class=HTMLResponse)
@@ -82,13 +91,5 @@ def signoff_screen(request: Request, request_id: int,
 @router.post("/signoff/{request_id}", dependencies=[Depends(csrf_protected)])
 async def record_signoff(request: Request, request_id: int,
                          principal: Principal = Depends(require("outputs.signoff"))) -> Response:
-    form = await request.form()
-    try:
-        airlock_review.sign_off(db(request), principal, request_id, str(form.get("decision") or ""),
-                                str(form.get("comment") or ""))
-    except LookupError:
-        return not_found(request)
-    except airlock.AirlockError as exc:
-        return _review_page(request, principal, request_id, stage="signoff", status_code=400, error=str(exc))
-    return html_redirect(f"/signoff/{request_id}")
+    return await _record(request, principal, request_id, airlock_review.sign_off, stage="signoff")
 

@@ -8,14 +8,13 @@ gate, not the only one); every node run is in the audit chain.
 
 from __future__ import annotations
 
-import json
+from functools import partial
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
 
-from phta.execution import NotAuthorised, RequestError
-from phta.execution.network import NetworkCell, NetworkFeasibility, network_feasibility
+from phta.execution import RequestError
+from phta.execution.network import NetworkFeasibility, network_feasibility
 from phta.governance.principal import Principal
 from phta.query import ir, serial
 from phta.query.simple_cohort import (
@@ -26,7 +25,7 @@ from phta.query.simple_cohort import (
     drugs,
     variant_choices,
 )
-from phta.web.rendering import render
+from phta.web.network_counts import counts_json, counts_page, render_counts
 from phta.web.security import csrf_protected, require
 
 router = APIRouter(tags=["feasibility"])
@@ -35,33 +34,11 @@ STRATUM_TITLES = {"sex": "Sex", "age_band": "Age band at index", "ethnic_group":
                   "imd_quintile": "IMD quintile (1 = most deprived)"}
 
 
-def _run(request: Request, principal: Principal, query: ir.Cohort) -> NetworkFeasibility:
-    return network_feasibility(request.app.state.settings, request.app.state.database, principal, query)
-
-
-def shown(cell: NetworkCell | None, threshold: int, nodes: int) -> str:
-    """How one combined cell reads on the page."""
-    if cell is None:
-        return "0"
-    if cell.suppressed:
-        return f"suppressed (<{threshold})"
-    note = f" (+ suppressed at {len(cell.suppressed_at)} of {nodes} nodes)" if cell.suppressed_at else ""
-    return f"{cell.value:,}{note}"
-
-
-def shown_node(published, threshold: int) -> str:
-    if not published:  # the level does not occur at this node
-        return "0"
-    if published.suppressed:
-        return f"suppressed (<{threshold})"
-    return f"{int(published.value or 0):,}"
-
-
 def _form_page(request: Request, *, choice: dict | None = None, error: str | None = None,
                outcome: NetworkFeasibility | None = None, status_code: int = 200) -> HTMLResponse:
-    return render(request, "feasibility.html", status_code=status_code, conditions=conditions(),
-                  drugs=drugs(), sexes=SEXES, variants=variant_choices(), choice=choice or {}, error=error, outcome=outcome,
-                  titles=STRATUM_TITLES, shown=shown, shown_node=shown_node)
+    return render_counts(request, "feasibility.html", status_code=status_code, conditions=conditions(),
+                         drugs=drugs(), sexes=SEXES, variants=variant_choices(), choice=choice or {}, error=error,
+                         outcome=outcome, titles=STRATUM_TITLES)
 
 
 @router.get("/feasibility", response_class=HTMLResponse, include_in_schema=False,
@@ -95,11 +72,15 @@ async def feasibility_run(request: Request,
                              sex=choice["sex"] or None, variant=choice["variant"] or None)
     except ChoiceError as e:
         return _form_page(request, choice=choice, error=str(e), status_code=400)
-    try:
-        outcome = await run_in_threadpool(_run, request, principal, query)
-    except NotAuthorised as e:
-        return _form_page(request, choice=choice, error=f"Not allowed: {e}", status_code=403)
-    return _form_page(request, choice=choice, outcome=outcome)
+    return await counts_page(request, principal, network_feasibility, query,
+                             partial(_form_page, request, choice=choice))
+
+
+def _cohort_from_json(body: str) -> ir.Cohort:
+    query = serial.from_json(body)
+    if not isinstance(query, ir.Cohort):
+        raise RequestError(f"expected a Cohort query, got {type(query).__name__}")
+    return query
 
 
 @router.post("/api/v1/feasibility", summary="Network feasibility counts for a cohort (PHTA JSON IR)",
@@ -107,15 +88,5 @@ async def feasibility_run(request: Request,
 async def feasibility_api(request: Request,
                           principal: Principal = Depends(require("feasibility.run"))) -> Response:
     """Body: a Cohort in the PHTA JSON IR. Returns protected counts per node and their sums."""
-    try:
-        body = (await request.body()).decode("utf-8")
-        query = serial.from_json(body)
-        if not isinstance(query, ir.Cohort):
-            raise RequestError(f"expected a Cohort query, got {type(query).__name__}")
-    except (ir.IRError, RequestError, UnicodeDecodeError, ValueError) as e:
-        return JSONResponse({"detail": str(e)}, status_code=400)
-    try:
-        outcome = await run_in_threadpool(_run, request, principal, query)
-    except NotAuthorised as e:
-        return JSONResponse({"detail": f"not allowed: {e}"}, status_code=403)
-    return JSONResponse(json.loads(json.dumps(outcome.to_dict(), default=str)))
+    return await counts_json(request, principal, network_feasibility, _cohort_from_json,
+                             (ir.IRError, RequestError, UnicodeDecodeError, ValueError))

@@ -10,20 +10,18 @@ again inside the execution path; every node run is in the audit chain.
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
-from phta.execution import NotAuthorised
 from phta.execution.network_atlas import AtlasNetworkFeasibility, atlas_network_feasibility
 from phta.governance.principal import Principal
 from phta.query.circe.importer import import_expression
 from phta.query.ir import IRError
 from phta.query.ir_circe import CirceCohort
-from phta.web.feasibility import shown, shown_node
-from phta.web.rendering import render
+from phta.web.network_counts import counts_json, counts_page, render_counts
 from phta.web.security import csrf_protected, require
 
 router = APIRouter(tags=["feasibility"])
@@ -63,14 +61,10 @@ def parse_definition(text: str) -> CirceCohort:
         raise DefinitionProblem(str(e)) from None
 
 
-def _run(request: Request, principal: Principal, query: CirceCohort) -> AtlasNetworkFeasibility:
-    return atlas_network_feasibility(request.app.state.settings, request.app.state.database, principal, query)
-
-
 def _page(request: Request, *, definition: str = "", error: str | None = None,
           outcome: AtlasNetworkFeasibility | None = None, status_code: int = 200) -> HTMLResponse:
-    return render(request, "feasibility_atlas.html", status_code=status_code, definition=definition, error=error,
-                  outcome=outcome, shown=shown, shown_node=shown_node)
+    return render_counts(request, "feasibility_atlas.html", status_code=status_code, definition=definition,
+                         error=error, outcome=outcome)
 
 
 @router.get("/feasibility/atlas", response_class=HTMLResponse, include_in_schema=False,
@@ -93,23 +87,13 @@ async def atlas_run(request: Request, principal: Principal = Depends(require("fe
         return _page(request, definition=text, error=str(e), status_code=400)
     finally:
         await form.close()  # the upload's spooled temporary file
-    try:
-        outcome = await run_in_threadpool(_run, request, principal, query)
-    except NotAuthorised as e:
-        return _page(request, definition=text, error=f"Not allowed: {e}", status_code=403)
-    return _page(request, definition=text, outcome=outcome)
+    return await counts_page(request, principal, atlas_network_feasibility, query,
+                             partial(_page, request, definition=text))
 
 
 @router.post("/api/v1/feasibility/atlas", summary="Network feasibility counts for an ATLAS (Circe) definition",
              dependencies=[Depends(csrf_protected)])
 async def atlas_api(request: Request, principal: Principal = Depends(require("feasibility.run"))) -> Response:
     """Body: a Circe cohort expression as ATLAS exports it. Returns protected counts per node and their sums."""
-    try:
-        query = parse_definition((await request.body()).decode("utf-8"))
-    except (DefinitionProblem, UnicodeDecodeError) as e:
-        return JSONResponse({"detail": str(e)}, status_code=400)
-    try:
-        outcome = await run_in_threadpool(_run, request, principal, query)
-    except NotAuthorised as e:
-        return JSONResponse({"detail": f"not allowed: {e}"}, status_code=403)
-    return JSONResponse(json.loads(json.dumps(outcome.to_dict(), default=str)))
+    return await counts_json(request, principal, atlas_network_feasibility, parse_definition,
+                             (DefinitionProblem, UnicodeDecodeError))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
@@ -29,24 +30,15 @@ class Me(BaseModel):
     via: str
 
 
-class TokenOut(BaseModel):
-    id: int
-    name: str
-    prefix: str
-    scopes: list[str]
-    created_at: datetime
-    expires_at: datetime
-    revoked: bool
-
-
 class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(min_length=1)
     days: int = Field(30, ge=1, le=signin.MAX_TOKEN_DAYS)
 
 
-class TokenCreated(TokenOut):
-    token: str = Field(description="The token itself. Shown once; store it now.")
+@dataclass(frozen=True)
+class TokenCreated(signin.TokenInfo):
+    token: Annotated[str, Field(description="The token itself. Shown once; store it now.")]
 
 
 @router.get("/me", response_model=Me, summary="The signed-in user")
@@ -62,9 +54,9 @@ def me(request: Request, principal: Principal = Depends(require("account.read"))
     )
 
 
-@router.get("/tokens", response_model=list[TokenOut], summary="Your API tokens")
+@router.get("/tokens", response_model=list[signin.TokenInfo], summary="Your API tokens")
 def list_tokens(request: Request, principal: Principal = Depends(require("account.read"))):
-    return [TokenOut(**vars(t)) for t in signin.list_tokens(_db(request), principal)]
+    return signin.list_tokens(_db(request), principal)
 
 
 @router.post(
@@ -100,26 +92,14 @@ def revoke_token(
     return Response(status_code=204)
 
 
-class UserOut(BaseModel):
-    id: int
-    email: str
-    name: str
-    roles: list[str]
-    organisation: str | None
-    lay_member: bool
-    totp_enrolled: bool
-    totp_required: bool
-    active: bool
-
-
 @router.get(
     "/users",
-    response_model=list[UserOut],
+    response_model=list[accounts.UserSummary],
     summary="All users (hub admins, account managers)",
     dependencies=[Depends(require("users.list"))],
 )
 def users(request: Request):
-    return [UserOut(**vars(u)) for u in accounts.list_users(_db(request))]
+    return accounts.list_users(_db(request))
 
 
 class VerifyOut(BaseModel):

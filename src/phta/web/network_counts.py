@@ -1,0 +1,80 @@
+"""What the PHTA and the ATLAS feasibility routes share: run a cohort on the network, answer.
+
+Both run a cohort on every node under the signed-in principal (the standing purpose
+``network_feasibility``, decided again inside the execution path); both answer a refusal by
+governance with 403 and a request they cannot read with 400; both show protected counts the same
+way, on a page (with ``_network_counts.html``) and as JSON. Each route keeps its own parsing and
+its own page; this module is the plumbing between them and the execution path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from phta.execution import NotAuthorised
+from phta.execution.network import NetworkCell
+from phta.governance.principal import Principal
+from phta.web.rendering import render
+
+#: ``phta.execution.network.network_feasibility`` or ``...network_atlas.atlas_network_feasibility``:
+#: (settings, database, principal, query) -> protected network results with ``to_dict()``.
+NetworkRun = Callable[..., Any]
+
+
+def shown(cell: NetworkCell | None, threshold: int, nodes: int) -> str:
+    """How one combined cell reads on the page."""
+    if cell is None:
+        return "0"
+    if cell.suppressed:
+        return f"suppressed (<{threshold})"
+    note = f" (+ suppressed at {len(cell.suppressed_at)} of {nodes} nodes)" if cell.suppressed_at else ""
+    return f"{cell.value:,}{note}"
+
+
+def shown_node(published, threshold: int) -> str:
+    if not published:  # the level does not occur at this node
+        return "0"
+    if published.suppressed:
+        return f"suppressed (<{threshold})"
+    return f"{int(published.value or 0):,}"
+
+
+def render_counts(request: Request, template: str, *, status_code: int = 200, **context) -> HTMLResponse:
+    """Render a feasibility page with what ``_network_counts.html`` needs to show the counts."""
+    return render(request, template, status_code=status_code, shown=shown, shown_node=shown_node, **context)
+
+
+def _run(request: Request, run: NetworkRun, principal: Principal, query):
+    return run(request.app.state.settings, request.app.state.database, principal, query)
+
+
+async def counts_page(request: Request, principal: Principal, run: NetworkRun, query,
+                      page: Callable[..., HTMLResponse]) -> HTMLResponse:
+    """Run ``query`` on the network; ``page(outcome=...)``, or ``page(error=..., status_code=403)``
+    when governance refuses."""
+    try:
+        outcome = await run_in_threadpool(_run, request, run, principal, query)
+    except NotAuthorised as e:
+        return page(error=f"Not allowed: {e}", status_code=403)
+    return page(outcome=outcome)
+
+
+async def counts_json(request: Request, principal: Principal, run: NetworkRun,
+                      parse: Callable[[str], Any], unreadable: tuple[type[Exception], ...]) -> Response:
+    """Parse the request body (UTF-8 text) with ``parse``, run it on the network, answer in JSON:
+    400 with the parser's message for ``unreadable`` errors, 403 when governance refuses."""
+    try:
+        query = parse((await request.body()).decode("utf-8"))
+    except unreadable as e:
+        return JSONResponse({"detail": str(e)}, status_code=400)
+    try:
+        outcome = await run_in_threadpool(_run, request, run, principal, query)
+    except NotAuthorised as e:
+        return JSONResponse({"detail": f"not allowed: {e}"}, status_code=403)
+    return JSONResponse(json.loads(json.dumps(outcome.to_dict(), default=str)))
