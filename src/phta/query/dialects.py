@@ -27,6 +27,8 @@ class Dialect:
     # series type -> SQL type name for casts; "key_sum" is the exact integer type of a sum of
     # cell keys (up to 2**32 per person, so wider than BIGINT for a large enough cohort)
     types: dict[str, str]
+    # the pseudo-column naming a table row, if the engine has one (lets a query re-read a row)
+    row_id: str | None = None
 
 
 @cache
@@ -67,6 +69,7 @@ DIALECTS: dict[str, Dialect] = {
         make_date=_duckdb_make_date,
         types={"bool": "BOOLEAN", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "str": "VARCHAR",
                "key_sum": "HUGEINT"},
+        row_id="rowid",
     ),
     # Spark SQL (docs/spark.md): DateDiff(DAY) renders DATEDIFF(DAY, start, end) and MAKE_DATE
     # exists, so only date + days and the string type differ from DuckDB.
