@@ -141,7 +141,8 @@ def bench_store(store_dir: Path, repeats: int, use_index: bool = True) -> dict:
             # attrition and strata, staged (the cohort computed once into temporary tables) on
             # one fresh read-only connection.
             c = compiled(node)
-            return duckdb_engine.run(store.db_path, [(s.sql(), s.params) for s in c.staged()])
+            setup, results = c.staged()
+            return duckdb_engine.run(store.db_path, [(s.sql(), s.params) for s in (*setup, *results)])
 
         def plain_path(node=node):  # the same three statements, each computing the cohort again
             c = compiled(node)

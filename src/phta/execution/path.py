@@ -103,12 +103,8 @@ def _run(request: ExecutionRequest, compiled: CompiledCohort, check: Statement |
     """Rows of membership, attrition, strata, [concept check], [cell keys], in that order. DuckDB
     runs the staged form (the cohort computed once into temporary tables on the one connection);
     Spark runs each statement whole (its sessions are shared, so no temporary tables)."""
-    if request.engine.kind == "duckdb":
-        staged = compiled.staged()
-        setup, rest = staged[:compiled.setup_statements], list(staged[compiled.setup_statements:])
-    else:
-        setup, rest = (), [compiled.membership, compiled.attrition, compiled.strata]
-        rest += [compiled.cell_keys] if compiled.cell_keys is not None else []
+    setup, results = compiled.staged() if request.engine.kind == "duckdb" else ((), compiled.results)
+    rest = list(results)
     if check is not None:
         rest.insert(3, check)
     return run_statements(request.engine, request.store, [*setup, *rest])[len(setup):]

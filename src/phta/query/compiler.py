@@ -50,15 +50,21 @@ class CompiledCohort:
     rule_names: tuple[str, ...]
     #: per-cell sums of record keys (only when asked for: the store holds ``phta_record_key``)
     cell_keys: Statement | None = None
-    #: the CTEs base, flags, members (what :meth:`staged` computes once)
+    #: the CTEs base, rules_<i>..., flags, members (what :meth:`staged` computes once)
     ctes: exp.With | None = field(default=None, repr=False, compare=False)
 
-    def staged(self) -> tuple[Statement, ...]:
-        """The same results as one sequence of statements for one DuckDB connection: one setup
-        statement per CTE computes it once into a temporary table (dropped with the connection),
-        then membership, attrition, strata (and cell keys) read them. Each plain statement
-        recomputes the cohort, so running all of them did the cohort's work four times.
-        The statements share nodes with the plain ones; see :meth:`Statement.sql`."""
+    @property
+    def results(self) -> tuple[Statement, ...]:
+        """The statements whose rows are the result: membership, attrition, strata[, cell keys]."""
+        return (self.membership, self.attrition, self.strata) + ((self.cell_keys,) if self.cell_keys else ())
+
+    def staged(self) -> tuple[tuple[Statement, ...], tuple[Statement, ...]]:
+        """The same results as one sequence of statements for one DuckDB connection: the setup
+        statements compute each rules step, ``flags`` and ``members`` once into a temporary table
+        (dropped with the connection), then the result statements (membership, attrition, strata
+        and cell keys if compiled) read them. Each plain statement recomputes the cohort, so running
+        all of them did the cohort's work four times. Returns (setup, results); the statements
+        share nodes with the plain ones, see :meth:`Statement.sql`."""
         if self.ctes is None:
             raise ValueError("this cohort was compiled without its CTEs")
         # base (every candidate with all the person columns read) is only read by the first step,
@@ -67,15 +73,12 @@ class CompiledCohort:
         base, first, *rest = self.ctes.expressions
         first_step = exp.Select(**{**first.this.args, "with_": exp.With(expressions=[base])})
         setup = [_temporary_table(first.alias, first_step)] + [_temporary_table(c.alias, c.this) for c in rest]
-        results = [self.membership, self.attrition, self.strata] + ([self.cell_keys] if self.cell_keys else [])
-        bodies = [exp.Select(**{k: v for k, v in st.tree.args.items() if k != "with_"}) for st in results]
-        params = self.membership.params
-        return tuple(Statement(tree, _used(tree, params), self.membership.dialect) for tree in setup + bodies)
+        bodies = [exp.Select(**{k: v for k, v in st.tree.args.items() if k != "with_"}) for st in self.results]
 
-    @property
-    def setup_statements(self) -> int:
-        """How many of :meth:`staged`'s statements are setup (their rows are not results)."""
-        return len(self.ctes.expressions) - 1 if self.ctes is not None else 0
+        def statements(trees):
+            return tuple(Statement(t, _used(t, self.membership.params), self.membership.dialect) for t in trees)
+
+        return statements(setup), statements(bodies)
 
 
 def _temporary_table(name: str, query: exp.Expression) -> exp.Create:
