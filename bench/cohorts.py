@@ -74,7 +74,7 @@ from phta.cdm.synth import generate
 from phta.engines import duckdb as duckdb_engine
 from phta.execution.physical import physical_design
 from phta.query import serial
-from phta.query.compiler import compile_cohort
+from phta.query.cohort_compiler import compile_cohort
 from phta.query.physical import NONE
 
 

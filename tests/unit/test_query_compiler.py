@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 
 from phta.query import ir
-from phta.query.compiler import compile_cohort, compile_series_table
+from phta.query.cohort_compiler import compile_cohort
+from phta.query.compiler import compile_series_table
 from phta.query.dialects import UnsupportedFeature, get_dialect
 
 

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from phta.cdm.extensions import VARIANT_DDL
 from phta.query import ir, serial
-from phta.query.compiler import compile_cohort, compile_series_table
+from phta.query.cohort_compiler import compile_cohort
+from phta.query.compiler import compile_series_table
 from phta.query.dsl import DSLError, has_variant
 from phta.query.variants import ZYGOSITIES, reads_variants
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phta.query import ir
-from phta.query.compiler import CompiledCohort, compile_cohort
+from phta.query.cohort_compiler import CompiledCohort, compile_cohort
 from phta.query.physical import PERSON_FACTS, PhysicalDesign
 from tests.integration.query_strategies import research_cohorts
 

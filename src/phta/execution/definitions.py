@@ -9,7 +9,7 @@ from pathlib import Path
 
 from phta.execution.dsl_sandbox import DSLFileError, compile_dsl_file
 from phta.query import ir, serial
-from phta.query.compiler import compile_cohort
+from phta.query.cohort_compiler import compile_cohort
 
 
 class DefinitionError(ValueError):

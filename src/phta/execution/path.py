@@ -20,13 +20,8 @@ from phta.execution.policy import AuditEvent, ExecutionPolicy, ReleaseCandidate,
 from phta.execution.request import ExecutionContext, ExecutionRequest
 from phta.execution.results import AttritionStep, CohortResult, Member, StratumCount
 from phta.query import ir, serial
-from phta.query.compiler import (
-    CompiledCohort,
-    Statement,
-    compile_cohort,
-    compile_concept_check,
-    python_value,
-)
+from phta.query.cohort_compiler import CompiledCohort, compile_cohort
+from phta.query.compiler import Statement, compile_concept_check, python_value
 from phta.query.reference import CohortRows
 from phta.query.variants import missing_variant_table, reads_variants
 

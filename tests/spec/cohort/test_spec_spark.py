@@ -13,7 +13,8 @@ from phta.engines.spark import SparkEngine
 from phta.execution import LOCAL_CUSTODIAN_QUALITY, ExecutionRequest
 from phta.execution.path import build_result
 from phta.query import ir, serial
-from phta.query.compiler import compile_cohort, compile_series_table, python_value
+from phta.query.cohort_compiler import compile_cohort
+from phta.query.compiler import compile_series_table, python_value
 from phta.query.reference import CohortRows
 from tests.spec.cohort import harness
 from tests.spec.cohort.chapters import all_cases
