@@ -7,19 +7,15 @@ import re
 
 import pytest
 
-from tests.governance_support import PASSWORD, make_user
+from tests.browser.signing import sign_in
+from tests.governance_support import make_user
 
 pytestmark = pytest.mark.browser
 
 
 def test_researcher_runs_a_feasibility_count(page, region_server, region_settings):
-    email = make_user(region_settings, "researcher")
     base = region_server.url
-    page.goto(base + "/sign-in")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    assert page.url.endswith("/account")
+    sign_in(page, base, make_user(region_settings, "researcher"))
 
     page.get_by_role("link", name="Feasibility").click()
     assert page.get_by_role("heading", name="Network feasibility").is_visible()
@@ -37,12 +33,8 @@ def test_researcher_runs_a_feasibility_count(page, region_server, region_setting
 
 
 def test_researcher_counts_an_atlas_definition(page, region_server, region_settings):
-    email = make_user(region_settings, "researcher")
     base = region_server.url
-    page.goto(base + "/sign-in")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, base, make_user(region_settings, "researcher"))
 
     page.goto(base + "/feasibility")
     page.get_by_role("link", name="Count it as it is").click()
@@ -60,11 +52,7 @@ def test_researcher_counts_an_atlas_definition(page, region_server, region_setti
 
 
 def test_researcher_counts_brca_carriers_with_breast_cancer(page, region_server, region_settings):
-    email = make_user(region_settings, "researcher")
-    page.goto(region_server.url + "/sign-in")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, region_server.url, make_user(region_settings, "researcher"))
 
     page.goto(region_server.url + "/feasibility")
     page.get_by_label("Condition (includes its sub-types)").select_option(label="Malignant neoplasm of breast")

@@ -10,25 +10,11 @@ from pathlib import Path
 import pytest
 
 from tests.airlock_support import SMALL_CELL_CSV, approved_project
-from tests.governance_support import PASSWORD, TOTP_SECRET, fresh_totp_code, make_user
+from tests.browser.signing import sign_in, sign_out
+from tests.governance_support import make_user
 
 pytestmark = pytest.mark.browser
 TABLE = b"age \\ sex,F,M,Total\n0-39,40,50,90\n40-59,40,45,85\nTotal,80,95,175\n"
-
-
-def _sign_in(page, base, email, totp=False):
-    page.goto(base + "/sign-in")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if totp:
-        page.get_by_label("Six-digit code").fill(fresh_totp_code(TOTP_SECRET, f"{base}|{email}"))
-        page.get_by_role("button", name="Continue").click()
-    assert page.url.endswith("/account")
-
-
-def _sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
 
 
 def test_researcher_submits_two_checkers_approve_file_is_on_the_public_log(page, live_server, settings):
@@ -39,7 +25,7 @@ def test_researcher_submits_two_checkers_approve_file_is_on_the_public_log(page,
     project_id = approved_project(settings, researcher, "Heart failure outputs")
     title = "Readmissions by age band and sex"
 
-    _sign_in(page, base, researcher)
+    sign_in(page, base, researcher)
     page.get_by_role("link", name="My outputs").click()
     page.get_by_role("link", name="Request an output release").click()
     page.get_by_label("Project and node the outputs come from").select_option(f"{project_id}:uhb")
@@ -53,17 +39,17 @@ def test_researcher_submits_two_checkers_approve_file_is_on_the_public_log(page,
     page.get_by_role("button", name="Submit for checking").click()
     assert page.locator("#output-state").inner_text() == "Submitted"
     assert hashlib.sha256(TABLE).hexdigest() in page.content()
-    _sign_out(page)
+    sign_out(page)
 
     for checker in checkers:
-        _sign_in(page, base, checker, totp=True)
+        sign_in(page, base, checker, totp=True)
         page.get_by_role("link", name="Output checking").click()
         page.get_by_role("link", name=title).click()
         assert page.locator("h1").inner_text() == f"Check: {title}"
         page.get_by_label("Approve release").check()
         page.get_by_role("button", name="Record my decision").click()
         assert page.locator("#already-decided").is_visible()
-        _sign_out(page)
+        sign_out(page)
 
     page.goto(base + "/register")
     page.get_by_role("link", name="Heart failure outputs").click()
@@ -72,7 +58,7 @@ def test_researcher_submits_two_checkers_approve_file_is_on_the_public_log(page,
     assert hashlib.sha256(TABLE).hexdigest() in released.inner_text()
 
     # the researcher can now download it
-    _sign_in(page, base, researcher)
+    sign_in(page, base, researcher)
     page.get_by_role("link", name="My outputs").click()
     page.get_by_role("link", name=title).click()
     assert page.locator("#output-state").inner_text() == "Released"
@@ -86,7 +72,7 @@ def test_checker_sees_failing_cells_highlighted(page, live_server, settings):
     researcher = make_user(settings, "researcher", organisation="University of Birmingham")
     checker = make_user(settings, "output_checker", email="olu@hub.example", organisation="PHTA Hub")
     project_id = approved_project(settings, researcher, "Small cells")
-    _sign_in(page, base, researcher)
+    sign_in(page, base, researcher)
     page.goto(base + "/outputs/new")
     page.get_by_label("Project and node the outputs come from").select_option(f"{project_id}:uhb")
     for label, value in [("Title", "Small cell table"), ("What the outputs are and why they are needed", "x"),
@@ -96,8 +82,8 @@ def test_checker_sees_failing_cells_highlighted(page, live_server, settings):
         files=[{"name": "small.csv", "mimeType": "text/csv", "buffer": SMALL_CELL_CSV}])
     page.get_by_label("What file 1 shows").fill("Counts")
     page.get_by_role("button", name="Submit for checking").click()
-    _sign_out(page)
-    _sign_in(page, base, checker, totp=True)
+    sign_out(page)
+    sign_in(page, base, checker, totp=True)
     page.get_by_role("link", name="Output checking").click()
     page.get_by_role("link", name="Small cell table").click()
     failing = page.locator("tr.cell-fail")

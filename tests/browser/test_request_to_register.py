@@ -5,30 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.signing import sign_in, sign_out
 from tests.governance_support import (
-    PASSWORD,
-    TOTP_SECRET,
     complete_request,
-    fresh_totp_code,
     make_user,
 )
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page, base, email, totp=False):
-    page.goto(base + "/sign-in")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if totp:
-        page.get_by_label("Six-digit code").fill(fresh_totp_code(TOTP_SECRET, f"{base}|{email}"))
-        page.get_by_role("button", name="Continue").click()
-    assert page.url.endswith("/account")
-
-
-def _sign_out(page):
-    page.get_by_role("button", name="Sign out").click()
 
 
 def _fill(page, answers):
@@ -52,7 +35,7 @@ def test_researcher_submits_two_reviewers_approve_project_is_public(page, live_s
     lay = make_user(settings, "committee_member", email="lay@public.example", lay_member=True)
     answers = complete_request("Heart failure readmissions")
 
-    _sign_in(page, base, researcher)
+    sign_in(page, base, researcher)
     page.get_by_role("link", name="My projects").click()
     page.get_by_role("link", name="Start a data access request").click()
     page.get_by_label("Project title").fill(answers["title"])
@@ -64,15 +47,15 @@ def test_researcher_submits_two_reviewers_approve_project_is_public(page, live_s
     _fill(page, {k: v for k, v in answers.items() if k != "title"})
     page.get_by_role("button", name="Submit for review").click()
     assert page.locator("#project-state").inner_text() == "Submitted"
-    _sign_out(page)
+    sign_out(page)
 
     for reviewer in (expert, lay):
-        _sign_in(page, base, reviewer, totp=True)
+        sign_in(page, base, reviewer, totp=True)
         page.get_by_role("link", name="Review").click()
         page.get_by_role("link", name=answers["title"]).click()
         page.get_by_label("Approve", exact=True).check()
         page.get_by_role("button", name="Record my decision").click()
-        _sign_out(page)
+        sign_out(page)
     # the second approval (with the lay member) decides it
 
     page.goto(base + "/")
