@@ -2,18 +2,22 @@
 
 For each cohort of ``bench/cohort_bench/defs.py`` (IR and Circe JSON in ``bench/cohort_bench/cohorts/``):
 
-- **ours (count)**: the attrition statement PHTA compiles (population count after every rule);
-- **ours (stratified)**: the strata statement (counts by sex, age band, ethnic group, IMD quintile)
-  — the stratified feasibility count;
+- **ours (count)**: ``count(*)`` over the membership statement PHTA compiles for a count
+  request (no attrition asked for: every rule applied at once) -- the same question as the hand
+  query's ``count(*)``;
+- **ours (stratified)**: the strata statement compiled for the same request (counts by sex, age
+  band, ethnic group, IMD quintile) -- the stratified feasibility count;
+- **ours count with attrition**: the attrition statement (the rules as a cascade of steps; the
+  count after each rule), what a request that asks for attrition adds;
 - **duckcdm**: OHDSI Circe SQL built by ``duckcdm.circe.build_cohort_query`` and translated to
   DuckDB by ``duckcdm.sqlrender``, run statement by statement (it writes a cohort table), then
   ``count(DISTINCT subject_id)``;
 - **hand (count)** / **hand (stratified)**: one hand-written query per cohort;
 - **compile**: compiling the cohort and rendering its strata statement (part of every "ours" time);
-- **execution path, staged / plain statements**: what the execution path runs at a DuckDB node for
-  a feasibility result (membership, attrition, strata on one fresh read-only connection), staged
-  (each CTE computed once into a temporary table, as the path does) and as the three plain
-  statements (each recomputing the cohort, as it did before).
+- **execution path**: what the execution path runs at a DuckDB node for a feasibility result on
+  one fresh read-only connection, staged (each CTE computed once into a temporary table): for a
+  count-and-strata request (membership and strata; the web's feasibility form asks this) and for
+  one that asks for attrition too (membership, attrition, strata).
 
 A cohort Circe cannot express (``brca_women``: a germline-variant criterion) has no duckcdm
 figure: the report says "n/a - not expressible in Circe" and omits the ratio, and its persons are
@@ -60,6 +64,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import sqlglot.expressions as exp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -75,6 +80,7 @@ from phta.engines import duckdb as duckdb_engine
 from phta.execution.physical import physical_design
 from phta.query import serial
 from phta.query.cohort_compiler import compile_cohort
+from phta.query.compiler import Statement
 from phta.query.physical import NONE
 
 
@@ -95,6 +101,13 @@ def _median_time(fn, repeats: int) -> tuple[float, object, float]:
 NOT_CIRCE = "n/a - not expressible in Circe"
 
 
+def count_of(st: Statement) -> Statement:
+    """``count(*)`` of a membership statement's rows (its CTEs and filters, its columns and order
+    dropped): our side of the comparison with ``SELECT count(*) FROM (<hand query>)``."""
+    tree = exp.Select(**{**st.tree.args, "expressions": [exp.Count(this=exp.Star())], "order": None})
+    return Statement(tree, st.params, st.dialect)
+
+
 def circe_statements(doc: dict) -> list[str]:
     sql = duckcdm.circe.build_cohort_query(json.dumps(doc), cdm_schema="cdm.main", vocabulary_schema="cdm.main",
                                            result_schema="memory.main", target_table="cohort", cohort_id=1,
@@ -113,8 +126,9 @@ def bench_store(store_dir: Path, repeats: int, use_index: bool = True) -> dict:
     persons = ro.execute("SELECT count(*) FROM person").fetchone()[0]
     out = {"store": str(store_dir), "persons": persons, "physical_design": use_index, "cohorts": {}}
 
-    def compiled(node):  # what the execution path compiles (design resolved per query, timed)
-        return compile_cohort(node, physical=physical_design(store, node) if use_index else NONE)
+    def compiled(node, attrition=False):  # what the execution path compiles (design resolved per query, timed)
+        return compile_cohort(node, physical=physical_design(store, node) if use_index else NONE, attrition=attrition)
+
 
     circe = cohort_defs.circe_cohorts()
     for name, ir_cohort in cohort_defs.ir_cohorts().items():
@@ -122,6 +136,11 @@ def bench_store(store_dir: Path, repeats: int, use_index: bool = True) -> dict:
 
         def ours_count(node=node):
             c = compiled(node)
+            st = count_of(c.membership)
+            return ro.execute(st.sql(), st.params).fetchone()[0]
+
+        def ours_attrition(node=node):
+            c = compiled(node, attrition=True)
             return ro.execute(c.attrition.sql(), c.attrition.params).fetchall()[0]
 
         def ours_strata(node=node):
@@ -136,17 +155,13 @@ def bench_store(store_dir: Path, repeats: int, use_index: bool = True) -> dict:
         def hand_strata(sql=members_sql):
             return ro.execute(cohort_defs.hand_strata_sql(sql)).fetchall()
 
-        def ours_path(node=node):
+        def ours_path(node=node, attrition=False):
             # What the execution path runs at a DuckDB node for a feasibility result: membership,
-            # attrition and strata, staged (the cohort computed once into temporary tables) on
-            # one fresh read-only connection.
-            c = compiled(node)
+            # [attrition,] strata, staged (the cohort computed once into temporary tables) on one
+            # fresh read-only connection.
+            c = compiled(node, attrition)
             setup, results = c.staged()
             return duckdb_engine.run(store.db_path, [(s.sql(), s.params) for s in (*setup, *results)])
-
-        def plain_path(node=node):  # the same three statements, each computing the cohort again
-            c = compiled(node)
-            return duckdb_engine.run(store.db_path, [(s.sql(), s.params) for s in (c.membership, c.attrition, c.strata)])
 
         def compile_only(node=node):
             c = compiled(node)
@@ -160,7 +175,8 @@ def bench_store(store_dir: Path, repeats: int, use_index: bool = True) -> dict:
             return mem.execute("SELECT count(DISTINCT subject_id) FROM memory.main.cohort").fetchone()[0]
 
         r = {}
-        r["ours_count_s"], attrition, r["ours_count_cpu"] = _median_time(ours_count, repeats)
+        r["ours_count_s"], ours_n, r["ours_count_cpu"] = _median_time(ours_count, repeats)
+        r["ours_attrition_s"], attrition, r["ours_attrition_cpu"] = _median_time(ours_attrition, repeats)
         r["ours_strata_s"], strata, r["ours_strata_cpu"] = _median_time(ours_strata, repeats)
         r["hand_count_s"], hand_n, r["hand_count_cpu"] = _median_time(hand_count, repeats)
         r["hand_strata_s"], _, r["hand_strata_cpu"] = _median_time(hand_strata, repeats)
@@ -168,21 +184,24 @@ def bench_store(store_dir: Path, repeats: int, use_index: bool = True) -> dict:
         if stmts is not None:
             r["duckcdm_s"], circe_n, r["duckcdm_cpu"] = _median_time(duckcdm_count, repeats)
         r["ours_path_s"], _, r["ours_path_cpu"] = _median_time(ours_path, repeats)
-        r["plain_path_s"], _, r["plain_path_cpu"] = _median_time(plain_path, repeats)
+        r["attrition_path_s"], _, r["attrition_path_cpu"] = _median_time(
+            lambda node=node: ours_path(node, attrition=True), repeats)
         r["compile_s"], _, r["compile_cpu"] = _median_time(compile_only, repeats)
         # The same statements compiled once: the engine's share, without the compile (a fixed
         # few ms of Python per query that matters at 1M persons and vanishes at 11M).
         once = compiled(node)
-        for key, st in (("ours_count_sql", once.attrition), ("ours_strata_sql", once.strata)):
+        for key, st in (("ours_count_sql", count_of(once.membership)), ("ours_strata_sql", once.strata)):
             text = st.sql()
             r[key + "_s"], _, r[key + "_cpu"] = _median_time(
                 lambda text=text, st=st: ro.execute(text, st.params).fetchall(), repeats)
-        c = compiled(node)
+        c, cascade = compiled(node), compiled(node, attrition=True)
         ours_people = {row[0] for row in ro.execute(c.membership.sql(), c.membership.params).fetchall()}
+        cascade_people = {row[0] for row in ro.execute(cascade.membership.sql(), cascade.membership.params).fetchall()}
         hand_people = {row[0] for row in ro.execute(members_sql).fetchall()}
         circe_people = None if stmts is None else {
             row[0] for row in mem.execute("SELECT DISTINCT subject_id FROM memory.main.cohort").fetchall()}
-        r.update(attrition=[int(v or 0) for v in attrition], ours_n=int(attrition[-1] or 0), hand_n=hand_n,
+        r.update(attrition=[int(v or 0) for v in attrition], ours_n=int(ours_n), hand_n=hand_n,
+                 same_attrition_cascade=int(attrition[-1] or 0) == ours_n and cascade_people == ours_people,
                  duckcdm_n=circe_n, same_persons_hand=ours_people == hand_people,
                  same_persons_duckcdm=None if circe_people is None else ours_people == circe_people,
                  strata_total_sex=sum(n for s, _, n in strata if s == "sex"))
@@ -216,27 +235,27 @@ def bench_spark(store_dir: Path, out: dict, repeats: int, master: str) -> None:
     ro = duckdb.connect(str(store.db_path), read_only=True)
     for name, ir_cohort in cohort_defs.ir_cohorts().items():
         node = serial.from_json(serial.to_json(ir_cohort))
-        duck = compile_cohort(node, physical=physical_design(store, node))
+        duck = compile_cohort(node, physical=physical_design(store, node), attrition=False)
 
-        def compiled(node=node):  # as the execution path compiles for a Spark node (timed)
-            return compile_cohort(node, "spark", physical=physical_design(store, node, engine="spark"))
+        def compiled(node=node):  # as the execution path compiles a count request for a Spark node (timed)
+            return compile_cohort(node, "spark", physical=physical_design(store, node, engine="spark"), attrition=False)
 
         def spark_count(compiled=compiled):
-            c = compiled()
-            return engine.execute(c.attrition.tree, c.attrition.params)[0]
+            st = count_of(compiled().membership)
+            return engine.execute(st.tree, st.params)[0][0]
 
         def spark_strata(compiled=compiled):
             c = compiled()
             return sorted(engine.execute(c.strata.tree, c.strata.params), key=str)
 
         r = out["cohorts"][name]
-        r["spark_count_s"], attrition, r["spark_count_cpu"] = _median_time(spark_count, repeats)
+        r["spark_count_s"], spark_n, r["spark_count_cpu"] = _median_time(spark_count, repeats)
         r["spark_strata_s"], strata, r["spark_strata_cpu"] = _median_time(spark_strata, repeats)
         c = compiled()
         spark_people = {row[0] for row in engine.execute(c.membership.tree, c.membership.params)}
         duck_people = {row[0] for row in ro.execute(duck.membership.sql(), duck.membership.params).fetchall()}
         duck_strata = sorted(ro.execute(duck.strata.sql(), duck.strata.params).fetchall(), key=str)
-        r.update(spark_n=int(attrition[-1] or 0), same_persons_spark=spark_people == duck_people,
+        r.update(spark_n=int(spark_n), same_persons_spark=spark_people == duck_people,
                  same_strata_spark=[tuple(x) for x in strata] == [tuple(x) for x in duck_strata])
         print(f"{name} on Spark: {r['spark_n']} persons (same as DuckDB: {r['same_persons_spark']}, strata "
               f"{r['same_strata_spark']}) | count {r['spark_count_s']:.3f}s strata {r['spark_strata_s']:.3f}s",
@@ -324,11 +343,12 @@ def markdown(res: dict) -> str:
              f"{res['load_avg_after'][0]:.1f} after; {res['machine_before']['date']}", "",
              "| cohort | persons | same persons (ours = hand = duckcdm) | ours count | ours stratified | hand count | "
              "hand stratified | duckcdm Circe | ours/hand count | ours/hand stratified | ours/hand count, SQL only | "
-             "ours/hand stratified, SQL only | ours/duckcdm | compile | execution path, staged | "
-             "execution path, plain statements |", "|" + " --- |" * 16]
+             "ours/hand stratified, SQL only | ours/duckcdm | compile | ours count with attrition | "
+             "execution path (count, strata) | execution path (count, strata, attrition) |", "|" + " --- |" * 17]
     for name, r in res["cohorts"].items():
         circe = r.get("duckcdm_n") is not None  # False: Circe cannot express the cohort
-        same = r["same_persons_hand"] and r["ours_n"] == r["hand_n"]
+        # ours: rules at once and as the cascade (same persons, last attrition step = count)
+        same = r["same_persons_hand"] and r["ours_n"] == r["hand_n"] and r["same_attrition_cascade"]
         same = same and (not circe or (r["same_persons_duckcdm"] and r["ours_n"] == r["duckcdm_n"]))
 
         def t(k, r=r):
@@ -343,7 +363,8 @@ def markdown(res: dict) -> str:
                      f"{q('ours_count', 'hand_count')} | "
                      f"{q('ours_strata', 'hand_strata')} | {q('ours_count_sql', 'hand_count')} | "
                      f"{q('ours_strata_sql', 'hand_strata')} | {q('ours_count', 'duckcdm') if circe else ''} | "
-                     f"{r['compile_s'] * 1000:.1f} ms | {t('ours_path')} | {t('plain_path')} |")
+                     f"{r['compile_s'] * 1000:.1f} ms | {t('ours_attrition')} | {t('ours_path')} | "
+                     f"{t('attrition_path')} |")
     if "spark" in res:
         sp = res["spark"]
         lines += ["", f"Spark {sp['master']}: export {sp['export_s']:.1f} s ({sp['export_mb']:.0f} MB Parquet), "

@@ -206,7 +206,7 @@ def _floats(draw, depth, in_cohort):
 def _strs(draw, depth, in_cohort):
     kind = draw(st.sampled_from(["sex", "cat", "group", "site", "literal"]))
     if kind == "literal":
-        return ir.Literal("str", draw(st.sampled_from(["male", "A", "White", "RRK", "Unknown"])))
+        return ir.Literal("str", draw(st.sampled_from(["male", "female", "unknown", "A", "White", "RRK", "Unknown"])))
     return {"sex": ir.Sex(), "cat": ir.EthnicCategory(), "group": ir.EthnicGroup(), "site": ir.Site()}[kind]
 
 

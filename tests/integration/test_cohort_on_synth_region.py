@@ -49,7 +49,7 @@ def test_tutorial_cohort_agrees_with_the_reference_engine(region):
     for site in region.sites:
         store_path = region.store_path(site)
         store = Store.open(store_path)
-        on_duckdb = harness.duckdb_cohort(store, cohort)
+        on_duckdb = harness.cohort_result(store, cohort)
         on_reference = harness.reference_cohort(read_tables(store.db_path), cohort)
         assert on_duckdb.membership == on_reference.membership
         assert on_duckdb.attrition == on_reference.attrition

@@ -40,7 +40,7 @@ def test_cohorts_agree(empty_store_file, data, query):
     assert serial.from_json(serial.to_json(query)) == query
     with tempfile.TemporaryDirectory() as tmp:
         store = store_from_template(empty_store_file, Path(tmp) / "store", data)
-        on_duckdb = harness.duckdb_cohort(store, query)
+        on_duckdb = harness.cohort_result(store, query)
         on_reference = harness.reference_cohort(data, query)
         assert on_duckdb.membership == on_reference.membership
         assert on_duckdb.attrition == on_reference.attrition
@@ -59,7 +59,7 @@ def test_cohorts_agree_on_indexed_store(empty_store_file, data, query):
         store = store_from_template(empty_store_file, Path(tmp) / "store", data)
         build_index(store)
         assert index_status(store) == {"clustered_events", "person_facts"}
-        on_duckdb = harness.duckdb_cohort(store, query)
+        on_duckdb = harness.cohort_result(store, query)
         on_reference = harness.reference_cohort(data, query)
         assert on_duckdb.membership == on_reference.membership
         assert on_duckdb.attrition == on_reference.attrition

@@ -57,7 +57,7 @@ def test_series_agree_on_spark(template_store_file, spark_master, data, query):
 def test_cohorts_agree_on_spark_through_the_execution_path(template_store_file, spark_master, data, query):
     with tempfile.TemporaryDirectory() as tmp:
         store = _exported(template_store_file, Path(tmp) / "store", data)
-        on_spark = harness.run_cohort(store, query, engine=NodeEngine("spark", spark_master))
+        on_spark = harness.cohort_result(store, query, engine=NodeEngine("spark", spark_master))
         on_reference = harness.reference_cohort(data, query)
         assert on_spark.membership == on_reference.membership
         assert on_spark.attrition == on_reference.attrition

@@ -42,14 +42,14 @@ def _cohort() -> ir.Cohort:
 def test_cli_indexes_a_store_and_results_do_not_change(tmp_path):
     tables = _tables()
     store = harness.build_store(tmp_path / "s", tables)
-    before = harness.duckdb_cohort(store, _cohort())
+    before = harness.cohort_result(store, _cohort())
     result = CliRunner().invoke(app, ["store", "index", str(store.path)])
     assert result.exit_code == 0, result.output
     assert "indexed 3 persons" in result.output
     assert index_status(store) == {"clustered_events", "person_facts"}
     with store.connect(read_only=True) as con:
         assert con.execute(f"SELECT imd_quintile FROM {FACTS_TABLE} WHERE person_id = 1").fetchone() == (4,)
-    after = harness.duckdb_cohort(store, _cohort())
+    after = harness.cohort_result(store, _cohort())
     assert after.membership == before.membership
     assert after.strata == before.strata
     assert after.attrition == before.attrition
@@ -62,7 +62,7 @@ def test_a_stale_index_is_ignored(tmp_path):
         con.execute("INSERT INTO observation (observation_id, person_id, observation_concept_id, observation_date, "
                     "observation_type_concept_id, value_as_number) VALUES (99, 2, ?, DATE '2023-01-01', 0, 1)", [IMD])
     assert index_status(store) == set()
-    result = harness.duckdb_cohort(store, _cohort())
+    result = harness.cohort_result(store, _cohort())
     assert ("imd_quintile", "1") in {(s.stratum, s.value) for s in result.strata}
 
 

@@ -13,7 +13,7 @@ from phta.query.dialects import UnsupportedFeature, get_dialect
 def test_user_values_are_bound_never_spliced():
     sneaky = "x'; DROP TABLE person; --"
     node = ir.And((
-        ir.Compare("eq", ir.Sex(), ir.Literal("str", sneaky)),
+        ir.Compare("eq", ir.EthnicGroup(), ir.Literal("str", sneaky)),
         ir.Exists(ir.WhereDate(ir.WhereConcepts(ir.Events("condition"), ir.ConceptSet((ir.ConceptItem(424242, True),))),
                                ir.Literal("date", dt.date(2020, 1, 1)), -30, 7)),
     ))
@@ -22,6 +22,18 @@ def test_user_values_are_bound_never_spliced():
     assert sneaky not in sql and "424242" not in sql and "2020" not in sql
     assert set(stmt.params.values()) >= {sneaky, 424242, dt.date(2020, 1, 1), -30, 7}
     assert all(f"${name}" in sql for name in stmt.params)
+
+
+@pytest.mark.parametrize(("word", "op", "fragment"), [
+    ("female", "eq", "(p.gender_concept_id = 8532 AND NOT p.gender_concept_id IS NULL)"),
+    ("male", "ne", "NOT (p.gender_concept_id = 8507 AND NOT p.gender_concept_id IS NULL)"),
+    ("unknown", "eq", "(p.gender_concept_id IS NULL OR NOT p.gender_concept_id IN (8507, 8532))"),
+    ("x'; DROP TABLE person; --", "eq", "(FALSE)"),
+])
+def test_a_sex_comparison_tests_the_gender_concept_not_its_name(word, op, fragment):
+    # An integer filter the engine pushes into the person scan; the word itself is not in the SQL.
+    stmt = compile_series_table({"v": ir.Compare(op, ir.Literal("str", word), ir.Sex())})
+    assert fragment in stmt.sql() and word not in stmt.sql() and "CASE" not in stmt.sql()
 
 
 def test_cohort_statements_share_parameters():

@@ -70,22 +70,23 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
     # view): a node without sequencing data says so instead of counting nobody.
     if reads_variants(cohort) and not has_variant_table(request.store):
         raise missing_variant_table()
+    # Attrition only when asked for: without it the rules need not be applied one step at a time.
     compiled = compile_cohort(
         cohort, dialect, physical=physical_design(request.store, cohort, engine=request.engine.kind),
-        cell_keys=has_record_keys(request.store),
+        cell_keys=has_record_keys(request.store), attrition="attrition" in request.outputs,
     )
     check = compile_concept_check(_concept_ids(cohort), dialect) if _concept_ids(cohort) else None
     results = _run(request, compiled, check)
     if check is not None:
-        _reject_unknown_concepts(cohort, {r[0] for r in results[3]})
+        _reject_unknown_concepts(cohort, {r[0] for r in results["concept check"]})
     rows = CohortRows(
-        membership=[(r[0], python_value("date", r[1]), python_value("date", r[2])) for r in results[0]],
-        attrition=[int(v or 0) for v in results[1][0]],
-        strata=[(r[0], r[1], int(r[2])) for r in results[2]],
+        membership=[(r[0], python_value("date", r[1]), python_value("date", r[2])) for r in results["membership"]],
+        attrition=[int(v or 0) for v in results["attrition"][0]] if "attrition" in results else [],
+        strata=[(r[0], r[1], int(r[2])) for r in results["strata"]],
     )
     result = build_result(rows, cohort, request, query_hash)
-    if compiled.cell_keys is not None:
-        result = replace(result, cell_keys=cell_keys_of(results[-1], cohort))
+    if "cell keys" in results:
+        result = replace(result, cell_keys=cell_keys_of(results["cell keys"], cohort))
     record_release = check_release(
         policy, ReleaseCandidate(request, query_hash, frozenset(m[0] for m in rows.membership)), audit)
     result = policy.disclosure(replace(result, opt_outs=policy.opt_outs), request)
@@ -94,15 +95,17 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
     return result
 
 
-def _run(request: ExecutionRequest, compiled: CompiledCohort, check: Statement | None) -> list[list[tuple]]:
-    """Rows of membership, attrition, strata, [concept check], [cell keys], in that order. DuckDB
-    runs the staged form (the cohort computed once into temporary tables on the one connection);
-    Spark runs each statement whole (its sessions are shared, so no temporary tables)."""
+def _run(request: ExecutionRequest, compiled: CompiledCohort, check: Statement | None) -> dict[str, list[tuple]]:
+    """Rows of each result statement by name: membership, attrition (if compiled), strata,
+    concept check (if any), cell keys (if compiled). DuckDB runs the staged form (the cohort
+    computed once into temporary tables on the one connection); Spark runs each statement whole
+    (its sessions are shared, so no temporary tables)."""
     setup, results = compiled.staged() if request.engine.kind == "duckdb" else ((), compiled.results)
-    rest = list(results)
+    named = dict(zip(compiled.result_names, results, strict=True))
     if check is not None:
-        rest.insert(3, check)
-    return run_statements(request.engine, request.store, [*setup, *rest])[len(setup):]
+        named["concept check"] = check
+    rows = run_statements(request.engine, request.store, [*setup, *named.values()])[len(setup):]
+    return dict(zip(named, rows, strict=True))
 
 
 def _concept_ids(cohort: ir.Cohort) -> set[int]:
@@ -140,7 +143,7 @@ def build_result(rows: CohortRows, cohort: ir.Cohort, request: ExecutionRequest,
     attrition = tuple(
         AttritionStep(name, n, (rows.attrition[k - 1] - n) if k else 0)
         for k, (name, n) in enumerate(zip(names, rows.attrition, strict=True))
-    )
+    ) if rows.attrition else ()
     counts: dict[tuple[str, str], int] = {}
     for stratum, value, n in rows.strata:
         if stratum == "age_band":

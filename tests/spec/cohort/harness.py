@@ -127,20 +127,30 @@ def reference_series(tables, series: ir.Series) -> dict[int, object]:
 _REQUESTED = ir.Cohort(ir.FirstDate(ir.Events("condition")), ())
 
 
-def run_cohort(store: Store, cohort: ir.Cohort, engine=None):
+ALL_OUTPUTS = ("count", "strata", "attrition", "membership")
+
+
+def run_cohort(store: Store, cohort: ir.Cohort, engine=None, outputs=ALL_OUTPUTS):
     """``cohort`` through the execution path as the node's custodian (on ``engine``, default the
     store's DuckDB file)."""
     names_persons = any(isinstance(n, ir.PersonIn) for n in cohort.walk())
     request = ExecutionRequest.build(_REQUESTED if names_persons else cohort, LOCAL_CUSTODIAN_QUALITY, store,
-                                     outputs=("count", "strata", "attrition", "membership"))
+                                     outputs=outputs)
     if engine is not None:
         request = dataclasses.replace(request, engine=engine)
     policy = ExecutionPolicy(governance_rewrite=lambda _: cohort) if names_persons else None
     return execute(request, ExecutionContext.local_custodian(store), policy)
 
 
-def duckdb_cohort(store: Store, cohort: ir.Cohort):
-    return run_cohort(store, cohort)
+def cohort_result(store: Store, cohort: ir.Cohort, engine=None):
+    """The result through the execution path on ``engine`` (default DuckDB), with attrition (the
+    rules cascade), after checking that the form compiled without attrition (every rule at once)
+    selects the same members with the same strata."""
+    result = run_cohort(store, cohort, engine)
+    without = run_cohort(store, cohort, engine, outputs=("count", "strata", "membership"))
+    assert without.attrition == ()
+    assert (without.membership, without.strata) == (result.membership, result.strata), "rules at once != cascade"
+    return result
 
 
 def reference_cohort(tables, cohort: ir.Cohort):

@@ -35,7 +35,7 @@ def test_case(chapter, case, engine, tmp_path):
         return
     assert isinstance(query, ir.Cohort)
     if store is not None:
-        result = harness.duckdb_cohort(store, query)
+        result = harness.cohort_result(store, query)
     else:
         result = harness.reference_cohort(tables, query)
     members = [(m.person_id, m.start_date, m.end_date) for m in result.membership]

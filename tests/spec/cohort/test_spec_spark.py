@@ -52,6 +52,11 @@ def test_case_on_spark(chapter, case, tmp_path, spark_master):
     )
     request = ExecutionRequest(query, LOCAL_CUSTODIAN_QUALITY, store, "spec", OUTPUTS)
     result = build_result(rows, query, request, serial.content_hash(query))
+    # Compiled without attrition (every rule at once): the same members and strata rows.
+    at_once = compile_cohort(query, dialect="spark", attrition=False)
+    assert at_once.attrition is None
+    assert sorted(engine.execute(at_once.membership.tree, at_once.membership.params)) == sorted(membership)
+    assert sorted(engine.execute(at_once.strata.tree, at_once.strata.params), key=str) == sorted(strata, key=str)
     assert [
         (m.person_id, m.start_date, m.end_date) for m in result.membership
     ] == case.expected_members
