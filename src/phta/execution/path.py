@@ -14,13 +14,14 @@ from dataclasses import replace
 
 from phta.cdm.extensions import has_variant_table
 from phta.cdm.record_keys import has_record_keys
+from phta.execution.compiled_cache import compiled_cohort
 from phta.execution.node_engine import run_statements
 from phta.execution.physical import physical_design
 from phta.execution.policy import AuditEvent, ExecutionPolicy, ReleaseCandidate, check_release
 from phta.execution.request import ExecutionContext, ExecutionRequest
 from phta.execution.results import AttritionStep, CohortResult, Member, StratumCount
 from phta.query import ir, serial
-from phta.query.cohort_compiler import CompiledCohort, compile_cohort
+from phta.query.cohort_compiler import CompiledCohort
 from phta.query.compiler import Statement, compile_concept_check, python_value
 from phta.query.reference import CohortRows
 from phta.query.variants import missing_variant_table, reads_variants
@@ -71,8 +72,8 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
     if reads_variants(cohort) and not has_variant_table(request.store):
         raise missing_variant_table()
     # Attrition only when asked for: without it the rules need not be applied one step at a time.
-    compiled = compile_cohort(
-        cohort, dialect, physical=physical_design(request.store, cohort, engine=request.engine.kind),
+    compiled = compiled_cohort(
+        cohort, dialect, physical_design(request.store, cohort, engine=request.engine.kind),
         cell_keys=has_record_keys(request.store), attrition="attrition" in request.outputs,
     )
     check = compile_concept_check(_concept_ids(cohort), dialect) if _concept_ids(cohort) else None
