@@ -48,8 +48,8 @@ def _runs(database):
 def test_refused_purposes_stop_before_compile_and_are_audited(region_settings, database, monkeypatch,
                                                               principal, purpose):
     compiled = []
-    real = execution_path.compile_cohort
-    monkeypatch.setattr(execution_path, "compile_cohort", lambda *a, **k: compiled.append(1) or real(*a, **k))
+    real = execution_path.compiled_cohort
+    monkeypatch.setattr(execution_path, "compiled_cohort", lambda *a, **k: compiled.append(1) or real(*a, **k))
     with pytest.raises(NotAuthorised) as refused:
         run_governed(region_settings, database, principal, purpose, build_cohort(HYPERTENSION),
                      _first_store(region_settings))
