@@ -50,8 +50,10 @@ exports the store to Parquet (``phta store export-parquet``, timed, size recorde
 Spark session (timed once: what a node pays at start-up), registers the export's views, then runs
 the same cohorts compiled in the ``spark`` dialect, as the execution path does for a Spark node
 (concept sets resolved; no ``phta_person_facts``, which the export does not carry). Warm-up, then
-``--spark-repeats`` runs; medians. The Spark person set (membership statement, not timed) must
-equal ours on DuckDB, and the stratified counts must be identical.
+``--spark-repeats`` runs; medians: the count and the strata of a count-and-strata request, and
+the attrition statement of a request that asks for attrition (one pass over the candidates on
+Spark). The Spark person set (membership statement, not timed) must equal ours on DuckDB, and the
+stratified counts and attrition must be identical.
 """
 
 from __future__ import annotations
@@ -262,6 +264,10 @@ def bench_spark(store_dir: Path, out: dict, repeats: int, master: str) -> None:
             st = count_of(compiled().membership)
             return engine.execute(st.tree, st.params)[0][0]
 
+        def spark_attrition(node=node):  # a request that asks for attrition: one pass on Spark
+            c = compile_cohort(node, "spark", physical=physical_design(store, node, engine="spark"))
+            return engine.execute(c.attrition.tree, c.attrition.params)[0]
+
         def spark_strata(compiled=compiled):
             c = compiled()
             return sorted(engine.execute(c.strata.tree, c.strata.params), key=str)
@@ -269,11 +275,13 @@ def bench_spark(store_dir: Path, out: dict, repeats: int, master: str) -> None:
         r = out["cohorts"][name]
         r["spark_count_s"], spark_n, r["spark_count_cpu"] = _median_time(spark_count, repeats)
         r["spark_strata_s"], strata, r["spark_strata_cpu"] = _median_time(spark_strata, repeats)
+        r["spark_attrition_s"], spark_attrition, r["spark_attrition_cpu"] = _median_time(spark_attrition, repeats)
         c = compiled()
         spark_people = {row[0] for row in engine.execute(c.membership.tree, c.membership.params)}
         duck_people = {row[0] for row in ro.execute(duck.membership.sql(), duck.membership.params).fetchall()}
         duck_strata = sorted(ro.execute(duck.strata.sql(), duck.strata.params).fetchall(), key=str)
         r.update(spark_n=int(spark_n), same_persons_spark=spark_people == duck_people,
+                 same_attrition_spark=[int(v or 0) for v in spark_attrition] == r["attrition"],
                  same_strata_spark=[tuple(x) for x in strata] == [tuple(x) for x in duck_strata])
         print(f"{name} on Spark: {r['spark_n']} persons (same as DuckDB: {r['same_persons_spark']}, strata "
               f"{r['same_strata_spark']}) | count {r['spark_count_s']:.3f}s strata {r['spark_strata_s']:.3f}s",
@@ -389,12 +397,14 @@ def markdown(res: dict) -> str:
         sp = res["spark"]
         lines += ["", f"Spark {sp['master']}: export {sp['export_s']:.1f} s ({sp['export_mb']:.0f} MB Parquet), "
                   f"session start {sp['session_start_s']:.1f} s, views {sp['views_s']:.1f} s.", "",
-                  "| cohort | persons on Spark | same persons and strata as DuckDB | Spark count | "
-                  "Spark stratified | Spark/ours count | Spark/ours stratified |", "|" + " --- |" * 7]
+                  "| cohort | persons on Spark | same persons, strata and attrition as DuckDB | Spark count | "
+                  "Spark stratified | Spark count with attrition | Spark/ours count | Spark/ours stratified |",
+                  "|" + " --- |" * 8]
         for name, r in res["cohorts"].items():
             lines.append(
-                f"| {name} | {r['spark_n']:,} | {'yes' if r['same_persons_spark'] and r['same_strata_spark'] else 'NO'} | "
-                f"{r['spark_count_s']:.3f} s | {r['spark_strata_s']:.3f} s | "
+                f"| {name} | {r['spark_n']:,} | "
+                f"{'yes' if r['same_persons_spark'] and r['same_strata_spark'] and r['same_attrition_spark'] else 'NO'} | "
+                f"{r['spark_count_s']:.3f} s | {r['spark_strata_s']:.3f} s | {r['spark_attrition_s']:.3f} s | "
                 f"{r['spark_count_s'] / r['ours_count_s']:.0f}x | {r['spark_strata_s'] / r['ours_strata_s']:.0f}x |")
     return "\n".join(lines)
 

@@ -9,14 +9,14 @@ import pytest
 cohorts = pytest.importorskip("bench.cohorts")  # needs the dev extras (duckcdm)
 
 TIMED = ("ours_count", "ours_strata", "hand_count", "hand_strata", "duckcdm", "ours_count_sql", "ours_strata_sql",
-         "spark_count", "spark_strata", "ours_path", "attrition_path", "compile", "ours_attrition", "ours_count_cold")
+         "spark_count", "spark_strata", "ours_path", "attrition_path", "compile", "ours_attrition", "ours_count_cold", "spark_attrition")
 
 
 def _run() -> dict:
     cohort = {f"{k}_{unit}": 0.5 for k in TIMED for unit in ("s", "cpu")}
     cohort.update(ours_n=1200, hand_n=1200, duckcdm_n=1200, spark_n=1200, same_persons_hand=True,
                   same_persons_duckcdm=True, same_persons_spark=True, same_strata_spark=True,
-                  same_attrition_cascade=True)
+                  same_attrition_cascade=True, same_attrition_spark=True)
     return {"persons": 1_000_000, "machine_before": {"load_avg": (0.5, 0.5, 0.5), "date": "2026-11-27 10:00 UTC"},
             "load_avg_after": (0.6, 0.5, 0.5), "cohorts": {"t2dm": cohort},
             "spark": {"master": "local[2]", "export_s": 1.0, "export_mb": 10.0, "session_start_s": 2.0, "views_s": 1.0}}

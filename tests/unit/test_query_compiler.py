@@ -80,3 +80,16 @@ def test_cohort_base_evaluates_person_dependent_index_dates_per_person():
     assert base.args["from_"].this.name == "person" and not base.args.get("joins")
     assert sorted(compiled.attrition.params) == ["p1", "p2"]
     assert all(f"${name}" in compiled.attrition.sql() for name in compiled.attrition.params)
+
+
+def test_spark_counts_attrition_in_one_pass_and_duckdb_in_a_cascade():
+    # Spark inlines CTEs: a cascade's steps would recompute the earlier rules for every later one.
+    cohort = ir.Cohort(ir.FirstDate(ir.Events("condition")), (
+        ir.Rule("adult", ir.Compare("ge", ir.AgeAt(ir.IndexDate()), ir.Literal("int", 18))),
+        ir.Rule("seen", ir.Exists(ir.Events("visit"))),
+    ))
+    spark, duckdb = compile_cohort(cohort, "spark"), compile_cohort(cohort, "duckdb")
+    spark_ctes = [cte.alias for cte in spark.attrition.tree.args["with_"].expressions]
+    assert spark_ctes == ["base", "ruled"] and "rules_0" not in spark.membership.sql()
+    assert "COUNT(CASE WHEN rule_0 AND rule_1 THEN 1 END) AS n_2" in spark.attrition.sql()
+    assert [cte.alias for cte in duckdb.attrition.tree.args["with_"].expressions] == ["base", "rules_0", "rules_1", "flags"]

@@ -77,18 +77,20 @@ def _used(tree: exp.Expression, params: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in params.items() if k in names}
 
 
-def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler, cascade: bool = True) -> tuple[exp.With, exp.With, list[str]]:
+def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler, cascade: bool = True
+                  ) -> tuple[exp.With, exp.With, list[str], list[exp.Expression]]:
     """The cohort's CTEs: ``base`` (candidates: persons with their index date), one ``rules_<i>``
     per inclusion rule, ``flags`` (the members with their end date) and ``members`` (their strata).
     Without ``cascade`` there are no ``rules_<i>``: ``flags`` applies every rule at once (same
-    members, no attrition).
+    members, no attrition steps).
 
     The rules cascade: ``rules_<i>`` holds the candidates that met every earlier rule, with rule
     ``i`` evaluated for them alone, so each rule's events are looked up only for the persons still
     in the running (a hand-written query filters the same way). Attrition step ``k`` is the row
     count of ``rules_<k>`` (and of ``flags`` for the last). Returns the CTEs; the same without
-    ``members`` (with a ``base`` that carries only what the rules and end date read); and the
-    names of the CTEs whose row counts are the attrition steps, in order."""
+    ``members`` (with a ``base`` that carries only what the rules and end date read); the names
+    of the CTEs whose row counts are the attrition steps, in order (cascade only); and the rules'
+    compiled conditions over ``base`` rows (alias ``b``), without the cascade."""
     base = _entry_base(cohort.index_date, c)
     if base is None:
         index_date = exp.alias_(c.series(cohort.index_date, _Scope("p")), "index_date", copy=False)
@@ -100,6 +102,7 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler, cascade: bool = True) ->
     # Each step keeps the person columns of base (b.*): the strata of the members are computed from them.
     steps: list[tuple[str, exp.Select]] = []
     previous, passed = "base", exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null()))
+    conditions: list[exp.Expression] = []
     if cascade:
         for i, rule in enumerate(cohort.rules):
             met = exp.Coalesce(this=c.series(rule.condition, scope), expressions=[exp.false()])
@@ -112,7 +115,8 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler, cascade: bool = True) ->
         # missing drops the row either way, as COALESCE(rule, FALSE) does in the cascade), so the
         # engine orders them and turns EXISTS into semi joins whose build side filters the scan
         # of the candidates (a BRCA rule prunes the person scan to the carriers' row groups).
-        passed = exp.and_(passed, *(c.series(rule.condition, scope) for rule in cohort.rules), copy=False)
+        conditions = [c.series(rule.condition, scope) for rule in cohort.rules]
+        passed = exp.and_(passed, *conditions, copy=False)
     end = c.series(cohort.end_date, scope) if cohort.end_date is not None else cast(exp.Null(), "DATE")
     flags = exp.select(every_row, exp.alias_(end, "end_date", copy=False), copy=False).from_(
         exp.table_(previous, alias="b"), copy=False).where(passed, copy=False)
@@ -152,7 +156,7 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler, cascade: bool = True) ->
     ctes = exp.With(expressions=[_cte("base", base), *shared, _cte("members", members)])
     lean = exp.With(expressions=[_cte("base", lean_base), *shared])
     counted = [name for name, _ in steps] + ["flags"]
-    return ctes, lean, counted
+    return ctes, lean, counted, conditions
 
 
 PERSON_COLUMNS = schema.table("person").field_names
@@ -216,9 +220,14 @@ def compile_cohort(
     With ``attrition=False`` (a request for counts and strata only) there is no attrition
     statement and the rules are applied at once rather than as a cascade of steps: the same
     members, and the engine is free to order the rules (issue 6: a census-date cohort of BRCA
-    carriers was 19-97x the hand-written query when every step over every person was kept)."""
+    carriers was 19-97x the hand-written query when every step over every person was kept).
+
+    On an engine that inlines CTEs (Spark) the rules are always applied at once, and attrition is
+    one pass that evaluates every rule once per candidate and counts the running conjunctions:
+    there the cascade's steps were recomputed for each later step and count."""
     c = SeriesCompiler(get_dialect(dialect), physical=physical)
-    ctes, lean, counted = _cohort_flags(cohort, c, cascade=attrition)
+    single_pass = attrition and c.dialect.inlines_ctes
+    ctes, lean, counted, conditions = _cohort_flags(cohort, c, cascade=attrition and not single_pass)
     params = dict(c.params)
 
     membership = _from("flags", [exp.column("person_id"), exp.alias_(exp.column("index_date"), "start_date", copy=False),
@@ -231,6 +240,8 @@ def compile_cohort(
               for k, name in enumerate(counted)]
     attrition_sql = exp.Select(expressions=counts)
     attrition_sql.set("with_", lean)
+    if single_pass:
+        attrition_sql = _single_pass_attrition(lean, conditions)
 
     parts: list[exp.Select] = []
     for name in cohort.strata:
@@ -254,7 +265,9 @@ def compile_cohort(
         strata.set("with_", lean)
 
     def stmt(tree):
-        return Statement(tree, params, c.dialect.name)
+        # An engine refuses values for placeholders a statement lacks: the one-pass attrition
+        # does not read the end date's.
+        return Statement(tree, _used(tree, params) if tree is attrition_sql and single_pass else params, c.dialect.name)
 
     keys = None
     if cell_keys:
@@ -263,6 +276,25 @@ def compile_cohort(
     return CompiledCohort(stmt(membership), stmt(attrition_sql) if attrition else None, stmt(strata),
                           tuple(r.name for r in cohort.rules),
                           stmt(keys) if keys is not None else None, ctes)
+
+
+def _single_pass_attrition(lean: exp.With, conditions: list[exp.Expression]) -> exp.Select:
+    """Attrition in one pass over the candidates: ``ruled`` holds each rule's outcome (missing
+    counted as not met, as in the cascade), and step ``k`` counts the candidates meeting rules
+    0..k-1. The same numbers as the cascade's row counts; each rule evaluated once per candidate."""
+    flags = [exp.alias_(exp.Coalesce(this=cond, expressions=[exp.false()]), f"rule_{i}", copy=False)
+             for i, cond in enumerate(conditions)]
+    passed = exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null()))
+    ruled = exp.select(*(flags or [exp.alias_(exp.true(), "candidate", copy=False)]), copy=False).from_(
+        exp.table_("base", alias="b"), copy=False).where(passed, copy=False)
+    counts: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "n_0", copy=False)]
+    for k in range(1, len(conditions) + 1):
+        met = exp.and_(*(exp.column(f"rule_{i}") for i in range(k)), copy=False)
+        when = exp.Case().when(met, exp.Literal.number(1), copy=False)
+        counts.append(exp.alias_(exp.Count(this=when), f"n_{k}", copy=False))
+    base = lean.expressions[0]  # the narrow base; the flat form's flags and members are not read
+    return exp.Select(expressions=counts, from_=exp.From(this=exp.table_("ruled")),
+                      with_=exp.With(expressions=[base, _cte("ruled", ruled)]))
 
 
 _KEY_RESOLUTION = 2**32  # record keys have 32-bit resolution (phta.disclosure.cellkey)

@@ -29,6 +29,9 @@ class Dialect:
     types: dict[str, str]
     # the pseudo-column naming a table row, if the engine has one (lets a query re-read a row)
     row_id: str | None = None
+    # the engine computes a CTE again for every reference to it (Spark inlines them): a cascade of
+    # rule steps, each read by the next step and by its count, would recompute earlier rules
+    inlines_ctes: bool = False
 
 
 @cache
@@ -80,6 +83,7 @@ DIALECTS: dict[str, Dialect] = {
         make_date=_duckdb_make_date,
         types={"bool": "BOOLEAN", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "str": "STRING",
                "key_sum": "DECIMAL(38, 0)"},  # Spark has no 128-bit integer; DECIMAL(38, 0) is exact
+        inlines_ctes=True,
     ),
 }
 
