@@ -4,7 +4,11 @@ Rewrites keep values (the Spark spec and differential tests run them against the
 import sqlglot
 from sqlglot import exp
 
-from phta.engines.spark_decorrelate import decorrelate_for_spark, has_deep_correlation
+from phta.engines.spark_decorrelate import (
+    decorrelate_for_spark,
+    has_deep_correlation,
+    keep_person_in_domain,
+)
 
 DEEP = """
 SELECT p.person_id,
@@ -99,3 +103,26 @@ def test_a_person_column_of_a_cte_over_person_alone_comes_from_that_cte_joined_o
     text = rewritten.sql("spark")
     assert "JOIN base AS b__in0 ON b__in0.person_id = op1.person_id" in text
     assert "MAKE_DATE(b__in0.year_of_birth, 1, 1)" in text
+
+
+WINDOWED = """
+SELECT b.person_id FROM base AS b
+WHERE (SELECT COUNT(*) FROM drug_exposure AS e2
+       WHERE e2.person_id = b.person_id AND e2.drug_exposure_start_date >= b.index_date) >= 2
+"""
+
+
+def test_a_key_beside_an_outer_range_is_kept_in_spark_s_domain():
+    # Spark would join the distinct index dates alone to every event (a nested loop); with the
+    # inner side an expression the person stays in the domain and the join is on person.
+    tree = sqlglot.parse_one(WINDOWED, read="duckdb")
+    before = tree.sql()
+    rewritten = keep_person_in_domain(tree)
+    assert "(e2.person_id + 0) = b.person_id" in rewritten.sql()
+    assert tree.sql() == before  # the caller's tree is not changed
+
+
+def test_a_key_alone_is_left_as_it_is():
+    tree = sqlglot.parse_one(SHALLOW, read="duckdb")
+    assert keep_person_in_domain(tree).sql() == tree.sql()
+

@@ -29,7 +29,7 @@ from phta.cdm.store import Store
 from phta.engines import spark_session, spark_views
 from phta.engines.errors import EngineError
 from phta.engines.params import bind
-from phta.engines.spark_decorrelate import decorrelate_for_spark
+from phta.engines.spark_decorrelate import decorrelate_for_spark, keep_person_in_domain
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -76,7 +76,7 @@ class SparkEngine:
     ) -> tuple[str, dict[str, Any]]:
         """The Spark SQL text (with ``:name`` placeholders) and the values to bind."""
         bound = bind(query, params)
-        tree = _parenthesise_predicates(decorrelate_for_spark(bound.tree))
+        tree = _parenthesise_predicates(keep_person_in_domain(decorrelate_for_spark(bound.tree)))
         return tree.sql(dialect=DIALECT), bound.values
 
     def execute(

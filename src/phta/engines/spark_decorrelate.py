@@ -17,6 +17,15 @@ UNRESOLVED_COLUMN. For those trees only, two rewrites, each exact:
 
 Other trees are left exactly as compiled. Results stay identical (the spec and differential
 tests run the rewritten trees on Spark against the reference engine).
+
+One more rewrite, for speed, on every tree (:func:`keep_person_in_domain`): Spark decorrelates a
+subquery correlated both on ``e.person_id = b.person_id`` and on a range of an outer date (events
+within a year of the index date) by joining the inner table to the distinct values of the
+*non-equality* outer columns alone (the index dates), with no key: a nested-loop join of every
+distinct index date with every matching event (asthma with two steroid courses in a year: 12 s at
+1M persons). Written ``e.person_id + 0 = b.person_id`` (the inner side an expression, which
+Spark does not pull up as a plain equality) the person is part of that domain, and the join is a
+hash join on person (0.8 s). ``x + 0`` is ``x`` for an integer id, and missing if it is.
 """
 
 from __future__ import annotations
@@ -190,3 +199,35 @@ def decorrelate_for_spark(tree: exp.Expression) -> exp.Expression:
         tree.copy(), schema=_schema(), dialect="spark", validate_qualify_columns=False
     )
     return unnest_subqueries(qualified)
+
+
+def keep_person_in_domain(tree: exp.Expression) -> exp.Expression:
+    """A copy of ``tree`` with the inner side of a subquery's ``local.person_id = outer.person_id``
+    written ``local.person_id + 0`` wherever the same subquery's WHERE also reads other columns of
+    an outer row (see the module text)."""
+    tree = tree.copy()
+    for select in list(tree.find_all(exp.Select)):
+        where = select.args.get("where")
+        if where is None or select.parent is None:
+            continue
+        local = _local_aliases(select)
+        conjuncts = _conjuncts(where.this)
+        keys = [c for c in conjuncts if _person_key(c, local)]
+        reads_outer = any(col.table and col.table not in local
+                          for c in conjuncts if not _person_key(c, local) for col in c.find_all(exp.Column))
+        if not (keys and reads_outer):
+            continue
+        for key in keys:
+            inner = key.this if key.this.table in local else key.expression
+            inner.replace(exp.paren(exp.Add(this=inner.copy(), expression=exp.Literal.number(0)), copy=False))
+    return tree
+
+
+def _person_key(conjunct: exp.Expression, local: set[str]) -> bool:
+    """``local.person_id = outer.person_id`` (either way round)."""
+    if not isinstance(conjunct, exp.EQ):
+        return False
+    sides = (conjunct.this, conjunct.expression)
+    if not all(isinstance(side, exp.Column) and side.name == "person_id" and side.table for side in sides):
+        return False
+    return (sides[0].table in local) != (sides[1].table in local)
