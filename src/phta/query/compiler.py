@@ -132,17 +132,20 @@ class SeriesCompiler:
             return self._person_fact("imd_quintile", scope)
         o = self.alias("imd")
         value = exp.column("value_as_number", o)
+        # the latest recorded quintile (ties on the date: the highest)
+        latest = exp.ArgMax(this=cast(value, "BIGINT"), expression=exp.Struct(
+            expressions=[exp.column("observation_date", o), value.copy()])) if self.dialect.latest_by_aggregate else None
         select = (
-            exp.select(cast(value, "BIGINT"), copy=False)
+            exp.select(latest or cast(value, "BIGINT"), copy=False)
             .from_(exp.table_("observation", alias=o), copy=False)
             .where(exp.EQ(this=exp.column("person_id", o), expression=exp.column("person_id", scope.row)), copy=False)
             .where(exp.EQ(this=exp.column("observation_concept_id", o),
                           expression=exp.Literal.number(uk.IMD_QUINTILE_CONCEPT_ID)), copy=False)
             .where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())), copy=False)
-            .order_by(exp.Ordered(this=exp.column("observation_date", o), desc=True),
-                      exp.Ordered(this=value.copy(), desc=True), copy=False)
-            .limit(1)
         )
+        if latest is None:
+            select = select.order_by(exp.Ordered(this=exp.column("observation_date", o), desc=True),
+                                     exp.Ordered(this=value.copy(), desc=True), copy=False).limit(1)
         return exp.Subquery(this=select)
 
     @series.register
