@@ -47,6 +47,8 @@ def test_cohort_validation():
         ir.Cohort(ir.FirstDate(T2DM), (rule, rule))
     with pytest.raises(ir.IRError, match=r"Cohort\.strata: unknown stratum 'religion'"):
         ir.Cohort(ir.FirstDate(T2DM), strata=("religion",))
+    with pytest.raises(ir.IRError, match=r"Cohort\.strata: stratum 'sex' is listed twice"):
+        ir.Cohort(ir.FirstDate(T2DM), strata=("sex", "age_band", "sex"))
 
 
 def test_nodes_are_frozen():

@@ -58,9 +58,11 @@ class Cohort(Node):
         if self.end_date is not None:
             expect_series(self, "end_date", self.end_date, ("date",))
         self._expect("strata", self.strata, tuple)
-        for s in self.strata:
+        for i, s in enumerate(self.strata):
             if s not in STRATA:
                 self._fail("strata", f"unknown stratum {s!r}; known: {STRATA}")
+            if s in self.strata[:i]:
+                self._fail("strata", f"stratum {s!r} is listed twice")
         self._expect("age_bands", self.age_bands, tuple)
         if not self.age_bands or list(self.age_bands) != sorted(set(self.age_bands)):
             self._fail("age_bands", "age band bounds must be distinct and increasing")

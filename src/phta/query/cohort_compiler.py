@@ -251,7 +251,12 @@ def compile_cohort(
                               exp.alias_(exp.Count(this=exp.Star()), "n", copy=False)])
             .group_by(exp.column(f"s_{name}"), copy=False)
         )
-    if parts:
+    if parts and c.dialect.inlines_ctes and len(parts) > 1:
+        # One aggregate over GROUPING SETS: a union of one GROUP BY per stratum reads `members`
+        # once per stratum, and an engine that inlines CTEs computes the cohort again each time.
+        strata = _grouping_sets_strata(cohort.strata)
+        strata.set("with_", ctes)
+    elif parts:
         strata: exp.Expression = parts[0]
         for p in parts[1:]:
             strata = exp.union(strata, p, distinct=False, copy=False)
@@ -276,6 +281,24 @@ def compile_cohort(
     return CompiledCohort(stmt(membership), stmt(attrition_sql) if attrition else None, stmt(strata),
                           tuple(r.name for r in cohort.rules),
                           stmt(keys) if keys is not None else None, ctes)
+
+
+def _grouping_sets_strata(names: tuple[str, ...]) -> exp.Select:
+    """Rows (stratum, value, n) of every stratum from one aggregate over ``members``: the grouping
+    set a row belongs to is the stratum whose column is grouped (``GROUPING(col) = 0``); a missing
+    value of that column stays a row of its own, as in a GROUP BY of that column alone."""
+    def col(name: str) -> exp.Column:
+        return exp.column(f"s_{name}")
+
+    stratum, value = exp.Case(), exp.Case()
+    for name in names:
+        grouped = exp.EQ(this=exp.Grouping(expressions=[col(name)]), expression=exp.Literal.number(0))
+        stratum = stratum.when(grouped, exp.Literal.string(name), copy=False)
+        value = value.when(grouped.copy(), cast(col(name), "VARCHAR"), copy=False)
+    sets = exp.GroupingSets(expressions=[exp.paren(col(name), copy=False) for name in names])
+    return exp.Select(expressions=[exp.alias_(stratum, "stratum", copy=False), exp.alias_(value, "value", copy=False),
+                                   exp.alias_(exp.Count(this=exp.Star()), "n", copy=False)],
+                      from_=exp.From(this=exp.table_("members")), group=exp.Group(expressions=[sets]))
 
 
 def _single_pass_attrition(lean: exp.With, conditions: list[exp.Expression]) -> exp.Select:
