@@ -93,3 +93,16 @@ def test_spark_counts_attrition_in_one_pass_and_duckdb_in_a_cascade():
     assert spark_ctes == ["base", "ruled"] and "rules_0" not in spark.membership.sql()
     assert "COUNT(CASE WHEN rule_0 AND rule_1 THEN 1 END) AS n_2" in spark.attrition.sql()
     assert [cte.alias for cte in duckdb.attrition.tree.args["with_"].expressions] == ["base", "rules_0", "rules_1", "flags"]
+
+
+def test_a_cohort_of_every_person_counts_attrition_in_one_pass_on_duckdb_too():
+    # A census-date index makes every person a candidate: the cascade's first steps would be
+    # copies of the whole person table.
+    census = ir.Cohort(ir.Literal("date", dt.date(2024, 12, 31)), (
+        ir.Rule("adult", ir.Compare("ge", ir.AgeAt(ir.IndexDate()), ir.Literal("int", 18))),
+    ), strata=("sex",))
+    compiled = compile_cohort(census)
+    assert [cte.alias for cte in compiled.attrition.tree.args["with_"].expressions] == ["base", "ruled"]
+    setup, results = compiled.staged()
+    assert [s.tree.this.name for s in setup] == ["flags", "members"]
+    assert results[1].tree is compiled.attrition.tree  # runs whole, beside the staged tables
