@@ -56,3 +56,13 @@ def test_the_least_recently_used_entry_is_dropped(monkeypatch):
     compile_(_cohort(20))  # drops b
     assert compile_(_cohort(18)) is a
     assert compile_(_cohort(19)) is not b
+
+
+def test_a_cached_cohort_is_staged_and_rendered_once():
+    compiled = compile_(_cohort())
+    setup, results = compiled.staged()
+    texts = [s.sql() for s in (*setup, *results)]
+    again_setup, again_results = compile_(_cohort()).staged()
+    assert again_setup is setup and again_results is results
+    assert [s.sql() for s in (*again_setup, *again_results)] == texts
+    assert all(s.sql() is t for s, t in zip((*setup, *results), texts, strict=True))  # not rendered again

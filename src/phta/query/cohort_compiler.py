@@ -48,11 +48,20 @@ class CompiledCohort:
         """The same results as one sequence of statements for one DuckDB connection: the setup
         statements compute each rules step, ``flags`` and ``members`` once into a temporary table
         (dropped with the connection), then the result statements (membership, attrition, strata
-        and cell keys if compiled) read them (a one-pass attrition runs as it is). Each plain statement recomputes the cohort, so running
-        all of them did the cohort's work four times. Returns (setup, results); the statements
-        share nodes with the plain ones, see :meth:`Statement.sql`."""
+        and cell keys if compiled) read them (a one-pass attrition runs as it is). Each plain
+        statement recomputes the cohort, so running all of them did the cohort's work four times.
+        Returns (setup, results); the statements share nodes with the plain ones, see
+        :meth:`Statement.sql`."""
         if self.ctes is None:
             raise ValueError("this cohort was compiled without its CTEs")
+        # Built once per compiled cohort (a frozen dataclass: kept beside its fields), so a
+        # cohort from the execution path's cache is neither staged nor rendered again.
+        kept = self.__dict__.get("_staged")
+        if kept is None:
+            kept = self.__dict__["_staged"] = self._stage()
+        return kept
+
+    def _stage(self) -> tuple[tuple[Statement, ...], tuple[Statement, ...]]:
         # base (every candidate with all the person columns read) is only read by the first step,
         # so it stays a CTE of that step rather than a table of its own: for a cohort of every
         # person (an index date on a census date) that table was the costliest part.

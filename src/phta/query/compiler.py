@@ -37,7 +37,16 @@ class Statement:
         # time, paid on every query): its generator changes nothing in these trees, which
         # tests/unit/test_statement_render.py checks on compiled cohorts. Other dialects' generators
         # do rewrite trees (Spark lifts CTEs, and the statements of a cohort share theirs).
-        return self.tree.sql(dialect=self.dialect, pretty=pretty, copy=self.dialect != "duckdb")
+        if pretty:
+            return self.tree.sql(dialect=self.dialect, pretty=True, copy=self.dialect != "duckdb")
+        # The text is kept: no one changes a statement's tree in place (every consumer copies it
+        # first), and a compiled cohort taken from the execution path's cache is rendered again
+        # for every query otherwise (0.2 ms a statement, against 2-20 ms queries at 1M persons).
+        text = self.__dict__.get("_text")
+        if text is None:
+            text = self.tree.sql(dialect=self.dialect, copy=self.dialect != "duckdb")
+            self.__dict__["_text"] = text  # a frozen dataclass: its fields stay as they are
+        return text
 
 
 @dataclass
