@@ -7,8 +7,8 @@ For each cohort of ``bench/cohort_bench/defs.py`` (IR and Circe JSON in ``bench/
   query's ``count(*)``;
 - **ours (stratified)**: the strata statement compiled for the same request (counts by sex, age
   band, ethnic group, IMD quintile) -- the stratified feasibility count;
-- **ours count with attrition**: the attrition statement (the rules as a cascade of steps; the
-  count after each rule), what a request that asks for attrition adds;
+- **ours count with attrition**: the attrition statement (the count after each rule), what a
+  request that asks for attrition adds;
 - **duckcdm**: OHDSI Circe SQL built by ``duckcdm.circe.build_cohort_query`` and translated to
   DuckDB by ``duckcdm.sqlrender``, run statement by statement (it writes a cohort table), then
   ``count(DISTINCT subject_id)``;
@@ -97,30 +97,23 @@ def _median_time(fn, repeats: int) -> tuple[float, object, float]:
     """Median wall seconds, the value (from the warm-up), and median CPU seconds of this process
     (DuckDB's threads included): on a shared, overloaded machine wall time mostly measures the
     wait for a core, CPU time the work, so ratios are reported for both."""
-    result = fn()  # warm-up (also the value checked)
-    times, cpu = [], []
-    for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        times.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return statistics.median(times), result, statistics.median(cpu)
+    return _paired_median_times(fn, repeats=repeats)[0]
 
 
-def _paired_median_times(ours, theirs, repeats: int) -> tuple[tuple[float, object, float], ...]:
-    """:func:`_median_time` of two functions run alternately (ours, theirs, ours, ...), so a slow
-    spell of a shared machine falls on both: the ratio of 2-20 ms queries at 1M persons moved by
-    +-0.2 between runs when each was timed in a block of its own."""
-    results = (ours(), theirs())  # warm-up (also the values checked)
-    times: tuple[list[float], list[float]] = ([], [])
-    cpu: tuple[list[float], list[float]] = ([], [])
+def _paired_median_times(*fns, repeats: int) -> tuple[tuple[float, object, float], ...]:
+    """:func:`_median_time` of each function, run alternately (ours, theirs, ours, ...) so a slow
+    spell of a shared machine falls on all of them: the ratio of 2-20 ms queries at 1M persons
+    moved by +-0.2 between runs when each was timed in a block of its own."""
+    results = [fn() for fn in fns]  # warm-up (also the values checked)
+    times: list[list[float]] = [[] for _ in fns]
+    cpu: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        for k, fn in enumerate((ours, theirs)):
+        for k, fn in enumerate(fns):
             t, c = time.perf_counter(), time.process_time()
             fn()
             times[k].append(time.perf_counter() - t)
             cpu[k].append(time.process_time() - c)
-    return tuple((statistics.median(times[k]), results[k], statistics.median(cpu[k])) for k in range(2))
+    return tuple((statistics.median(times[k]), results[k], statistics.median(cpu[k])) for k in range(len(fns)))
 
 
 NOT_CIRCE = "n/a - not expressible in Circe"
@@ -212,11 +205,11 @@ def bench_store(store_dir: Path, repeats: int, use_index: bool = True) -> dict:
 
         r = {}
         (r["ours_count_s"], ours_n, r["ours_count_cpu"]), (r["hand_count_s"], hand_n, r["hand_count_cpu"]) = \
-            _paired_median_times(ours_count, hand_count, repeats)
+            _paired_median_times(ours_count, hand_count, repeats=repeats)
         r["ours_count_cold_s"], _, r["ours_count_cold_cpu"] = _median_time(ours_count_cold, repeats)
         r["ours_attrition_s"], attrition, r["ours_attrition_cpu"] = _median_time(ours_attrition, repeats)
         (r["ours_strata_s"], strata, r["ours_strata_cpu"]), (r["hand_strata_s"], _, r["hand_strata_cpu"]) = \
-            _paired_median_times(ours_strata, hand_strata, repeats)
+            _paired_median_times(ours_strata, hand_strata, repeats=repeats)
         circe_n = None
         if stmts is not None:
             r["duckcdm_s"], circe_n, r["duckcdm_cpu"] = _median_time(duckcdm_count, repeats)
@@ -274,15 +267,16 @@ def bench_spark(store_dir: Path, out: dict, repeats: int, master: str) -> None:
         node = serial.from_json(serial.to_json(ir_cohort))
         duck = compile_cohort(node, physical=physical_design(store, node), attrition=False)
 
-        def compiled(node=node):  # as the execution path compiles a count request for a Spark node (timed)
-            return compile_cohort(node, "spark", physical=physical_design(store, node, engine="spark"), attrition=False)
+        def compiled(node=node, attrition=False):  # as the execution path compiles for a Spark node (timed)
+            return compile_cohort(node, "spark", physical=physical_design(store, node, engine="spark"),
+                                  attrition=attrition)
 
         def spark_count(compiled=compiled):
             st = count_of(compiled().membership)
             return engine.execute(st.tree, st.params)[0][0]
 
-        def spark_attrition(node=node):  # a request that asks for attrition: one pass on Spark
-            c = compile_cohort(node, "spark", physical=physical_design(store, node, engine="spark"))
+        def spark_attrition(compiled=compiled):  # a request that asks for attrition: one pass on Spark
+            c = compiled(attrition=True)
             return engine.execute(c.attrition.tree, c.attrition.params)[0]
 
         def spark_strata(compiled=compiled):

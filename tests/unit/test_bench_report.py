@@ -56,6 +56,7 @@ def test_the_timer_returns_wall_time_the_value_and_cpu_time():
 
 def test_paired_timing_runs_both_alternately_and_returns_each_value():
     calls = []
-    (ours, theirs) = cohorts._paired_median_times(lambda: calls.append("o") or 1, lambda: calls.append("t") or 2, 3)
+    (ours, theirs) = cohorts._paired_median_times(lambda: calls.append("o") or 1, lambda: calls.append("t") or 2,
+                                                   repeats=3)
     assert calls == ["o", "t"] * 4  # the warm-up, then three alternating rounds
     assert ours[1] == 1 and theirs[1] == 2 and ours[0] >= 0 and theirs[2] >= 0

@@ -23,6 +23,8 @@ from __future__ import annotations
 GENDER_MALE = 8507
 GENDER_FEMALE = 8532
 GENDER_UNKNOWN = 8551
+# The sex a gender concept names; any other concept (or none) is "unknown".
+SEX_OF_GENDER = {GENDER_MALE: "male", GENDER_FEMALE: "female"}
 EHR_TYPE_CONCEPT_ID = 32817  # the type concept of every row PHTA writes from an EHR extract
 
 LOCAL_CONCEPT_BASE = 2_000_000_000  # local concept ids (not in OHDSI Athena) start here

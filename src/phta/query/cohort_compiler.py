@@ -109,20 +109,18 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler, attrition: bool = True) 
     """The cohort's CTEs: ``base`` (candidates: persons with their index date), one ``rules_<i>``
     per inclusion rule, ``flags`` (the members with their end date) and ``members`` (their strata).
 
-    The rules cascade only when attrition is wanted, and not on an engine that inlines CTEs nor
-    when every person is a candidate (an index date that is not the date of entry events, such as
-    a census date): there the cascade's first steps are copies of the whole person table, and one
-    pass over the candidates counts the attrition in a third of the time (BRCA carriers at 11M:
-    the path with attrition 0.88 s -> 0.38 s). Otherwise there are no ``rules_<i>``: ``flags``
-    applies every rule at once (same members).
-
     The rules cascade: ``rules_<i>`` holds the candidates that met every earlier rule, with rule
     ``i`` evaluated for them alone, so each rule's events are looked up only for the persons still
     in the running (a hand-written query filters the same way). Attrition step ``k`` is the row
-    count of ``rules_<k>`` (and of ``flags`` for the last). Returns the CTEs; the same without
-    ``members`` (with a ``base`` that carries only what the rules and end date read); the names
-    of the CTEs whose row counts are the attrition steps, in order (cascade only); and the rules'
-    compiled conditions over ``base`` rows (alias ``b``), without the cascade."""
+    count of ``rules_<k>`` (and of ``flags`` for the last).
+
+    The cascade is built only when attrition is wanted, the engine keeps CTEs it reads twice, and
+    the candidates are the persons with entry events. Without attrition it is not needed; on an
+    engine that inlines CTEs its steps would be recomputed; when every person is a candidate (a
+    census-date index) its first steps are copies of the whole person table, and one pass over
+    the candidates counts the attrition in a third of the time (BRCA carriers at 11M: the path
+    with attrition 0.88 s -> 0.38 s). Otherwise ``flags`` applies every rule at once (same
+    members) and the rules' conditions are returned for that one pass (see :class:`_Shape`)."""
     base = _entry_base(cohort.index_date, c)
     cascade = attrition and base is not None and not c.dialect.inlines_ctes
     if base is None:
@@ -134,7 +132,7 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler, attrition: bool = True) 
     every_row = exp.Column(this=exp.Star(), table=exp.to_identifier("b"))
     # Each step keeps the person columns of base (b.*): the strata of the members are computed from them.
     steps: list[tuple[str, exp.Select]] = []
-    previous, passed = "base", exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null()))
+    previous, passed = "base", _is_candidate()
     conditions: list[exp.Expression] = []
     if cascade:
         for i, rule in enumerate(cohort.rules):
@@ -193,6 +191,11 @@ def _cohort_flags(cohort: ir.Cohort, c: SeriesCompiler, attrition: bool = True) 
 
 
 PERSON_COLUMNS = schema.table("person").field_names
+
+
+def _is_candidate() -> exp.Expression:
+    """A row of ``base`` (alias ``b``) is a candidate when it has an index date."""
+    return exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null()))
 
 
 def _person_columns_read(*trees: exp.Expression) -> set[str]:
@@ -268,28 +271,28 @@ def compile_cohort(
     membership = membership.order_by(exp.Ordered(this=exp.column("person_id"), nulls_first=True), copy=False)
     membership.set("with_", lean)
 
-    # Attrition: step k is how many candidates met rules 0..k-1, the row count of the k-th CTE.
-    counts = [exp.alias_(exp.Subquery(this=_from(name, exp.Count(this=exp.Star()))), f"n_{k}", copy=False)
-              for k, name in enumerate(counted)]
-    attrition_sql = exp.Select(expressions=counts)
-    attrition_sql.set("with_", lean)
     if single_pass:
         attrition_sql = _single_pass_attrition(lean, conditions)
+    else:
+        # Step k is how many candidates met rules 0..k-1, the row count of the k-th CTE.
+        counts = [exp.alias_(exp.Subquery(this=_from(name, exp.Count(this=exp.Star()))), f"n_{k}", copy=False)
+                  for k, name in enumerate(counted)]
+        attrition_sql = exp.Select(expressions=counts)
+        attrition_sql.set("with_", lean)
 
-    parts: list[exp.Select] = []
-    for name in cohort.strata:
-        parts.append(
-            _from("members", [exp.alias_(exp.Literal.string(name), "stratum", copy=False),
-                              exp.alias_(cast(exp.column(f"s_{name}"), "VARCHAR"), "value", copy=False),
-                              exp.alias_(exp.Count(this=exp.Star()), "n", copy=False)])
-            .group_by(exp.column(f"s_{name}"), copy=False)
-        )
-    if parts and c.dialect.inlines_ctes and len(parts) > 1:
+    if len(cohort.strata) > 1 and c.dialect.inlines_ctes:
         # One aggregate over GROUPING SETS: a union of one GROUP BY per stratum reads `members`
         # once per stratum, and an engine that inlines CTEs computes the cohort again each time.
         strata = _grouping_sets_strata(cohort.strata)
         strata.set("with_", ctes)
-    elif parts:
+    elif cohort.strata:
+        parts = [
+            _from("members", [exp.alias_(exp.Literal.string(name), "stratum", copy=False),
+                              exp.alias_(cast(exp.column(f"s_{name}"), "VARCHAR"), "value", copy=False),
+                              exp.alias_(exp.Count(this=exp.Star()), "n", copy=False)])
+            .group_by(exp.column(f"s_{name}"), copy=False)
+            for name in cohort.strata
+        ]
         strata: exp.Expression = parts[0]
         for p in parts[1:]:
             strata = exp.union(strata, p, distinct=False, copy=False)
@@ -340,9 +343,8 @@ def _single_pass_attrition(lean: exp.With, conditions: list[exp.Expression]) -> 
     0..k-1. The same numbers as the cascade's row counts; each rule evaluated once per candidate."""
     flags = [exp.alias_(exp.Coalesce(this=cond, expressions=[exp.false()]), f"rule_{i}", copy=False)
              for i, cond in enumerate(conditions)]
-    passed = exp.Not(this=exp.Is(this=exp.column("index_date", "b"), expression=exp.Null()))
     ruled = exp.select(*(flags or [exp.alias_(exp.true(), "candidate", copy=False)]), copy=False).from_(
-        exp.table_("base", alias="b"), copy=False).where(passed, copy=False)
+        exp.table_("base", alias="b"), copy=False).where(_is_candidate(), copy=False)
     counts: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "n_0", copy=False)]
     for k in range(1, len(conditions) + 1):
         met = exp.and_(*(exp.column(f"rule_{i}") for i in range(k)), copy=False)

@@ -114,8 +114,8 @@ class SeriesCompiler:
     @series.register
     def _(self, node: ir.Sex, scope: _Scope) -> exp.Expression:
         case = exp.Case(this=exp.column("gender_concept_id", scope.row))
-        case = case.when(exp.Literal.number(uk.GENDER_MALE), exp.Literal.string("male"), copy=False)
-        case = case.when(exp.Literal.number(uk.GENDER_FEMALE), exp.Literal.string("female"), copy=False)
+        for concept, sex in uk.SEX_OF_GENDER.items():
+            case = case.when(exp.Literal.number(concept), exp.Literal.string(sex), copy=False)
         return case.else_(exp.Literal.string("unknown"))
 
     @series.register
@@ -254,13 +254,12 @@ class SeriesCompiler:
         if literal is None:
             return None
         gender = exp.column("gender_concept_id", scope.row)
-        concept = {"male": uk.GENDER_MALE, "female": uk.GENDER_FEMALE}.get(literal.value)
+        concept = next((c for c, sex in uk.SEX_OF_GENDER.items() if sex == literal.value), None)
         if concept is not None:  # g = c AND g IS NOT NULL: false, not missing, when g is missing
             test = exp.and_(exp.EQ(this=gender, expression=exp.Literal.number(concept)),
                             exp.Not(this=exp.Is(this=gender.copy(), expression=exp.Null())), copy=False)
         elif literal.value == "unknown":
-            known = exp.In(this=gender.copy(), expressions=[exp.Literal.number(uk.GENDER_MALE),
-                                                            exp.Literal.number(uk.GENDER_FEMALE)])
+            known = exp.In(this=gender.copy(), expressions=[exp.Literal.number(c) for c in uk.SEX_OF_GENDER])
             test = exp.or_(exp.Is(this=gender, expression=exp.Null()), exp.Not(this=known), copy=False)
         else:  # a word the CASE never gives
             test = exp.false()

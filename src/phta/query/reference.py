@@ -113,7 +113,7 @@ class ReferenceEngine:
 
     @series.register
     def _(self, node: ir.Sex, p):
-        return {uk.GENDER_MALE: "male", uk.GENDER_FEMALE: "female"}.get(p.get("gender_concept_id"), "unknown")
+        return uk.SEX_OF_GENDER.get(p.get("gender_concept_id"), "unknown")
 
     @series.register
     def _(self, node: ir.DateOfBirth, p):
