@@ -52,6 +52,12 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "check`: a YAML/JSON policy file (per-node overrides may only be stricter) or a built-in name.",
         "project (built-in)",
     ),
+    "PHTA_UNSAFE_DSL_WITHOUT_SANDBOX": (
+        "Development only: `1` runs DSL query files even where the operating-system sandbox "
+        "(bubblewrap, user namespaces, seccomp) is unavailable, with only the in-process audit hook "
+        "and resource limits, and logs a warning each time. Never set it beside patient data.",
+        "unset (DSL files are refused where the sandbox is unavailable)",
+    ),
     "PHTA_LINKAGE_KEY": (
         "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
         "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",

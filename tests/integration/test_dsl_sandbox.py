@@ -65,8 +65,8 @@ def test_cannot_write_files():
         compile_dsl_source(HEADER + "open('out.txt', 'w').write('x')\n")
 
 
-def test_the_working_directory_is_an_empty_temporary_one_and_cannot_be_listed():
-    assert "phta-dsl-" in rule_name_of("import os\nNAME = os.getcwd()\n" + POPULATION)
+def test_the_working_directory_is_the_sandboxs_own_tmpfs_and_cannot_be_listed():
+    assert rule_name_of("import os\nNAME = os.getcwd()\n" + POPULATION) == "/tmp"
     with pytest.raises(DSLFileError, match="listing a directory"):
         compile_dsl_source(HEADER + "import os\nos.listdir('.')\n")
 
