@@ -28,19 +28,10 @@ import phta
 from phta.cdm.store import Store
 from phta.execution import dsl_sandbox
 from phta.execution.dsl_sandbox import DSLFileError, compile_dsl_source
+from tests.dsl_sandbox_support import DISARM
 
 HEADER = "from phta.query.dsl import *\n"
 POPULATION = "population = cohort(index_date=conditions.first_date(), rules={NAME: conditions.exists()})\n"
-DISARM = """
-import gc, types
-for _f in gc.get_objects():
-    if type(_f) is types.FunctionType and _f.__qualname__.endswith('<locals>.hook'):
-        for _c in _f.__closure__ or ():
-            if type(_c.cell_contents) is tuple:
-                _c.cell_contents = ('never-an-event',)
-            elif callable(_c.cell_contents):
-                _c.cell_contents = lambda path: True
-"""
 EPERM = "[Errno 1] Operation not permitted"
 ENOENT = "[Errno 2] No such file or directory"
 

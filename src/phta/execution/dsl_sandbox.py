@@ -32,6 +32,7 @@ from phta.execution.os_sandbox import (
     PHTA_LIB,
     SANDBOX_ENV,
     Interpreter,
+    SandboxUnavailable,
     bwrap_command,
     interpreter_of,
     missing_feature,
@@ -71,12 +72,15 @@ def compile_dsl_source(source: str, filename: str = "query.py", timeout: float =
     """Run DSL source in the sandbox. ``interpreter`` and ``run_as`` (a command prefix such as
     ``setpriv --reuid=...``) let tests run the same boundary with another Python or as another user."""
     filename = _safe_filename(filename)
-    if _unsafe_allowed() and missing_feature() is not None:
+    try:
+        check_support()
+    except DSLSandboxUnavailable as e:
+        if not _unsafe_allowed():
+            raise
         log.warning("%s=1: running the DSL file %s WITHOUT the operating-system sandbox (%s); "
-                    "never do this beside patient data", UNSAFE_SETTING, filename, missing_feature())
+                    "never do this beside patient data", UNSAFE_SETTING, filename, e)
         argv, payload, fds = _unprotected(filename, source)
     else:
-        check_support()
         argv, payload, fds = _sandboxed(filename, source, interpreter or interpreter_of())
         argv = [*run_as, *argv]
     try:
@@ -94,15 +98,20 @@ def check_support() -> None:
     if feature is not None:
         raise DSLSandboxUnavailable(f"DSL query files are disabled on this machine: {feature}. "
                                     "Send the query as JSON instead, or fix the machine.")
-    argv, payload, fds = _sandboxed("probe.py", "", interpreter_of())
+    try:
+        argv, payload, fds = _sandboxed("probe.py", "", interpreter_of())
+    except SandboxUnavailable as e:
+        raise DSLSandboxUnavailable(f"DSL query files are disabled on this machine: {e}") from None
     try:
         returncode, out, err = _run(argv, payload, fds, TIMEOUT_SECONDS, "probe.py")
     finally:
         for fd in fds:
             os.close(fd)
     if _result(out) is None:
-        reason = _clean((err.decode("utf-8", "replace").strip().splitlines()[-1:] and
-                        err.decode("utf-8", "replace").strip().splitlines()[-1]) or f"exit code {returncode}")
+        # No user code ran: bwrap's own complaint (e.g. "No permissions to create new namespace")
+        # is the most useful thing to show.
+        said = err.decode("utf-8", "replace").strip().splitlines()
+        reason = _clean(said[-1] if said else f"exit code {returncode}")
         raise DSLSandboxUnavailable(f"DSL query files are disabled on this machine: the sandbox does not "
                                     f"start ({reason[:MESSAGE_CHARS]}); see docs/security.md")
 
