@@ -288,3 +288,9 @@ def test_control_a_normal_file_still_gives_its_ir(attempt):
 def test_control_a_syntax_error_names_file_line_and_message(attempt):
     outcome = attempt("x = 1\nif x\n    pass", disarm=False)
     assert outcome.startswith('File "query.py", line 3\n    if x\nSyntaxError: ') and "expected ':'" in outcome
+
+
+def test_a_flood_on_stdout_or_stderr_is_bounded_in_the_parent(attempt):
+    assert "larger than" in attempt("import os\nfor _ in range(640):\n    os.write(1, b'{' * 65536)\nos._exit(0)")
+    assert attempt("import sys\nsys.stderr.write('y' * (40 * 1024 * 1024))\nNAME = 'after-flood'\n"
+                   + POPULATION) == "after-flood"

@@ -20,9 +20,11 @@ import json
 import logging
 import os
 import re
+import selectors
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 20.0
 MESSAGE_CHARS = 500  # the cap on an error's message as the user sees it
 RESULT_BYTES = 16 * 1024 * 1024  # a larger answer from the child is refused, not parsed
+STDERR_BYTES = 64 * 1024  # the child's stderr is only ever logged (sandbox failures), never shown
 UNSAFE_SETTING = "PHTA_UNSAFE_DSL_WITHOUT_SANDBOX"
 _CHILD_SOURCE = Path(dsl_child.__file__).read_text(encoding="utf-8")
 _NOT_PRINTABLE = re.compile(r"[^\t\n\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]")
@@ -150,12 +153,57 @@ def _run(argv: list[str], payload: bytes, fds: tuple[int, ...], timeout: float,
         cwd="/", close_fds=True, pass_fds=fds, start_new_session=True,
     )
     try:
-        out, err = proc.communicate(payload, timeout=timeout)
+        out, err = _exchange(proc, payload, time.monotonic() + timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
         raise DSLFileError(f"{filename}: took longer than {timeout:g} seconds (an endless loop?)") from None
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # bwrap's --die-with-parent then ends the sandbox
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            stream.close()
     return proc.returncode, out, err
+
+
+def _exchange(proc: subprocess.Popen, payload: bytes, deadline: float) -> tuple[bytes, bytes]:
+    """Like ``communicate``, but the parent keeps at most RESULT_BYTES + 1 of stdout and STDERR_BYTES
+    of stderr: a child printing gigabytes cannot fill the server's memory."""
+    keep = {proc.stdout: RESULT_BYTES + 1, proc.stderr: STDERR_BYTES}
+    kept: dict = {proc.stdout: bytearray(), proc.stderr: bytearray()}
+    with selectors.DefaultSelector() as selector:
+        if payload:
+            selector.register(proc.stdin, selectors.EVENT_WRITE)
+        else:
+            proc.stdin.close()
+        for stream in kept:
+            selector.register(stream, selectors.EVENT_READ)
+        sent = 0
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise subprocess.TimeoutExpired(proc.args, 0)
+            for key, _ in selector.select(remaining):
+                if key.fileobj is proc.stdin:
+                    try:
+                        sent += os.write(proc.stdin.fileno(), payload[sent:sent + 65536])
+                    except BrokenPipeError:
+                        sent = len(payload)
+                    if sent >= len(payload):
+                        selector.unregister(proc.stdin)
+                        proc.stdin.close()
+                    continue
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                buffer = kept[key.fileobj]
+                buffer += chunk[:max(0, keep[key.fileobj] - len(buffer))]
+    remaining = deadline - time.monotonic()
+    try:
+        proc.wait(timeout=max(remaining, 0.01))
+    except subprocess.TimeoutExpired:
+        raise subprocess.TimeoutExpired(proc.args, 0) from None
+    return bytes(kept[proc.stdout]), bytes(kept[proc.stderr])
 
 
 def _result(out: bytes) -> dict | None:
