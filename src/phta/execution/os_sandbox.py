@@ -89,6 +89,18 @@ def _phta_sources() -> list[str]:
             "--ro-bind", str(package / "query"), f"{PHTA_LIB}/phta/query"]
 
 
+@functools.cache
+def _no_nested_userns() -> tuple[str, ...]:
+    """``--disable-userns`` where bwrap has it (0.8+); seccomp forbids ``unshare``/``clone`` anyway,
+    so an older bwrap still gives a sandbox rather than a refusal."""
+    try:
+        usage = subprocess.run([BWRAP, "--help"], capture_output=True, text=True, timeout=10,  # noqa: S603
+                               check=False, env=SANDBOX_ENV)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return ("--disable-userns",) if "--disable-userns" in usage.stdout + usage.stderr else ()
+
+
 def bwrap_command(interpreter: Interpreter, seccomp_fd: int) -> list[str]:
     """``bwrap ... --`` with every option of the boundary; the interpreter's argv follows."""
     mounts = _system_libraries()
@@ -101,7 +113,7 @@ def bwrap_command(interpreter: Interpreter, seccomp_fd: int) -> list[str]:
     return [
         BWRAP,
         "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
-        "--unshare-cgroup-try", "--disable-userns", "--uid", "65534", "--gid", "65534",
+        "--unshare-cgroup-try", *_no_nested_userns(), "--uid", "65534", "--gid", "65534",
         "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
         *env, *mounts, *_phta_sources(),
         # the sandbox's own empty tmpfs, not the host's /tmp
