@@ -107,6 +107,16 @@ def test_the_audit_hook_alone_is_not_a_boundary(attempt):
     assert attempt("import ctypes\nNAME = str(ctypes.CDLL(None).getpid() > 0)\n" + POPULATION) == "True"
 
 
+def test_the_reported_escape_is_closed(attempt, node):
+    # The reviewer's escape, as it worked before: _posixsubprocess.fork_exec raises no audit event, so
+    # the hook never saw it; cat wrote the key to stderr, and stderr came back in the error message.
+    outcome = attempt("import os, _posixsubprocess\nr, w = os.pipe()\n"
+                      f"_posixsubprocess.fork_exec([b'cat', b'{node.key}'], [b'/bin/cat'], True, (w,), None, None,"
+                      " -1, -1, -1, 2, -1, -1, r, w, False, False, -1, None, None, None, -1, None, True)\n"
+                      "1 / 0", disarm=False)
+    assert EPERM in outcome
+
+
 @pytest.mark.parametrize("code", [
     "import os, sys\nos.posix_spawn(sys.executable, [sys.executable, '-c', 'pass'], {})",
     "import os\nos.fork()",
