@@ -1,5 +1,15 @@
 """Shared by the DSL sandbox tests."""
 
+import pytest
+
+from tests.components import require_dsl_sandbox
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _dsl_sandbox_available():
+    require_dsl_sandbox()
+
+
 # Disarms the child's Python audit hook from inside, as an attacker would: the hook is a closure
 # that only the interpreter's (untracked) hook list references, but gc.get_objects() still finds the
 # function, and writing its closure cells raises no audit event. Afterwards only the operating

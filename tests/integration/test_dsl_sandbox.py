@@ -7,6 +7,7 @@ import pytest
 from phta.cdm.store import Store
 from phta.execution.dsl_sandbox import DSLFileError, compile_dsl_file, compile_dsl_source
 from phta.query import ir
+from tests.dsl_sandbox_support import _dsl_sandbox_available  # noqa: F401 - autouse fixture
 
 HEADER = "from phta.query.dsl import *\n"
 POPULATION = 'population = cohort(index_date=conditions.first_date(), rules={NAME: conditions.exists()})\n'

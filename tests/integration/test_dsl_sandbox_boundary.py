@@ -17,7 +17,8 @@ from phta.execution import dsl_sandbox, os_sandbox
 from phta.execution.dsl_sandbox import DSLSandboxUnavailable, check_support, compile_dsl_source
 from phta.execution.os_sandbox import bwrap_command, interpreter_of
 from phta.query import ir
-from tests.dsl_sandbox_support import DISARM
+from tests.components import require
+from tests.dsl_sandbox_support import DISARM, _dsl_sandbox_available  # noqa: F401 - autouse fixture
 
 SOURCE = ("from phta.query.dsl import *\n"
           "population = cohort(index_date=conditions.first_date(), rules={NAME: conditions.exists()})\n")
@@ -88,8 +89,9 @@ def test_the_mount_namespace_alone_hides_the_host(tmp_path):
 def test_the_sandbox_works_for_an_unprivileged_user(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("already unprivileged: every other sandbox test runs as this user")
-    if shutil.which("setpriv") is None or not os.access("/usr/bin/python3", os.X_OK):
-        pytest.skip("needs setpriv and Debian's /usr/bin/python3 (this interpreter is under /root)")
+    # this interpreter may live where uid 65534 cannot reach (/root/.pyenv): use Debian's
+    require("setpriv and a system Python", shutil.which("setpriv") is not None and
+            os.access("/usr/bin/python3", os.X_OK), "apt-get install util-linux python3")
     system_python = interpreter_of(os.path.realpath("/usr/bin/python3"))
     cohort = compile_dsl_source(SOURCE.replace("NAME", "'ok-' + str(__import__('os').getuid())"),
                                 interpreter=system_python, run_as=UNPRIVILEGED)

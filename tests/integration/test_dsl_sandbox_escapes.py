@@ -29,7 +29,7 @@ import phta
 from phta.cdm.store import Store
 from phta.execution import dsl_sandbox
 from phta.execution.dsl_sandbox import DSLFileError, compile_dsl_source
-from tests.dsl_sandbox_support import DISARM
+from tests.dsl_sandbox_support import DISARM, _dsl_sandbox_available  # noqa: F401 - autouse fixture
 
 HEADER = "from phta.query.dsl import *\n"
 POPULATION = "population = cohort(index_date=conditions.first_date(), rules={NAME: conditions.exists()})\n"
