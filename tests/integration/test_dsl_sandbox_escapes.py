@@ -29,6 +29,7 @@ import phta
 from phta.cdm.store import Store
 from phta.execution import dsl_sandbox
 from phta.execution.dsl_sandbox import DSLFileError, compile_dsl_source
+from phta.execution.os_sandbox import interpreter_of
 from tests.dsl_sandbox_support import DISARM, _dsl_sandbox_available  # noqa: F401 - autouse fixture
 
 HEADER = "from phta.query.dsl import *\n"
@@ -227,6 +228,9 @@ def test_only_a_read_only_python_and_the_query_language_are_visible(attempt):
                       + POPULATION)
     assert "'work'" not in listing and "'home'" not in listing and "'proc'" not in listing
     assert listing.endswith("'__init__.py', 'query']")
+    hidden = [p for p in interpreter_of().site_packages if p.startswith(interpreter_of().stdlib)]
+    assert attempt(f"import os\nNAME = repr([os.listdir(p) for p in {hidden!r}])\n" + POPULATION) == \
+        repr([[] for _ in hidden])
 
 
 def test_the_environment_is_scrubbed(attempt):

@@ -1,7 +1,7 @@
 """The operating-system boundary around a DSL file's child process: bubblewrap plus seccomp.
 
 The child sees a new, empty root: a read-only Python (the interpreter, its standard library and the
-shared libraries it links), the ``phta`` package's ``__init__`` and ``query`` sources (read-only, at
+shared libraries it links; installed packages hidden), the ``phta`` package's ``__init__`` and ``query`` sources (read-only, at
 :data:`PHTA_LIB`), a private ``/dev``, an empty tmpfs ``/tmp``, and nothing else: no ``/proc``, no
 ``/home``, ``/root``, ``/etc`` (but the loader's cache), data directory, keys, stores or sockets. It
 runs in new user, PID, IPC, UTS, network and cgroup namespaces (no network at all, not even the
@@ -28,13 +28,17 @@ import phta
 
 BWRAP = "bwrap"
 PHTA_LIB = "/opt/phta"  # where the read-only phta sources appear inside the sandbox
+_SYSTEM_LIBRARY_DIRS = ("/usr/lib", "/usr/lib64", "/usr/lib32")
 SANDBOX_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
-_LAYOUT_PROBE = ("import json, os, sys, sysconfig\n"
+_LAYOUT_PROBE = ("import json, os, site, sys, sysconfig\n"
                  "v = sysconfig.get_config_vars()\n"
                  "lib = os.path.join(v.get('LIBDIR') or '', v.get('LDLIBRARY') or '')\n"
+                 "paths = sysconfig.get_paths()\n"
                  "print(json.dumps({'executable': os.path.realpath(sys.executable),\n"
-                 "  'stdlib': sorted({os.path.realpath(sysconfig.get_paths()[k]) for k in ('stdlib', 'platstdlib')}),\n"
-                 "  'libpython': os.path.realpath(lib) if v.get('Py_ENABLE_SHARED') and os.path.isfile(lib) else ''}))\n")
+                 "  'stdlib': sorted({os.path.realpath(paths[k]) for k in ('stdlib', 'platstdlib')}),\n"
+                 "  'libpython': os.path.realpath(lib) if v.get('Py_ENABLE_SHARED') and os.path.isfile(lib) else '',\n"
+                 "  'site_packages': sorted({os.path.realpath(p) for p in [*site.getsitepackages(), paths['purelib'],\n"
+                 "                           paths['platlib']] if os.path.isdir(p)})}))\n")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -48,6 +52,9 @@ class Interpreter:
     executable: str
     stdlib: tuple[str, ...]
     libpython: str = ""
+    #: installed packages beside the standard library: hidden under an empty tmpfs (the child runs
+    #: with -S and needs none of them)
+    site_packages: tuple[str, ...] = ()
 
 
 @functools.cache
@@ -63,13 +70,14 @@ def interpreter_of(executable: str | None = None) -> Interpreter:
     except (OSError, subprocess.SubprocessError) as e:
         raise SandboxUnavailable(f"cannot inspect the Python interpreter {executable}: {e}") from None
     layout = json.loads(out)
-    return Interpreter(layout["executable"], tuple(layout["stdlib"]), layout["libpython"])
+    return Interpreter(layout["executable"], tuple(layout["stdlib"]), layout["libpython"],
+                       tuple(layout["site_packages"]))
 
 
 def _system_libraries() -> list[str]:
     """Read-only mounts for the shared libraries (merged-/usr symlinks are recreated as symlinks)."""
     args: list[str] = []
-    for lib in ("/usr/lib", "/usr/lib64", "/usr/lib32"):
+    for lib in _SYSTEM_LIBRARY_DIRS:
         if os.path.isdir(lib):
             args += ["--ro-bind", lib, lib]
     for top in ("/lib", "/lib64", "/lib32"):
@@ -105,8 +113,11 @@ def bwrap_command(interpreter: Interpreter, seccomp_fd: int) -> list[str]:
     """``bwrap ... --`` with every option of the boundary; the interpreter's argv follows."""
     mounts = _system_libraries()
     for path in (*interpreter.stdlib, interpreter.executable, interpreter.libpython):
-        if path and not path.startswith(("/usr/lib/", "/usr/lib64/", "/usr/lib32/")):
+        if path and not path.startswith(tuple(d + "/" for d in _SYSTEM_LIBRARY_DIRS)):
             mounts += ["--ro-bind", path, path]
+    for packages in interpreter.site_packages:
+        if any(packages.startswith(visible + "/") for visible in (*interpreter.stdlib, *_SYSTEM_LIBRARY_DIRS)):
+            mounts += ["--tmpfs", packages]
     env: list[str] = ["--clearenv"]
     for name, value in SANDBOX_ENV.items():
         env += ["--setenv", name, value]
