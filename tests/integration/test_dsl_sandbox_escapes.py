@@ -108,6 +108,23 @@ def test_the_audit_hook_alone_is_not_a_boundary(attempt):
     assert attempt("import ctypes\nNAME = str(ctypes.CDLL(None).getpid() > 0)\n" + POPULATION) == "True"
 
 
+def test_a_hook_whose_code_is_swapped_out_leaves_the_os_layer_standing(attempt, node):
+    # A second way to remove the hook from Python: give the hook function an empty body (assigning
+    # __code__ raises only "object.__setattr__"), then use ctypes to call libc directly.
+    swap = ("import gc, types\nfor f in gc.get_objects():\n"
+            "    if type(f) is types.FunctionType and f.__qualname__.endswith('<locals>.hook'):\n"
+            "        names = ', '.join(f.__code__.co_freevars)\n"  # a body with the same closure size
+            "        factory = {}\n"
+            "        exec(f'def make({names}):\\n def hook(event, args):\\n  {names}\\n return hook', factory)\n"
+            "        f.__code__ = factory['make'](*f.__code__.co_freevars).__code__\n")
+    assert attempt(swap + "import ctypes\nNAME = str(ctypes.CDLL(None).getppid() >= 0)\n" + POPULATION,
+                   disarm=False) == "True"
+    assert ENOENT in attempt(swap + f"NAME = open({str(node.key)!r}).read()\n" + POPULATION, disarm=False)
+    assert attempt(swap + "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                   "NAME = repr((libc.fork(), ctypes.get_errno()))\n" + POPULATION, disarm=False) == \
+        repr((-1, errno.EPERM))
+
+
 def test_the_reported_escape_is_closed(attempt, node):
     # The reviewer's escape, as it worked before: _posixsubprocess.fork_exec raises no audit event, so
     # the hook never saw it; cat wrote the key to stderr, and stderr came back in the error message.
