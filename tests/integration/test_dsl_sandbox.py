@@ -100,3 +100,8 @@ def test_the_users_own_traceback_is_shown():
 def test_a_file_without_population_is_explained():
     with pytest.raises(DSLFileError, match=r"define `population = cohort\(...\)`"):
         compile_dsl_source(HEADER + "x = 1\n")
+
+
+def test_source_that_is_not_valid_text_is_an_error_naming_the_file():
+    with pytest.raises(DSLFileError, match=r"query\.py: the source is not valid text \(character 5\)"):
+        compile_dsl_source("x = '\ud800'\n")

@@ -76,6 +76,10 @@ def compile_dsl_source(source: str, filename: str = "query.py", timeout: float =
     ``setpriv --reuid=...``) let tests run the same boundary with another Python or as another user."""
     filename = _safe_filename(filename)
     try:
+        source.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise DSLFileError(f"{filename}: the source is not valid text (character {e.start})") from None
+    try:
         check_support()
     except DSLSandboxUnavailable as e:
         if not _unsafe_allowed():
