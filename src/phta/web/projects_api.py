@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from phta.governance import authz, coapplicants, projects, register, request_form, review
 from phta.governance.principal import Principal
+from phta.web.node_registry import registered_nodes
 from phta.web.security import csrf_protected, require
 
 router = APIRouter(prefix="/api/v1", tags=["projects"])
@@ -147,14 +148,16 @@ def create_project(body: Answers, request: Request, principal: Principal = Depen
 def save_project(project_id: int, body: Answers, request: Request,
                  principal: Principal = Depends(require("projects.apply"))):
     return _run(request, principal, project_id,
-                lambda: projects.save(_db(request), principal, project_id, _checked(body), submit=False))
+                lambda: projects.save(_db(request), principal, project_id, _checked(body), submit=False,
+                                     nodes=registered_nodes(request)))
 
 
 def _submit_route(resubmission: bool):
     def endpoint(project_id: int, request: Request, body: Answers | None = None,
                  principal: Principal = Depends(require("projects.apply"))):
         return _run(request, principal, project_id, lambda: projects.submit(
-            _db(request), principal, project_id, _checked(body), resubmission=resubmission))
+            _db(request), principal, project_id, _checked(body), resubmission=resubmission,
+            nodes=registered_nodes(request)))
     endpoint.__name__ = "resubmit_project" if resubmission else "submit_project"
     return endpoint
 
