@@ -200,7 +200,8 @@ QUESTIONS += [
         "Commercial organisation(s)",
         APPROVALS,
         required=False,
-        hint="Needed when a commercial organisation is involved; shown on the public register.",
+        hint="Needed when a commercial organisation is involved (separate several with semicolons); "
+        "shown on the public register.",
         max_length=300,
     ),
     Question(
