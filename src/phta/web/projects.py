@@ -109,8 +109,9 @@ def view_project(request: Request, project_id: int, principal: Principal = Depen
 def _project_page(request: Request, principal: Principal, project: projects.ProjectView, status_code: int = 200,
                   coapplicant_error: str | None = None) -> Response:
     is_applicant = project.applicant_user_id == principal.user_id
+    blinded = review.visible_reviews(_db(request), project.id, principal.user_id)
     return render(request, "project.html", status_code=status_code, project=project,
-                  reviews=review.reviews(_db(request), project.id), is_applicant=is_applicant,
+                  reviews=blinded.shown, hidden_reviews=blinded.hidden, is_applicant=is_applicant,
                   can_manage_coapplicants=is_applicant, coapplicant_error=coapplicant_error,
                   decisions=review.DECISIONS, working_days=working_days, **_form_context(request, project.answers))
 
@@ -176,9 +177,14 @@ def _review_page(request: Request, principal: Principal, project_id: int, status
     project = _project_or_404(request, project_id)
     if isinstance(project, Response):
         return project
+    blinded = review.visible_reviews(_db(request), project_id, principal.user_id)
+    mine = next((r for r in blinded.shown
+                 if r.round == project.round and r.reviewer_user_id == principal.user_id), None)
+    recorded = mine is not None and request.query_params.get("recorded") == "1"
     return render(request, "review.html", status_code=status_code, project=project, can_manage_coapplicants=False,
-                  reviews=review.reviews(_db(request), project_id), decisions=review.DECISIONS, error=error,
-                  rule=review.DEFAULT_RULE, **_form_context(request, project.answers))
+                  reviews=blinded.shown, hidden_reviews=blinded.hidden, my_review=mine, recorded=recorded, reviewing=True,
+                  decisions=review.DECISIONS, error=error, rule=review.DEFAULT_RULE,
+                  **_form_context(request, project.answers))
 
 
 @router.post("/review/{project_id}", dependencies=[Depends(csrf_protected)])
@@ -191,4 +197,5 @@ async def submit_review(request: Request, project_id: int, principal: Principal 
         return _review_page(request, principal, project_id)
     except review.ReviewError as exc:
         return _review_page(request, principal, project_id, status_code=400, error=str(exc))
-    return html_redirect(f"/review/{project_id}")
+    # Post/redirect/get to a confirmation: a reload cannot vote twice, and the page says it counted.
+    return html_redirect(f"/review/{project_id}?recorded=1")
