@@ -97,3 +97,16 @@ def test_every_legal_basis_the_form_offers_has_a_plain_english_sentence():
     codes = [*request_form.ARTICLE_6, *request_form.ARTICLE_9, *request_form.COMMON_LAW]
     assert sorted(codes) == sorted(register.PLAIN_LEGAL_BASIS)
     assert all(sentence.endswith(".") and len(sentence) > 40 for sentence in register.PLAIN_LEGAL_BASIS.values())
+
+
+def test_the_demo_project_shows_its_company_and_conditions_on_the_register(live_server, settings):
+    from phta.governance.demo_users import seed_demo_project, seed_demo_users
+
+    db = open_database(settings)
+    seed_demo_users(db)
+    seed_demo_project(db)
+    with httpx.Client(base_url=live_server.url) as anonymous:
+        page = _text(anonymous.get("/register").text)
+        entry = anonymous.get("/register.json").json()[0]
+    assert "Commercial: Midlands MedTech Ltd" in page and "Conditions: Publish the results openly" in page
+    assert entry["status"] == "active"  # the demo accepted its conditions, so its grant works
