@@ -43,9 +43,10 @@ PLAIN_LEGAL_BASIS = {
     "9(2)(j)": "UK GDPR Article 9(2)(j): the use is for research or statistics, with safeguards "
                "(such as pseudonymised data and checked outputs).",
     "consent": "Common-law duty of confidentiality: people consented to their records being used.",
-    "s251": "Common-law duty of confidentiality: the Health Research Authority approved the use "
-            "under section 251 of the NHS Act 2006, on the advice of its Confidentiality Advisory "
-            "Group, because asking everyone is not practical; the national data opt-out still applies.",
+    "s251": "Common-law duty of confidentiality: the use is approved under section 251 of the NHS "
+            "Act 2006 (by the Health Research Authority for research, on the advice of the "
+            "Confidentiality Advisory Group), because asking everyone is not practical; the national "
+            "data opt-out still applies.",
     "s251_exempt": "Common-law duty of confidentiality: section 251 approval, as above, and the approval "
                    "itself says the national data opt-out need not be applied.",
     "anonymised": "Common-law duty of confidentiality: only anonymised data is used, so no "
