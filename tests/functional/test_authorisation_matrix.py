@@ -26,6 +26,8 @@ CUSTODIANS = frozenset({"data_custodian"})
 EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/"): ANYONE,
     ("GET", "/health"): ANYONE,
+    ("GET", "/opt-out"): ANYONE,
+    ("GET", "/privacy"): ANYONE,
     ("GET", "/openapi.json"): ANYONE,
     ("GET", "/docs"): ANYONE,
     ("GET", "/docs/oauth2-redirect"): ANYONE,

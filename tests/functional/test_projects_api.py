@@ -8,7 +8,13 @@ from contextlib import ExitStack
 
 import httpx
 
-from tests.governance_support import complete_request, csrf_token, make_user, sign_in
+from tests.governance_support import (
+    complete_request,
+    csrf_token,
+    make_user,
+    register_nodes,
+    sign_in,
+)
 
 
 def _session(live_server, email: str) -> httpx.Client:
@@ -32,6 +38,7 @@ def _fields(response: httpx.Response) -> dict[str, str]:
 
 
 def test_the_whole_request_lifecycle_through_the_api(live_server, settings):
+    register_nodes(settings)
     lead = make_user(settings, "researcher", organisation="University of Birmingham")
     co = make_user(settings, "innovator", email="ines@medtech.example", organisation="Midlands MedTech Ltd")
     make_user(settings, "committee_member", email="lay@public.example", lay_member=True)
@@ -116,6 +123,7 @@ def test_the_whole_request_lifecycle_through_the_api(live_server, settings):
 
 
 def test_api_tokens_with_the_projects_scope_drive_a_draft_without_csrf(live_server, settings):
+    register_nodes(settings)
     owner = make_user(settings, "researcher")
     with ExitStack() as clients:
         session = _session(live_server, owner)

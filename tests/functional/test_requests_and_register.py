@@ -11,7 +11,13 @@ import httpx
 from phta.governance import review
 from phta.governance.principal import Principal
 from phta.store import open_database
-from tests.governance_support import complete_request, csrf_token, make_user, sign_in
+from tests.governance_support import (
+    complete_request,
+    csrf_token,
+    make_user,
+    register_nodes,
+    sign_in,
+)
 
 
 def _submit(client: httpx.Client, answers: dict) -> int:
@@ -22,6 +28,7 @@ def _submit(client: httpx.Client, answers: dict) -> int:
 
 
 def test_applicants_see_only_their_own_requests(live_server, settings):
+    register_nodes(settings)
     owner = make_user(settings, "researcher", organisation="Uni A")
     other = make_user(settings, "innovator", email="other@example.org", organisation="Company B")
     with httpx.Client(base_url=live_server.url) as a:
@@ -42,6 +49,7 @@ def test_applicants_see_only_their_own_requests(live_server, settings):
 
 
 def test_validation_messages_sit_next_to_their_fields(live_server, settings):
+    register_nodes(settings)
     owner = make_user(settings, "researcher")
     with httpx.Client(base_url=live_server.url) as client:
         sign_in(client, owner)
@@ -54,6 +62,7 @@ def test_validation_messages_sit_next_to_their_fields(live_server, settings):
 
 
 def test_the_form_records_a_section_251_exemption_from_the_national_opt_out(live_server, settings):
+    register_nodes(settings)
     owner = make_user(settings, "researcher", organisation="Uni A")
     with httpx.Client(base_url=live_server.url) as client:
         sign_in(client, owner)
@@ -73,6 +82,7 @@ def test_the_form_records_a_section_251_exemption_from_the_national_opt_out(live
 
 
 def test_register_is_public_in_html_json_and_csv(live_server, settings):
+    register_nodes(settings)
     owner = make_user(settings, "researcher", organisation="Uni A")
     with httpx.Client(base_url=live_server.url) as client:
         sign_in(client, owner)
@@ -99,6 +109,7 @@ def test_register_is_public_in_html_json_and_csv(live_server, settings):
 
 
 def test_api_tokens_need_the_projects_scope(live_server, settings):
+    register_nodes(settings)
     owner = make_user(settings, "researcher")
     with httpx.Client(base_url=live_server.url) as client:
         sign_in(client, owner)
@@ -112,6 +123,7 @@ def test_api_tokens_need_the_projects_scope(live_server, settings):
 
 
 def test_coapplicants_are_named_on_the_project_page_and_see_it_once_approved(live_server, settings):
+    register_nodes(settings)
     lead = make_user(settings, "researcher", organisation="Uni A")
     co = make_user(settings, "innovator", email="co@medtech.example", organisation="MedTech B")
     db = open_database(settings)

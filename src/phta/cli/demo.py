@@ -81,6 +81,12 @@ def _atlas_step(settings: Settings, console: Console) -> list[str]:
             "'Fill in an example' (or paste your own ATLAS JSON)"]
 
 
+def _citizen_step(settings: Settings, console: Console) -> list[str]:
+    """Nothing to seed: say where a citizen looks (no sign-in)."""
+    return ["Citizens (no sign-in): /register (the demo project: its company co-applicant and conditions), "
+            "/opt-out and /privacy"]
+
+
 DEMO_STEPS: list[DemoStep] = [
     _data_dir_step,
     _synthetic_region_step,
@@ -89,6 +95,7 @@ DEMO_STEPS: list[DemoStep] = [
     _demo_users_step,
     _airlock_step,
     _atlas_step,
+    _citizen_step,
 ]
 
 

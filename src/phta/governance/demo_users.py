@@ -109,7 +109,7 @@ def seed_demo_project(database: Database) -> list[str]:
         "aims": "Describe 30-day readmission by age band, sex and area deprivation.",
         "nodes": "XT001, XT002",  # the demo region's hospital trusts (site codes)
         "tre_only": "on",
-        "datasets": "OMOP CDM inpatient episodes",
+        "datasets": ["demographics", "diagnoses", "visits"],
         "cohort": "Adults with heart failure, 2020-2025",
         "fields": "age band, sex, IMD quintile, admissions",
         "pseudonymised": "on",
@@ -121,12 +121,24 @@ def seed_demo_project(database: Database) -> list[str]:
         "article9": "9(2)(j)",
         "common_law": "s251",
         "s251_reference": "CAG demo reference",
+        "ethics": "approved",
+        "iras_id": "300001",
+        "funder": "NIHR Applied Research Collaboration West Midlands",
+        "dpia": "completed",
+        "dpia_reference": "UoB-DPIA-2026-07",
+        "commercial": "yes",
+        "commercial_organisation": "Midlands MedTech Ltd",
+        "commercial_nature": "Co-applicant: tests whether its readmission-risk tool would have flagged "
+        "these patients; sees only released aggregate outputs.",
     }
     project_id = projects.create_draft(database, researcher, answers)
     # The innovator works on it too: once approved they see the project like the researcher.
     coapplicants.add(database, researcher, project_id, demo_email("innovator"))
     projects.save(database, researcher, project_id, answers, submit=True)
-    review.record_review(database, people[demo_email("lay-member")], project_id, "approve")
+    review.record_review(database, people[demo_email("lay-member")], project_id, "approve_with_conditions",
+                         conditions="Publish the results openly within 12 months of the project's end.")
     review.record_review(database, people[demo_email("committee")], project_id, "approve")
+    # The register shows the conditions; accepted here so the demo grant is active.
+    projects.acknowledge_conditions(database, researcher, project_id)
     return [f"Demo project {project_id}: approved, on the register (/register); "
             f"{demo_email('innovator')} is its co-applicant"]

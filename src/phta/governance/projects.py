@@ -9,6 +9,7 @@ approved | approved_with_conditions | rejected | withdrawn. Every change of stat
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -186,12 +187,23 @@ def load(session: Session, project_id: int) -> Project:
 
 
 def save(
-    database: Database, principal: Principal, project_id: int, raw: dict, *, submit: bool
+    database: Database,
+    principal: Principal,
+    project_id: int,
+    raw: dict,
+    *,
+    submit: bool,
+    nodes: Mapping[str, str] | None = None,
 ) -> None:
-    """Save the answers of an editable request; with ``submit``, validate and submit it."""
+    """Save the answers of an editable request; with ``submit``, validate and submit it.
+
+    ``nodes``: the registered nodes (code -> name) a submitted request may name (see
+    ``request_form.submission_problems``); the pages and the API always pass them."""
     answers = request_form.normalise(raw)
+    if nodes is not None:
+        answers["nodes"] = request_form.canonical_nodes(answers["nodes"], nodes)
     problems = (
-        request_form.submission_problems(answers)
+        request_form.submission_problems(answers, nodes)
         if submit
         else request_form.length_problems(answers)
     )
@@ -226,6 +238,7 @@ def submit(
     raw: dict | None = None,
     *,
     resubmission: bool,
+    nodes: Mapping[str, str] | None = None,
 ) -> None:
     """Submit a draft (or, with ``resubmission``, send back a request the committee returned
     for changes), with new answers or, when ``raw`` is None, the saved ones. For callers that
@@ -240,7 +253,7 @@ def submit(
             f"a request that is {STATE_LABELS[state].lower()} cannot be {step} "
             f"(only a {STATE_LABELS[wanted].lower()} one can)"
         )
-    save(database, principal, project_id, saved if raw is None else raw, submit=True)
+    save(database, principal, project_id, saved if raw is None else raw, submit=True, nodes=nodes)
 
 
 def withdraw(database: Database, principal: Principal, project_id: int) -> None:
