@@ -78,16 +78,17 @@ def sign_in_with_password(
     """First step. Returns None on bad credentials; raises ThrottledError when made to wait."""
     now = datetime.now(UTC)
     email_key = email.strip().lower()
+    account = throttle.account_key(database.data_dir, email_key)
     with database.session() as session:
-        wait = throttle.seconds_to_wait(session, email_key, ip, now)
+        wait = throttle.seconds_to_wait(session, account, ip, now)
         if wait > 0:
             raise ThrottledError(wait)
         user = user_by_email(session, email_key)
         if user is None:
             burn_time_like_a_check(password)
         ok = bool(user and user.active and check_password(user.password_hash, password))
-        throttle.note_attempt(session, email_key, ip, ok, now)
         if not ok:
+            throttle.note_attempt(session, account, ip, False, now)
             # Unknown e-mails are not written to the chain: a mistyped password could be in them.
             target = f"user:{user.id}" if user else "unknown-account"
             audit.record(
@@ -107,6 +108,9 @@ def sign_in_with_password(
         else:
             stage = "full"
         if stage == "full":
+            # A correct password is a full sign-in only for accounts without a second factor;
+            # otherwise the failure count stands until the code is right too.
+            throttle.note_attempt(session, account, ip, True, now)
             audit.record(
                 session,
                 actor=f"user:{user.id}",
@@ -142,14 +146,17 @@ def complete_second_factor(database: Database, session_id: str, code: str, ip: s
         return None
     user, stage = state
     now = datetime.now(UTC)
+    account = throttle.account_key(database.data_dir, user.email)
     with database.session() as session:
-        wait = throttle.seconds_to_wait(session, user.email, ip, now)
+        wait = throttle.seconds_to_wait(session, account, ip, now)
         if wait > 0:
             raise ThrottledError(wait)
     outcome = check_totp(database, user.id, code, confirm_enrolment=stage == "enrol")
     ok = outcome == ACCEPTED
     with database.session() as session:
-        throttle.note_attempt(session, user.email, ip, ok, now)
+        # Second-factor failures count against the account like wrong passwords; only this,
+        # the full sign-in, resets the count.
+        throttle.note_attempt(session, account, ip, ok, now)
         if not ok:
             # A replayed code is worth telling apart in the chain: someone else may have seen it.
             audit.record(

@@ -117,12 +117,15 @@ class ApiToken(Base):
 
 
 class LoginAttempt(Base):
-    """Recent sign-in attempts, for throttling per account and per address."""
+    """Recent sign-in attempts, for throttling per account and per address.
+
+    The attempted identifier is kept only as a keyed hash (``phta.governance.throttle``): a
+    password typed into the e-mail field must not be stored."""
 
     __tablename__ = "login_attempt"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), index=True)
+    account_key: Mapped[str] = mapped_column(String(64), index=True)
     ip: Mapped[str] = mapped_column(String(64), index=True)
     succeeded: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -1,0 +1,39 @@
+"""Sign-in hardening: login attempts keep a keyed hash of the identifier, never the text
+
+Revision ID: 0006_auth_hardening
+Revises: 0005_totp_s251
+
+``login_attempt.email`` held whatever was typed into the e-mail field for 24 hours, sometimes a
+password. It is replaced by ``account_key``, an HMAC-SHA256 of the identifier under a key in the
+data directory (``keys/login-attempts.key``). The migration cannot compute that hash (the key is
+not the database's), and the rows only serve throttling for a 24-hour window, so the existing
+rows are deleted rather than converted: the plaintext is gone and throttling starts afresh.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006_auth_hardening"
+down_revision = "0005_totp_s251"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute(sa.text("DELETE FROM login_attempt"))
+    with op.batch_alter_table("login_attempt") as batch:
+        batch.drop_index("ix_login_attempt_email")
+        batch.drop_column("email")
+        batch.add_column(sa.Column("account_key", sa.String(length=64), nullable=False))
+        batch.create_index("ix_login_attempt_account_key", ["account_key"], unique=False)
+
+
+def downgrade() -> None:
+    op.execute(sa.text("DELETE FROM login_attempt"))
+    with op.batch_alter_table("login_attempt") as batch:
+        batch.drop_index("ix_login_attempt_account_key")
+        batch.drop_column("account_key")
+        batch.add_column(sa.Column("email", sa.String(length=320), nullable=False))
+        batch.create_index("ix_login_attempt_email", ["email"], unique=False)
