@@ -7,6 +7,7 @@ setting listed here is documented there).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,13 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "check`: a YAML/JSON policy file (per-node overrides may only be stricter) or a built-in name.",
         "project (built-in)",
     ),
+    "PHTA_TRUSTED_PROXIES": (
+        "Addresses or networks (CIDR) of the reverse proxies in front of the web app, separated by "
+        "commas. `X-Forwarded-For`, `Forwarded` and `X-Real-IP` are believed only on connections "
+        "from these; from anyone else they are ignored (throttling and the audit chain use the "
+        "connection's address).",
+        "none",
+    ),
     "PHTA_LINKAGE_KEY": (
         "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
         "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",
@@ -75,6 +83,8 @@ class Settings:
     disclosure_policy: str | None = None
     engine: str = DEFAULT_ENGINE
     node_engines: dict[str, str] = field(default_factory=dict)
+    #: reverse proxies whose forwarded-address headers are believed (PHTA_TRUSTED_PROXIES)
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -111,6 +121,16 @@ def _node_engines(text: str) -> dict[str, str]:
     return out
 
 
+def _networks(text: str, setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    out = []
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        try:
+            out.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise SettingsError(f"{setting}: {entry!r} is not an IP address or network") from None
+    return tuple(out)
+
+
 def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     root = Path(data_dir or env.get("PHTA_DATA_DIR") or "data").resolve()
@@ -125,4 +145,5 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
         disclosure_policy=env.get("PHTA_DISCLOSURE_POLICY") or None,
         engine=_engine(env.get("PHTA_ENGINE") or DEFAULT_ENGINE, "PHTA_ENGINE"),
         node_engines=_node_engines(env.get("PHTA_NODE_ENGINES", "")),
+        trusted_proxies=_networks(env.get("PHTA_TRUSTED_PROXIES", ""), "PHTA_TRUSTED_PROXIES"),
     )

@@ -117,5 +117,8 @@ def demo(
     import uvicorn
 
     from phta.web.app import create_app
+    from phta.web.client_address import SERVER_OPTIONS
 
-    uvicorn.run(create_app(settings), host=settings.host, port=port or settings.port)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=port or settings.port, **SERVER_OPTIONS
+    )
