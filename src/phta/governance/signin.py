@@ -238,8 +238,9 @@ def create_token(
         raise TokenError("only hub admins can create tokens with the admin scope")
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise TokenError(f"expiry must be between 1 and {MAX_TOKEN_DAYS} days")
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = datetime.now(UTC)
+    expires_at = _no_more_than_the_caller_holds(principal, set(scopes), now, days)
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with database.session() as session:
         row = ApiToken(
             user_id=principal.user_id,
@@ -248,7 +249,7 @@ def create_token(
             prefix=raw[:12],
             scopes=" ".join(sorted(set(scopes))),
             created_at=now,
-            expires_at=now + timedelta(days=days),
+            expires_at=expires_at,
             revoked_at=None,
         )
         session.add(row)
@@ -262,6 +263,31 @@ def create_token(
             data_dir=database.data_dir,
         )
         return raw, _token_info(row)
+
+
+def _no_more_than_the_caller_holds(
+    principal: Principal, scopes: set[str], now: datetime, days: int
+) -> datetime:
+    """A credential can hand on only what it has: a token creating a token may give it a subset
+    of its own scopes and a life that ends no later than its own (a session has its roles' full
+    powers). Returns the new token's expiry: ``days`` from now, cut to the creating token's end
+    when that falls within the last of those days."""
+    if principal.scopes is not None and not scopes <= principal.scopes:
+        raise TokenError(
+            "a token can create tokens only with scopes it holds itself; this one lacks: "
+            + ", ".join(sorted(scopes - principal.scopes))
+        )
+    expires_at = now + timedelta(days=days)
+    held_until = principal.credential_expires_at
+    if held_until is None:
+        return expires_at
+    held_until = _aware(held_until)
+    if expires_at - timedelta(days=1) >= held_until:
+        raise TokenError(
+            "a token cannot create a token that outlives it; this one expires "
+            f"{held_until.date().isoformat()}"
+        )
+    return min(expires_at, held_until)
 
 
 def _token_info(row: ApiToken) -> TokenInfo:
@@ -314,4 +340,6 @@ def principal_from_token(database: Database, raw: str) -> Principal | None:
         user = session.get(User, row.user_id)
         if user is None or not user.active:
             return None
-        return principal_for(user, scopes=frozenset(row.scopes.split()))
+        return principal_for(
+            user, scopes=frozenset(row.scopes.split()), credential_expires_at=_aware(row.expires_at)
+        )
