@@ -78,6 +78,12 @@ class ProjectView:
         return STATE_LABELS[self.state]
 
     @property
+    def submitted(self) -> bool:
+        """Has the request ever been submitted? Before that it is the applicants' working draft,
+        which nobody else reads (``authz``: ``projects.view``), not even the committee."""
+        return self.submitted_at is not None
+
+    @property
     def member_user_ids(self) -> frozenset[int]:
         """Who may act on this project as "their own" (``authz`` reads this): the lead
         applicant always; co-applicants once the request is approved."""

@@ -174,6 +174,7 @@ def _review_page(request: Request, principal: Principal, project_id: int, status
     project = _project_or_404(request, project_id)
     if isinstance(project, Response):
         return project
+    authz.authorise(principal, "projects.view", project)  # not an unsubmitted draft
     return render(request, "review.html", status_code=status_code, project=project, can_manage_coapplicants=False,
                   reviews=review.reviews(_db(request), project_id), decisions=review.DECISIONS, error=error,
                   rule=review.DEFAULT_RULE, **_form_context(project.answers))
