@@ -60,6 +60,16 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "connection's address).",
         "none",
     ),
+    "PHTA_AUDIT_CHECKPOINT_MAX_LAG": (
+        "Seconds the newest signed audit checkpoint may lag the audit chain's head before "
+        "`phta audit verify` fails (entries no checkpoint covers: checkpoints trimmed or deleted).",
+        "300",
+    ),
+    "PHTA_AUDIT_ANCHOR_URL": (
+        "URL that `phta audit anchor --post` sends the newest signed checkpoint to (JSON, POST), "
+        "to keep a copy outside the data directory.",
+        "none",
+    ),
     "PHTA_LINKAGE_KEY": (
         "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
         "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",
@@ -85,6 +95,10 @@ class Settings:
     node_engines: dict[str, str] = field(default_factory=dict)
     #: reverse proxies whose forwarded-address headers are believed (PHTA_TRUSTED_PROXIES)
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    #: seconds the newest audit checkpoint may lag the chain's head (PHTA_AUDIT_CHECKPOINT_MAX_LAG)
+    audit_checkpoint_max_lag: int = 300
+    #: where ``phta audit anchor --post`` sends the newest checkpoint (PHTA_AUDIT_ANCHOR_URL)
+    audit_anchor_url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -131,6 +145,16 @@ def _networks(text: str, setting: str) -> tuple[ipaddress.IPv4Network | ipaddres
     return tuple(out)
 
 
+def _seconds(value: str, setting: str) -> int:
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise SettingsError(f"{setting}: {value!r} is not a whole number of seconds") from None
+    if seconds < 0:
+        raise SettingsError(f"{setting}: {value!r} must not be negative")
+    return seconds
+
+
 def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     root = Path(data_dir or env.get("PHTA_DATA_DIR") or "data").resolve()
@@ -146,4 +170,8 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
         engine=_engine(env.get("PHTA_ENGINE") or DEFAULT_ENGINE, "PHTA_ENGINE"),
         node_engines=_node_engines(env.get("PHTA_NODE_ENGINES", "")),
         trusted_proxies=_networks(env.get("PHTA_TRUSTED_PROXIES", ""), "PHTA_TRUSTED_PROXIES"),
+        audit_checkpoint_max_lag=_seconds(
+            env.get("PHTA_AUDIT_CHECKPOINT_MAX_LAG") or "300", "PHTA_AUDIT_CHECKPOINT_MAX_LAG"
+        ),
+        audit_anchor_url=env.get("PHTA_AUDIT_ANCHOR_URL") or None,
     )
