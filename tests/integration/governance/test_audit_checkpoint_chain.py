@@ -3,6 +3,7 @@ and an anchor kept outside the data directory catches what the data directory al
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import timedelta
 
@@ -48,7 +49,7 @@ def test_each_checkpoint_signs_the_one_before(database):
     _fill(database, 4)
     lines = [json.loads(line) for line in _lines(database)]
     assert lines[0]["prev"] == GENESIS
-    assert all(b["prev"] == line_hash(a) for a, b in zip(lines, lines[1:], strict=False))
+    assert all(b["prev"] == line_hash(a) for a, b in itertools.pairwise(lines))
     assert verify_chain(database, max_checkpoint_lag=NO_LAG).ok  # control: untouched, no lag at all
 
 
