@@ -81,6 +81,17 @@ def _atlas_step(settings: Settings, console: Console) -> list[str]:
             "'Fill in an example' (or paste your own ATLAS JSON)"]
 
 
+def _audit_step(settings: Settings, console: Console) -> list[str]:
+    """Nothing to seed; say how the audit chain is checked and anchored outside the data dir."""
+    from phta.audit.checkpoints import anchor_record
+
+    newest = anchor_record(settings.data_dir)
+    covered = f" (newest signed checkpoint: entry {newest['seq']})" if newest else ""
+    return [f"Audit chain{covered}: `phta audit verify` checks it; `phta audit anchor` prints the "
+            "newest checkpoint to keep outside the data directory (`--post` sends it to "
+            "PHTA_AUDIT_ANCHOR_URL)"]
+
+
 DEMO_STEPS: list[DemoStep] = [
     _data_dir_step,
     _synthetic_region_step,
@@ -89,6 +100,7 @@ DEMO_STEPS: list[DemoStep] = [
     _demo_users_step,
     _airlock_step,
     _atlas_step,
+    _audit_step,
 ]
 
 
