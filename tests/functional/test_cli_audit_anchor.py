@@ -90,7 +90,7 @@ def test_verify_fails_on_a_deleted_checkpoint_file_and_a_stale_head(settings, mo
 
 def test_anchor_errors_are_clear(settings, tmp_path):
     empty = runner.invoke(app, ["audit", "anchor", "--data-dir", str(settings.data_dir)])
-    assert empty.exit_code == 1 and "No checkpoint yet" in empty.output
+    assert empty.exit_code == 1 and "No checkpoint to anchor" in empty.output
     _fill(settings, 1)
     no_url = runner.invoke(app, ["audit", "anchor", "--post", "--data-dir", str(settings.data_dir)])
     assert no_url.exit_code == 2 and "PHTA_AUDIT_ANCHOR_URL" in no_url.output

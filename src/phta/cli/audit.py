@@ -84,7 +84,11 @@ def anchor(
     settings = load_settings(data_dir)
     record = anchor_record(settings.data_dir)
     if record is None:
-        typer.echo("No checkpoint yet: the audit chain is empty.", err=True)
+        typer.echo(
+            "No checkpoint to anchor: the audit chain is empty, or the checkpoint file's last "
+            "line is unreadable (run `phta audit verify`).",
+            err=True,
+        )
         raise typer.Exit(1)
     typer.echo(json.dumps(record, sort_keys=True))
     if not post:
