@@ -7,6 +7,7 @@ setting listed here is documented there).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,23 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "and resource limits, and logs a warning each time. Never set it beside patient data.",
         "unset (DSL files are refused where the sandbox is unavailable)",
     ),
+    "PHTA_TRUSTED_PROXIES": (
+        "Addresses or networks (CIDR) of the reverse proxies in front of the web app, separated by "
+        "commas. `X-Forwarded-For`, `Forwarded` and `X-Real-IP` are believed only on connections "
+        "from these; from anyone else they are ignored (throttling and the audit chain use the "
+        "connection's address).",
+        "none",
+    ),
+    "PHTA_AUDIT_CHECKPOINT_MAX_LAG": (
+        "Seconds the newest signed audit checkpoint may lag the audit chain's head before "
+        "`phta audit verify` fails (entries no checkpoint covers: checkpoints trimmed or deleted).",
+        "300",
+    ),
+    "PHTA_AUDIT_ANCHOR_URL": (
+        "URL that `phta audit anchor --post` sends the newest signed checkpoint to (JSON, POST), "
+        "to keep a copy outside the data directory.",
+        "none",
+    ),
     "PHTA_LINKAGE_KEY": (
         "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
         "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",
@@ -81,6 +99,12 @@ class Settings:
     disclosure_policy: str | None = None
     engine: str = DEFAULT_ENGINE
     node_engines: dict[str, str] = field(default_factory=dict)
+    #: reverse proxies whose forwarded-address headers are believed (PHTA_TRUSTED_PROXIES)
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    #: seconds the newest audit checkpoint may lag the chain's head (PHTA_AUDIT_CHECKPOINT_MAX_LAG)
+    audit_checkpoint_max_lag: int = 300
+    #: where ``phta audit anchor --post`` sends the newest checkpoint (PHTA_AUDIT_ANCHOR_URL)
+    audit_anchor_url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -117,6 +141,26 @@ def _node_engines(text: str) -> dict[str, str]:
     return out
 
 
+def _networks(text: str, setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    out = []
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        try:
+            out.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise SettingsError(f"{setting}: {entry!r} is not an IP address or network") from None
+    return tuple(out)
+
+
+def _seconds(value: str, setting: str) -> int:
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise SettingsError(f"{setting}: {value!r} is not a whole number of seconds") from None
+    if seconds < 0:
+        raise SettingsError(f"{setting}: {value!r} must not be negative")
+    return seconds
+
+
 def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     root = Path(data_dir or env.get("PHTA_DATA_DIR") or "data").resolve()
@@ -131,4 +175,9 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
         disclosure_policy=env.get("PHTA_DISCLOSURE_POLICY") or None,
         engine=_engine(env.get("PHTA_ENGINE") or DEFAULT_ENGINE, "PHTA_ENGINE"),
         node_engines=_node_engines(env.get("PHTA_NODE_ENGINES", "")),
+        trusted_proxies=_networks(env.get("PHTA_TRUSTED_PROXIES", ""), "PHTA_TRUSTED_PROXIES"),
+        audit_checkpoint_max_lag=_seconds(
+            env.get("PHTA_AUDIT_CHECKPOINT_MAX_LAG") or "300", "PHTA_AUDIT_CHECKPOINT_MAX_LAG"
+        ),
+        audit_anchor_url=env.get("PHTA_AUDIT_ANCHOR_URL") or None,
     )

@@ -59,7 +59,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/projects/{project_id}/withdraw"): APPLICANTS,
     ("POST", "/projects/{project_id}/acknowledge"): APPLICANTS,
     ("POST", "/projects/{project_id}/coapplicants"): APPLICANTS,
-    ("POST", "/projects/{project_id}/coapplicants/{user_id}/remove"): APPLICANTS,
+    ("POST", "/projects/{project_id}/coapplicants/{coapplicant_id}/remove"): APPLICANTS,
     ("GET", "/api/v1/projects"): APPLICANTS,
     ("GET", "/api/v1/projects/{project_id}"): APPLICANTS | COMMITTEE | {"hub_admin"},
     ("POST", "/api/v1/projects"): APPLICANTS,
@@ -70,7 +70,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/projects/{project_id}/acknowledge"): APPLICANTS,
     ("POST", "/api/v1/projects/{project_id}/reviews"): COMMITTEE,
     ("POST", "/api/v1/projects/{project_id}/coapplicants"): APPLICANTS,
-    ("DELETE", "/api/v1/projects/{project_id}/coapplicants/{user_id}"): APPLICANTS,
+    ("DELETE", "/api/v1/projects/{project_id}/coapplicants/{coapplicant_id}"): APPLICANTS,
     ("GET", "/feasibility"): APPLICANTS,
     ("POST", "/feasibility"): APPLICANTS,
     ("POST", "/api/v1/feasibility"): APPLICANTS,
@@ -107,7 +107,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
 }
 
 PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999", "{request_id}": "999999", "{file_id}": "999999",
-               "{user_id}": "999999"}
+               "{user_id}": "999999", "{coapplicant_id}": "999999"}
 
 
 def app_endpoints(app) -> list[tuple[str, str]]:

@@ -31,3 +31,4 @@ def test_demo_generates_the_region_once(settings):
     assert any("XG001" in line for line in first)
     second = prepare_demo(settings, console)
     assert any("already in" in line for line in second)
+    assert any("`phta audit anchor`" in line and "newest signed checkpoint: entry" in line for line in second)

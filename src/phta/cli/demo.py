@@ -85,6 +85,15 @@ def _citizen_step(settings: Settings, console: Console) -> list[str]:
     """Nothing to seed: say where a citizen looks (no sign-in)."""
     return ["Citizens (no sign-in): /register (the demo project: its company co-applicant and conditions), "
             "/opt-out and /privacy"]
+def _audit_step(settings: Settings, console: Console) -> list[str]:
+    """Nothing to seed; say how the audit chain is checked and anchored outside the data dir."""
+    from phta.audit.checkpoints import anchor_record
+
+    newest = anchor_record(settings.data_dir)
+    covered = f" (newest signed checkpoint: entry {newest['seq']})" if newest else ""
+    return [f"Audit chain{covered}: `phta audit verify` checks it; `phta audit anchor` prints the "
+            "newest checkpoint to keep outside the data directory (`--post` sends it to "
+            "PHTA_AUDIT_ANCHOR_URL)"]
 
 
 DEMO_STEPS: list[DemoStep] = [
@@ -96,6 +105,7 @@ DEMO_STEPS: list[DemoStep] = [
     _airlock_step,
     _atlas_step,
     _citizen_step,
+    _audit_step,
 ]
 
 
@@ -124,5 +134,8 @@ def demo(
     import uvicorn
 
     from phta.web.app import create_app
+    from phta.web.client_address import SERVER_OPTIONS
 
-    uvicorn.run(create_app(settings), host=settings.host, port=port or settings.port)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=port or settings.port, **SERVER_OPTIONS
+    )

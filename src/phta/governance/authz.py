@@ -27,6 +27,10 @@ class Rule:
     # their own (``resource.applicant_user_id == principal.user_id``, or the principal is one of
     # ``resource.member_user_ids``: an approved project's co-applicants).
     any_resource_roles: frozenset[str] | None = None
+    # When set, a resource that is not the caller's own is open to them (even to
+    # ``any_resource_roles``) only while this attribute of it is true: an application not yet
+    # submitted belongs to its applicants alone, not to the committee or the hub admin.
+    others_only_when: str | None = None
 
 
 ACTIONS: dict[str, Rule] = {
@@ -40,6 +44,7 @@ ACTIONS: dict[str, Rule] = {
         frozenset({Role.RESEARCHER, Role.INNOVATOR, Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}), "projects",
         "see a request (applicants: their own)",
         any_resource_roles=frozenset({Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}),
+        others_only_when="submitted",
     ),
     "feasibility.run": Rule(frozenset({Role.RESEARCHER, Role.INNOVATOR}), "query",
                             "count patients across the network (protected counts, audited)"),
@@ -95,9 +100,13 @@ def authorise(principal: Principal | None, action: str, resource: Any = None) ->
         raise Forbidden(f"your roles do not allow {action!r}")
     if principal.scopes is not None and (rule.scope is None or rule.scope not in principal.scopes):
         raise Forbidden(f"this API token lacks the {rule.scope!r} scope needed for {action!r}")
+    if resource is None or _is_own(resource, principal.user_id):
+        return
     staff = rule.any_resource_roles is None or bool(principal.roles & rule.any_resource_roles)
-    if resource is not None and not staff and not _is_own(resource, principal.user_id):
+    if not staff:
         raise Forbidden(f"{action!r} is allowed only on your own requests")
+    if rule.others_only_when and not getattr(resource, rule.others_only_when):
+        raise Forbidden(f"{action!r} on someone else's request needs it to be {rule.others_only_when}")
 
 
 def _is_own(resource: Any, user_id: int) -> bool:

@@ -48,8 +48,13 @@ def seed_demo_users(database: Database) -> list[str]:
     for local, role, name, org, lay in DEMO_USERS:
         email = demo_email(local)
         with database.session() as session:
-            exists = session.scalar(select(User.id).where(User.email == email)) is not None
-        if exists:
+            existing = session.scalar(select(User).where(User.email == email))
+            existing_id = existing.id if existing else None
+            needs_code = existing is not None and role in TOTP_REQUIRED and not existing.totp_enrolled
+        if existing_id is not None:
+            # a demo prepared before this role needed TOTP (the account manager) gets it now
+            if needs_code:
+                accounts.set_totp_secret(database, existing_id, DEMO_TOTP_SECRET, actor="demo")
             continue
         user_id = accounts.create_user(
             database,

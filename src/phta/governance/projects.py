@@ -56,6 +56,19 @@ class ValidationFailed(ProjectError):
 
 
 @dataclass(frozen=True)
+class Coapplicant:
+    """A named co-applicant: the address the lead applicant typed, and the account it resolved
+    to (None: no researcher or innovator account had that address; named, but no access follows).
+    Whether it resolved is shown to the committee, never to the applicant before approval
+    (``coapplicants.shown_to``)."""
+
+    id: int
+    email: str
+    user_id: int | None
+    name: str | None
+
+
+@dataclass(frozen=True)
 class ProjectView:
     id: int
     applicant_user_id: int
@@ -72,17 +85,25 @@ class ProjectView:
     decided_at: datetime | None
     history: list[tuple[datetime, str | None, str, str]]
     grant_active: bool
-    coapplicants: tuple[tuple[int, str, str], ...] = ()  # (user id, name, e-mail)
+    coapplicants: tuple[Coapplicant, ...] = ()
 
     @property
     def state_label(self) -> str:
         return STATE_LABELS[self.state]
 
     @property
+    def submitted(self) -> bool:
+        """Has the request ever been submitted? Before that it is the applicants' working draft,
+        which nobody else reads (``authz``: ``projects.view``), not even the committee."""
+        return self.submitted_at is not None
+
+    @property
     def member_user_ids(self) -> frozenset[int]:
         """Who may act on this project as "their own" (``authz`` reads this): the lead
         applicant always; co-applicants once the request is approved."""
-        return _members(self.applicant_user_id, self.state, [c[0] for c in self.coapplicants])
+        return _members(
+            self.applicant_user_id, self.state, [c.user_id for c in self.coapplicants if c.user_id]
+        )
 
 
 def _members(applicant: int, state: str, coapplicants: list[int]) -> frozenset[int]:
@@ -93,7 +114,10 @@ def coapplicant_ids(session: Session, project_id: int) -> list[int]:
     return list(
         session.scalars(
             select(ProjectCoapplicant.user_id)
-            .where(ProjectCoapplicant.project_id == project_id)
+            .where(
+                ProjectCoapplicant.project_id == project_id,
+                ProjectCoapplicant.user_id.is_not(None),
+            )
             .order_by(ProjectCoapplicant.id)
         )
     )
@@ -301,8 +325,8 @@ def _view(session: Session, project: Project) -> ProjectView:
     ).all()
     grant = session.scalar(select(Grant).where(Grant.project_id == project.id))
     coapplicants = session.execute(
-        select(User.id, User.name, User.email)
-        .join(ProjectCoapplicant, ProjectCoapplicant.user_id == User.id)
+        select(ProjectCoapplicant.id, ProjectCoapplicant.email, User.id, User.name)
+        .outerjoin(User, ProjectCoapplicant.user_id == User.id)
         .where(ProjectCoapplicant.project_id == project.id)
         .order_by(ProjectCoapplicant.id)
     ).all()
@@ -322,7 +346,7 @@ def _view(session: Session, project: Project) -> ProjectView:
         _aware(project.decided_at),
         [(_aware(e.at), e.from_state, e.to_state, e.note) for e in events],
         bool(grant and grant.active),
-        tuple((uid, name, email) for uid, name, email in coapplicants),
+        tuple(Coapplicant(*row) for row in coapplicants),
     )
 
 

@@ -21,7 +21,13 @@ ALL_ROLES: frozenset[str] = frozenset(r.value for r in Role)
 # Roles that can release data, decide access or change the platform: a stolen password alone
 # must not be enough for them.
 TOTP_REQUIRED: frozenset[str] = frozenset(
-    {Role.DATA_CUSTODIAN, Role.COMMITTEE_MEMBER, Role.OUTPUT_CHECKER, Role.HUB_ADMIN}
+    {
+        Role.DATA_CUSTODIAN,
+        Role.COMMITTEE_MEMBER,
+        Role.OUTPUT_CHECKER,
+        Role.ACCOUNT_MANAGER,  # sees every user and their enquiries
+        Role.HUB_ADMIN,
+    }
 )
 
 

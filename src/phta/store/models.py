@@ -117,12 +117,15 @@ class ApiToken(Base):
 
 
 class LoginAttempt(Base):
-    """Recent sign-in attempts, for throttling per account and per address."""
+    """Recent sign-in attempts, for throttling per account and per address.
+
+    The attempted identifier is kept only as a keyed hash (``phta.governance.throttle``): a
+    password typed into the e-mail field must not be stored."""
 
     __tablename__ = "login_attempt"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), index=True)
+    account_key: Mapped[str] = mapped_column(String(64), index=True)
     ip: Mapped[str] = mapped_column(String(64), index=True)
     succeeded: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -169,11 +172,17 @@ class ProjectCoapplicant(Base):
     Removing the row removes that access (the audit chain keeps who was added and removed)."""
 
     __tablename__ = "project_coapplicant"
-    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "user_id"),
+        UniqueConstraint("project_id", "email", name="uq_project_coapplicant_email"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # The address the lead applicant typed; ``user_id`` is the researcher or innovator account it
+    # belonged to when named, or None (named, but no access follows; the committee sees which).
+    email: Mapped[str] = mapped_column(String(320))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

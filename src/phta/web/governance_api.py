@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -117,7 +118,8 @@ class VerifyOut(BaseModel):
     dependencies=[Depends(require("audit.verify"))],
 )
 def audit_verify(request: Request) -> VerifyOut:
-    report = audit.verify_chain(_db(request))
+    lag = timedelta(seconds=request.app.state.settings.audit_checkpoint_max_lag)
+    report = audit.verify_chain(_db(request), max_checkpoint_lag=lag)
     return VerifyOut(
         ok=report.ok,
         entries=report.entries,

@@ -113,6 +113,7 @@ def _project_page(request: Request, principal: Principal, project: projects.Proj
     return render(request, "project.html", status_code=status_code, project=project,
                   reviews=blinded.shown, hidden_reviews=blinded.hidden, is_applicant=is_applicant,
                   can_manage_coapplicants=is_applicant, coapplicant_error=coapplicant_error,
+                  named_coapplicants=coapplicants.shown_to(principal, project),
                   decisions=review.DECISIONS, working_days=working_days, **_form_context(request, project.answers))
 
 
@@ -134,11 +135,11 @@ async def add_coapplicant(request: Request, project_id: int,
     return response
 
 
-@router.post("/projects/{project_id}/coapplicants/{user_id}/remove", dependencies=[Depends(csrf_protected)])
-def remove_coapplicant(request: Request, project_id: int, user_id: int,
+@router.post("/projects/{project_id}/coapplicants/{coapplicant_id}/remove", dependencies=[Depends(csrf_protected)])
+def remove_coapplicant(request: Request, project_id: int, coapplicant_id: int,
                        principal: Principal = Depends(require("projects.apply"))) -> Response:
     return _applicant_action(request, principal, project_id,
-                             lambda db, who, pid: coapplicants.remove(db, who, pid, user_id))
+                             lambda db, who, pid: coapplicants.remove(db, who, pid, coapplicant_id))
 
 
 def _applicant_action(request: Request, principal: Principal, project_id: int, action) -> Response:
@@ -177,11 +178,13 @@ def _review_page(request: Request, principal: Principal, project_id: int, status
     project = _project_or_404(request, project_id)
     if isinstance(project, Response):
         return project
+    authz.authorise(principal, "projects.view", project)  # not an unsubmitted draft
     blinded = review.visible_reviews(_db(request), project_id, principal.user_id)
     mine = next((r for r in blinded.shown
                  if r.round == project.round and r.reviewer_user_id == principal.user_id), None)
     recorded = mine is not None and request.query_params.get("recorded") == "1"
     return render(request, "review.html", status_code=status_code, project=project, can_manage_coapplicants=False,
+                  named_coapplicants=coapplicants.shown_to(principal, project),
                   reviews=blinded.shown, hidden_reviews=blinded.hidden, my_review=mine, recorded=recorded, reviewing=True,
                   decisions=review.DECISIONS, error=error, rule=review.DEFAULT_RULE,
                   **_form_context(request, project.answers))

@@ -21,6 +21,7 @@ from phta.governance import authz, signin
 from phta.governance.principal import Principal
 from phta.store import Database
 from phta.store.keyfiles import load_or_create_key
+from phta.web.client_address import client_address
 from phta.web.rendering import render
 
 SESSION_COOKIE = "phta_session"
@@ -195,7 +196,8 @@ async def csrf_protected(request: Request) -> None:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The caller's address; forwarded headers count only from ``PHTA_TRUSTED_PROXIES``."""
+    return client_address(request, request.app.state.settings.trusted_proxies)
 
 
 def html_redirect(url: str) -> HTMLResponse:
