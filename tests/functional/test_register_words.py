@@ -59,7 +59,8 @@ def test_companies_conditions_and_plain_legal_basis_are_on_the_register(live_ser
 def test_a_project_without_companies_or_conditions_says_none(live_server, settings):
     pid = _approved_project(settings)
     db = open_database(settings)
-    coapplicants.remove(db, make_lead(db), pid, _user_id(db, "co@medtech.example"))
+    company = next(c.id for c in projects.get(db, pid).coapplicants if c.email == "co@medtech.example")
+    coapplicants.remove(db, make_lead(db), pid, company)
     with httpx.Client(base_url=live_server.url) as anonymous:
         page = _text(anonymous.get("/register").text)
         detail = _text(anonymous.get(f"/register/{pid}").text)
