@@ -16,6 +16,9 @@ DEFAULT_PORT = 8000
 DEFAULT_SPARK_MASTER = "local[2]"
 ENGINES = ("duckdb", "spark")
 DEFAULT_ENGINE = "duckdb"
+MB = 1024 * 1024
+DEFAULT_MAX_REQUEST_BYTES = 2 * MB  # a cohort definition or a form is kilobytes
+DEFAULT_MAX_UPLOAD_BYTES = 64 * MB  # the airlock's files (each type has its own smaller limit)
 
 # name -> (description, default shown in docs)
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
@@ -52,6 +55,33 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "check`: a YAML/JSON policy file (per-node overrides may only be stricter) or a built-in name.",
         "project (built-in)",
     ),
+    "PHTA_MAX_REQUEST_BYTES": (
+        "Largest request body the web app reads (JSON, forms); larger ones get 413 before they are "
+        "read. JSON bodies are also refused (400) when nested more than 100 levels deep.",
+        str(DEFAULT_MAX_REQUEST_BYTES),
+    ),
+    "PHTA_MAX_UPLOAD_BYTES": (
+        "Largest file-upload request (`multipart/form-data`, e.g. outputs for the airlock); larger "
+        "ones get 413.",
+        str(DEFAULT_MAX_UPLOAD_BYTES),
+    ),
+    "PHTA_API_DOCS": (
+        "`true` serves the interactive API docs at `/docs` (Swagger UI from the package's own "
+        "files, nothing from another site); `false` turns them off (production). `/openapi.json` "
+        "is always served.",
+        "true",
+    ),
+    "PHTA_SECURE_COOKIES": (
+        "`true` marks the session and CSRF cookies `Secure` on every response (set it when TLS "
+        "ends at a proxy); `false` marks them `Secure` only when the request's scheme is https "
+        "(which a trusted proxy's `X-Forwarded-Proto` sets, see `PHTA_FORWARDED_ALLOW_IPS`).",
+        "false",
+    ),
+    "PHTA_FORWARDED_ALLOW_IPS": (
+        "Addresses of the reverse proxies `phta serve` trusts for `X-Forwarded-For` and "
+        "`X-Forwarded-Proto` (comma-separated; `*` trusts any, only behind a private network).",
+        "127.0.0.1",
+    ),
     "PHTA_LINKAGE_KEY": (
         "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
         "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",
@@ -75,6 +105,11 @@ class Settings:
     disclosure_policy: str | None = None
     engine: str = DEFAULT_ENGINE
     node_engines: dict[str, str] = field(default_factory=dict)
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    api_docs: bool = True
+    secure_cookies: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -111,6 +146,24 @@ def _node_engines(text: str) -> dict[str, str]:
     return out
 
 
+def _bytes(env: dict[str, str], setting: str, default: int) -> int:
+    text = env.get(setting, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1024:
+        raise SettingsError(f"{setting}: {text!r} is not a number of bytes (at least 1024)")
+    return int(text)
+
+
+def _flag(env: dict[str, str], setting: str, default: bool) -> bool:
+    text = env.get(setting, "").strip().lower()
+    if not text:
+        return default
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise SettingsError(f"{setting}: {text!r} is not true or false")
+    return text in ("true", "1", "yes")
+
+
 def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     root = Path(data_dir or env.get("PHTA_DATA_DIR") or "data").resolve()
@@ -125,4 +178,9 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
         disclosure_policy=env.get("PHTA_DISCLOSURE_POLICY") or None,
         engine=_engine(env.get("PHTA_ENGINE") or DEFAULT_ENGINE, "PHTA_ENGINE"),
         node_engines=_node_engines(env.get("PHTA_NODE_ENGINES", "")),
+        max_request_bytes=_bytes(env, "PHTA_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES),
+        max_upload_bytes=_bytes(env, "PHTA_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
+        api_docs=_flag(env, "PHTA_API_DOCS", True),
+        secure_cookies=_flag(env, "PHTA_SECURE_COOKIES", False),
+        forwarded_allow_ips=env.get("PHTA_FORWARDED_ALLOW_IPS", "").strip() or "127.0.0.1",
     )

@@ -118,4 +118,4 @@ def demo(
 
     from phta.web.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=port or settings.port)
+    uvicorn.run(create_app(settings), host=settings.host, port=port or settings.port, server_header=False)

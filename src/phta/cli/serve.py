@@ -21,4 +21,6 @@ def serve(
 
     settings = load_settings(data_dir)
     app = create_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    # No Server banner; proxy headers (client address, https scheme) only from trusted proxies.
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info",
+                server_header=False, proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)

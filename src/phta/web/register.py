@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from phta import audit
 from phta.governance import register
+from phta.web.csv_export import csv_response
 from phta.web.rendering import render
 from phta.web.security import require
 
@@ -34,15 +32,12 @@ def register_json(request: Request) -> JSONResponse:
 
 @router.get("/register.csv", summary="The transparency register as CSV")
 def register_csv(request: Request) -> Response:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
+    rows = []
     for entry in register.entries(_db(request)):
         row = entry.as_dict()
         row["datasets"], row["nodes"] = "; ".join(row["datasets"]), "; ".join(row["nodes"])
-        writer.writerow(row)
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="phta-register.csv"'})
+        rows.append(row)
+    return csv_response(CSV_COLUMNS, rows, "phta-register.csv")
 
 
 @router.get("/register/{project_id}", response_class=HTMLResponse, include_in_schema=False)

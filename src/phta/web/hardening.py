@@ -1,0 +1,151 @@
+"""What every request and response passes through before any route: size and depth limits on
+request bodies, and the security headers.
+
+:class:`RequestLimits` refuses a body larger than the deployment allows (413; by the declared
+``Content-Length`` before reading, else while reading) and a JSON body nested deeper than any
+query needs (400, before a parser could recurse into a ``RecursionError``). File uploads
+(``multipart/form-data``) have their own, larger limit.
+
+:class:`SecurityHeaders` adds the Content-Security-Policy (everything from this origin only, no
+inline script or style, no framing) and its companions to every response, and drops any
+``Server`` banner.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from phta.query.strict_json import MAX_DEPTH, too_deep
+from phta.web.errors import error_response
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+]
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+class RequestLimits:
+    def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int, max_depth: int = MAX_DEPTH) -> None:
+        self.app, self.max_body, self.max_upload, self.max_depth = app, max_body, max_upload, max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        content_type = headers.get("content-type", "")
+        multipart = content_type.lower().startswith("multipart/form-data")
+        limit = self.max_upload if multipart else self.max_body
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, 413, f"the request body is larger than {limit:,} bytes")
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge()
+            return message
+
+        if _is_json(content_type):
+            try:
+                body = await _read_all(counting_receive)
+            except BodyTooLarge:
+                await self._refuse(scope, receive, send, 413, f"the request body is larger than {limit:,} bytes")
+                return
+            if too_deep(body.decode("utf-8", errors="replace"), self.max_depth):
+                await self._refuse(scope, receive, send, 400,
+                                   f"$: the JSON is nested more than {self.max_depth} levels deep")
+                return
+            await self.app(scope, _replay(body, receive), send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send, 413, f"the request body is larger than {limit:,} bytes")
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
+        response = error_response(Request(scope), status, message, {"connection": "close"} if status == 413 else None)
+        await response(scope, receive, send)
+
+
+async def _read_all(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # after the body: wait for the disconnect, as the server would
+
+    return replay
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                present = {k.lower() for k, _ in kept}
+                extra = [h for h in SECURITY_HEADERS if h[0] not in present]
+                if https:
+                    extra.append(HSTS)
+                message = {**message, "headers": kept + extra}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
