@@ -2,7 +2,7 @@
 request bodies, and the security headers.
 
 :class:`RequestLimits` refuses a body larger than the deployment allows (413; by the declared
-``Content-Length`` before reading, else while reading) and a JSON body nested deeper than any
+``Content-Length`` before reading, else after reading no more than the limit) and a JSON body nested deeper than any
 query needs (400, before a parser could recurse into a ``RecursionError``). File uploads
 (``multipart/form-data``) have their own, larger limit.
 
@@ -54,48 +54,28 @@ class RequestLimits:
             return
         headers = Headers(scope=scope)
         content_type = headers.get("content-type", "")
-        multipart = content_type.lower().startswith("multipart/form-data")
-        limit = self.max_upload if multipart else self.max_body
+        limit = self.max_upload if content_type.lower().startswith("multipart/form-data") else self.max_body
         declared = headers.get("content-length", "")
+        too_large = f"the request body is larger than {limit:,} bytes"
         if declared.isdigit() and int(declared) > limit:
-            await self._refuse(scope, receive, send, 413, f"the request body is larger than {limit:,} bytes")
+            await self._refuse(scope, receive, send, 413, too_large)
             return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge()
-            return message
-
-        if _is_json(content_type):
-            try:
-                body = await _read_all(counting_receive)
-            except BodyTooLarge:
-                await self._refuse(scope, receive, send, 413, f"the request body is larger than {limit:,} bytes")
-                return
-            if too_deep(body.decode("utf-8", errors="replace"), self.max_depth):
-                await self._refuse(scope, receive, send, 400,
-                                   f"$: the JSON is nested more than {self.max_depth} levels deep")
-                return
-            await self.app(scope, _replay(body, receive), send)
+        json_body = _is_json(content_type)
+        if not json_body and declared.isdigit():
+            # The server holds the body to its declared length, which is within the limit.
+            await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        # JSON (its depth is measured before any parser sees it) or a body of unstated length
+        # (chunked): read it here, at most ``limit`` bytes, and hand it on whole.
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            body = await _read_all(receive, limit)
         except BodyTooLarge:
-            if started:
-                raise
-            await self._refuse(scope, receive, send, 413, f"the request body is larger than {limit:,} bytes")
+            await self._refuse(scope, receive, send, 413, too_large)
+            return
+        if json_body and too_deep(body.decode("utf-8", errors="replace"), self.max_depth):
+            await self._refuse(scope, receive, send, 400, f"$: the JSON is nested more than {self.max_depth} levels deep")
+            return
+        await self.app(scope, _replay(body, receive), send)
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
@@ -103,13 +83,17 @@ class RequestLimits:
         await response(scope, receive, send)
 
 
-async def _read_all(receive: Receive) -> bytes:
-    chunks = []
+async def _read_all(receive: Receive, limit: int) -> bytes:
+    chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge()
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
