@@ -114,3 +114,15 @@ def test_atlas_definition_given_as_data_with_nan_is_refused_too():
     with pytest.raises(CirceImportError, match="expected an integer"):
         import_expression(doc)
     assert import_expression(ATLAS)  # control
+
+
+def test_atlas_values_of_the_wrong_json_type_name_their_place():
+    # found by the fuzz tests: these raised AttributeError/TypeError (a 500 on the web)
+    with pytest.raises(CirceImportError) as e:
+        import_expression(ATLAS.replace('"Op": "gte"', '"Op": []'))
+    assert e.value.path == "$.InclusionRules[0].expression.DemographicCriteriaList[0].Age.Op"
+    doc = json.loads(ATLAS)
+    doc["PrimaryCriteria"]["CriteriaList"][0]["ConditionOccurrence"]["OccurrenceStartDate"] = {
+        "Op": "bt", "Value": ["2020-01-01"], "Extent": 7}
+    with pytest.raises(CirceImportError, match=r"\$\.PrimaryCriteria\.CriteriaList\[0\]"):
+        import_expression(doc)

@@ -30,7 +30,9 @@ def register_json(request: Request) -> JSONResponse:
     return JSONResponse([e.as_dict() for e in register.entries(_db(request))])
 
 
-@router.get("/register.csv", summary="The transparency register as CSV")
+@router.get("/register.csv", summary="The transparency register as CSV", response_class=Response,
+            responses={200: {"description": "One row per approved project; formulas neutralised",
+                             "content": {"text/csv": {"schema": {"type": "string"}}}}})
 def register_csv(request: Request) -> Response:
     rows = []
     for entry in register.entries(_db(request)):

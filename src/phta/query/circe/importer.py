@@ -101,7 +101,9 @@ def _limit(v, path: str) -> str:
 
 
 def _wrap(fn):
-    """Turn IR validation errors into errors at the JSON path being imported."""
+    """Turn IR validation errors into errors at the JSON path being imported; so too a value of
+    the wrong JSON type deep inside (a list where a string belongs), which would otherwise
+    surface as a TypeError/AttributeError: the path of the innermost element imported names it."""
 
     def inner(self, v, path, *a):
         try:
@@ -110,6 +112,8 @@ def _wrap(fn):
             raise
         except IRError as e:
             raise CirceImportError(path, str(e)) from None
+        except (TypeError, AttributeError, KeyError) as e:
+            raise CirceImportError(path, f"a value here has the wrong JSON type ({type(e).__name__}: {e})") from None
 
     return inner
 
@@ -241,6 +245,8 @@ class _Importer:
             op = b.get("Op")
             if op is None:
                 raise CirceImportError(f"{path}.Op", "a range needs an Op")
+            if not isinstance(op, str):
+                raise CirceImportError(f"{path}.Op", f"expected an operator name such as \"gte\", got {op!r}")
             if kind == "DateFilter":
                 return c.DateFilter(name, op, b.get("Value"), b.get("Extent"))
             value, extent = b.get("Value"), b.get("Extent")
