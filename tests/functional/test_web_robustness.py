@@ -147,6 +147,21 @@ def test_deep_json_is_refused_on_every_json_route(app, applicant):
     assert r.status_code in (201, 422), r.text  # control: read and judged by the route, not refused unread
 
 
+@pytest.mark.parametrize(("path", "body", "place"), [
+    ("/api/v1/tokens", '{"name": "x", "scopes": ["query"], "days": NaN}', "$.days"),
+    ("/api/v1/projects", '{"answers": {"title": "x", "duration_months": Infinity}}', "$.answers.duration_months"),
+    ("/api/v1/projects", '{"answers": {"title": "x", "nodes": [1e400]}}', "$.answers.nodes[0]"),
+])
+def test_not_finite_numbers_are_refused_on_every_json_route(app, applicant, caplog, path, body, place):
+    # token days NaN was a 500: the validation error quoting NaN could not be rendered as JSON
+    r = call(app, "POST", path, content=body, headers=applicant | {"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["detail"].startswith(place) and "not a finite number" in r.text
+    _client_errors_are_quiet(caplog)
+    ok = call(app, "POST", path, content=body.replace("NaN", "7").replace("Infinity", "12").replace("1e400", '"uhb"'),
+              headers=applicant | {"content-type": "application/json"})
+    assert ok.status_code in (201, 422), ok.text  # control: read and judged by the route
+
+
 def test_unknown_paths_are_a_page_in_the_site_layout_and_json_under_api(app):
     page = call(app, "GET", "/no-such-page")
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")

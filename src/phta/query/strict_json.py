@@ -22,10 +22,13 @@ _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
 
 class JsonInputError(ValueError):
-    """The text is not JSON a query may be read from; ``path`` is the JSON path, when known."""
+    """The text is not JSON a query may be read from; ``path`` is the JSON path, when known.
 
-    def __init__(self, path: str, message: str):
-        self.path, self.message = path, message
+    ``kind``: ``"depth"`` (nested too deep), ``"not_finite"`` (NaN, Infinity, 1e400),
+    ``"syntax"`` (not JSON at all) or ``"encoding"`` (not UTF-8)."""
+
+    def __init__(self, path: str, message: str, kind: str = "syntax"):
+        self.path, self.message, self.kind = path, message, kind
         super().__init__(f"{path}: {message}")
 
 
@@ -48,7 +51,7 @@ def too_deep(text: str, max_depth: int = MAX_DEPTH) -> bool:
 
 def check_depth(text: str, max_depth: int = MAX_DEPTH) -> None:
     if too_deep(text, max_depth):
-        raise JsonInputError("$", f"nested more than {max_depth} levels deep; a query never needs that")
+        raise JsonInputError("$", f"nested more than {max_depth} levels deep; a query never needs that", "depth")
 
 
 class _NotFinite:
@@ -75,7 +78,7 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise JsonInputError("$", f"not UTF-8 text (byte {e.start})") from None
+            raise JsonInputError("$", f"not UTF-8 text (byte {e.start})", "encoding") from None
     check_depth(text, max_depth)
     found: list[bool] = []
 
@@ -95,5 +98,5 @@ def loads(text: str | bytes, max_depth: int = MAX_DEPTH):
         raise JsonInputError("$", f"not valid JSON: {str(e).split(';')[0]}") from None
     if found:
         path, word = _find_not_finite(doc) or ("$", "NaN")
-        raise JsonInputError(path, f"{word} is not a finite number (JSON has no NaN or Infinity)")
+        raise JsonInputError(path, f"{word} is not a finite number (JSON has no NaN or Infinity)", "not_finite")
     return doc

@@ -3,7 +3,8 @@ request bodies, and the security headers.
 
 :class:`RequestLimits` refuses a body larger than the deployment allows (413; by the declared
 ``Content-Length`` before reading, else after reading no more than the limit) and a JSON body nested deeper than any
-query needs (400, before a parser could recurse into a ``RecursionError``). File uploads
+query needs (400, before a parser could recurse into a ``RecursionError``) or holding ``NaN`` or
+``Infinity`` (400 naming the JSON path), on every JSON route. File uploads
 (``multipart/form-data``) have their own, larger limit.
 
 :class:`SecurityHeaders` adds the Content-Security-Policy (everything from this origin only, no
@@ -17,7 +18,8 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from phta.query.strict_json import MAX_DEPTH, too_deep
+from phta.query import strict_json
+from phta.query.strict_json import MAX_DEPTH
 from phta.web.errors import error_response
 
 CONTENT_SECURITY_POLICY = (
@@ -72,15 +74,29 @@ class RequestLimits:
         except BodyTooLarge:
             await self._refuse(scope, receive, send, 413, too_large)
             return
-        if json_body and too_deep(body.decode("utf-8", errors="replace"), self.max_depth):
-            await self._refuse(scope, receive, send, 400, f"$: the JSON is nested more than {self.max_depth} levels deep")
-            return
+        if json_body and body:
+            refusal = _json_refusal(body, self.max_depth)
+            if refusal:
+                await self._refuse(scope, receive, send, 400, refusal)
+                return
         await self.app(scope, _replay(body, receive), send)
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
         response = error_response(Request(scope), status, message, {"connection": "close"} if status == 413 else None)
         await response(scope, receive, send)
+
+
+def _json_refusal(body: bytes, max_depth: int) -> str | None:
+    """Why no route may parse this JSON body: nested too deep (a parser would recurse until it
+    fails) or holding NaN/Infinity (not JSON; accepted by Python, then unrenderable in the
+    answer). Malformed JSON is left to the route, which reports it in its own shape."""
+    try:
+        strict_json.loads(body, max_depth)
+    except strict_json.JsonInputError as e:
+        if e.kind in ("depth", "not_finite"):
+            return f"{e.path}: {e.message}"
+    return None
 
 
 async def _read_all(receive: Receive, limit: int) -> bytes:
