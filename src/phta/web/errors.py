@@ -58,6 +58,8 @@ def wants_json(request: Request) -> bool:
 
 
 def error_response(request: Request, status: int, detail, headers: dict[str, str] | None = None) -> Response:
+    if status in (204, 304):  # no body allowed
+        return Response(status_code=status, headers=headers)
     if wants_json(request):
         response: Response = JSONResponse({"detail": jsonable_encoder(detail)}, status_code=status, headers=headers)
         return response
