@@ -44,7 +44,7 @@ def test_pages_break_no_policy_rule(page, live_server, path):
 def test_a_page_cannot_be_framed(page, live_server):
     # frame-ancestors 'none': another page that frames ours gets an empty frame
     page.goto(live_server.url + "/health")
-    page.set_content(f'<iframe id="f" src="{live_server.url}/sign-in"></iframe>')
-    page.wait_for_timeout(500)
+    # the parent's load event waits for the frame (loaded, or refused)
+    page.set_content(f'<iframe id="f" src="{live_server.url}/sign-in"></iframe>', wait_until="load")
     frame = page.frame_locator("#f")
     assert frame.locator("input[name=password]").count() == 0, frame.locator("body").inner_text()
