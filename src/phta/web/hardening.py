@@ -2,9 +2,9 @@
 request bodies, and the security headers.
 
 :class:`RequestLimits` refuses a body larger than the deployment allows (413; by the declared
-``Content-Length`` before reading, else after reading no more than the limit) and a JSON body nested deeper than any
-query needs (400, before a parser could recurse into a ``RecursionError``) or holding ``NaN`` or
-``Infinity`` (400 naming the JSON path), on every JSON route. File uploads
+``Content-Length`` before reading, else after reading no more than the limit), and on every JSON
+route a body nested deeper than any query needs (400, before a parser could recurse into a
+``RecursionError``) or holding ``NaN`` or ``Infinity`` (400 naming the JSON path). File uploads
 (``multipart/form-data``) have their own, larger limit.
 
 :class:`SecurityHeaders` adds the Content-Security-Policy (everything from this origin only, no
