@@ -17,6 +17,9 @@ DEFAULT_PORT = 8000
 DEFAULT_SPARK_MASTER = "local[2]"
 ENGINES = ("duckdb", "spark")
 DEFAULT_ENGINE = "duckdb"
+MB = 1024 * 1024
+DEFAULT_MAX_REQUEST_BYTES = 2 * MB  # a cohort definition or a form is kilobytes
+DEFAULT_MAX_UPLOAD_BYTES = 64 * MB  # the airlock's files (each type has its own smaller limit)
 
 # name -> (description, default shown in docs)
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
@@ -76,6 +79,28 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "to keep a copy outside the data directory.",
         "none",
     ),
+    "PHTA_MAX_REQUEST_BYTES": (
+        "Largest request body the web app reads (JSON, forms); larger ones get 413 before they are "
+        "read. JSON bodies are also refused (400) when nested more than 100 levels deep.",
+        str(DEFAULT_MAX_REQUEST_BYTES),
+    ),
+    "PHTA_MAX_UPLOAD_BYTES": (
+        "Largest file-upload request (`multipart/form-data`, e.g. outputs for the airlock); larger "
+        "ones get 413.",
+        str(DEFAULT_MAX_UPLOAD_BYTES),
+    ),
+    "PHTA_API_DOCS": (
+        "`true` serves the interactive API docs at `/docs` (Swagger UI from the package's own "
+        "files, nothing from another site); `false` turns them off (production). `/openapi.json` "
+        "is always served.",
+        "true",
+    ),
+    "PHTA_SECURE_COOKIES": (
+        "`true` marks the session and CSRF cookies `Secure` on every response (set it when TLS "
+        "ends at a proxy); `false` marks them `Secure` only when the request's scheme is https "
+        "(which `X-Forwarded-Proto` sets when it comes from a proxy in `PHTA_TRUSTED_PROXIES`).",
+        "false",
+    ),
     "PHTA_LINKAGE_KEY": (
         "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
         "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",
@@ -105,6 +130,10 @@ class Settings:
     audit_checkpoint_max_lag: int = 300
     #: where ``phta audit anchor --post`` sends the newest checkpoint (PHTA_AUDIT_ANCHOR_URL)
     audit_anchor_url: str | None = None
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    api_docs: bool = True
+    secure_cookies: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -161,6 +190,24 @@ def _seconds(value: str, setting: str) -> int:
     return seconds
 
 
+def _bytes(env: dict[str, str], setting: str, default: int) -> int:
+    text = env.get(setting, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1024:
+        raise SettingsError(f"{setting}: {text!r} is not a number of bytes (at least 1024)")
+    return int(text)
+
+
+def _flag(env: dict[str, str], setting: str, default: bool) -> bool:
+    text = env.get(setting, "").strip().lower()
+    if not text:
+        return default
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise SettingsError(f"{setting}: {text!r} is not true or false")
+    return text in ("true", "1", "yes")
+
+
 def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     root = Path(data_dir or env.get("PHTA_DATA_DIR") or "data").resolve()
@@ -180,4 +227,8 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
             env.get("PHTA_AUDIT_CHECKPOINT_MAX_LAG") or "300", "PHTA_AUDIT_CHECKPOINT_MAX_LAG"
         ),
         audit_anchor_url=env.get("PHTA_AUDIT_ANCHOR_URL") or None,
+        max_request_bytes=_bytes(env, "PHTA_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES),
+        max_upload_bytes=_bytes(env, "PHTA_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
+        api_docs=_flag(env, "PHTA_API_DOCS", True),
+        secure_cookies=_flag(env, "PHTA_SECURE_COOKIES", False),
     )

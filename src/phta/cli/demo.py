@@ -128,7 +128,9 @@ def demo(
     for line in prepare_demo(settings, console):
         console.print(line)
     url = f"http://{settings.host}:{port or settings.port}/"
-    console.print(f"\n[bold green]Open {url} in your browser.[/] Press Ctrl+C to stop.\n")
+    console.print(f"\n[bold green]Open {url} in your browser.[/] Press Ctrl+C to stop.")
+    if settings.api_docs:  # served from the package's own files: works offline
+        console.print(f"The JSON API's interactive docs: {url}docs\n")
     if prepare_only:
         return
     import uvicorn

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from fastapi import Request
 
 # How ``phta serve``, ``phta demo`` and the tests run uvicorn: never let it rewrite the peer.
-SERVER_OPTIONS: dict[str, object] = {"proxy_headers": False}
+# No ``Server`` banner either (it names the server software and version to every scanner).
+SERVER_OPTIONS: dict[str, object] = {"proxy_headers": False, "server_header": False}
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _FOR = re.compile(r'(?:^|;)\s*for\s*=\s*("?)([^;",]+)\1', re.IGNORECASE)
@@ -69,3 +70,15 @@ def client_address(request: Request, proxies: Sequence[Network]) -> str:
         if not _trusted(address, proxies):
             return str(address)
     return peer
+
+
+def came_over_https(request: Request, proxies: Sequence[Network]) -> bool:
+    """Whether the client's connection was TLS: the request's own scheme, or ``X-Forwarded-Proto``
+    from a trusted proxy (from anyone else it is ignored, like the forwarded address)."""
+    if request.url.scheme == "https":
+        return True
+    peer = _address(request.client.host) if request.client else None
+    if not _trusted(peer, proxies):
+        return False
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return proto == "https"

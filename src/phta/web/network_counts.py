@@ -2,7 +2,8 @@
 
 Both run a cohort on every node under the signed-in principal (the standing purpose
 ``network_feasibility``, decided again inside the execution path); both answer a refusal by
-governance with 403 and a request they cannot read with 400; both show protected counts the same
+governance with 403, and a request they cannot read or the execution path will not run (a query
+naming persons) with 400; both show protected counts the same
 way, on a page (with ``_network_counts.html``) and as JSON. Each route keeps its own parsing and
 its own page; this module is the plumbing between them and the execution path.
 """
@@ -20,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from phta.execution import NotAuthorised
 from phta.execution.network import NetworkCell
 from phta.governance.principal import Principal
+from phta.query.ir import IRError
 from phta.web.rendering import render
 
 #: ``phta.execution.network.network_feasibility`` or ``...network_atlas.atlas_network_feasibility``:
@@ -62,6 +64,8 @@ async def counts_page(request: Request, principal: Principal, run: NetworkRun, q
         outcome = await run_in_threadpool(_run, request, run, principal, query)
     except NotAuthorised as e:
         return page(error=f"Not allowed: {e}", status_code=403)
+    except IRError as e:  # a query the execution path refuses to run (e.g. one naming persons)
+        return page(error=str(e), status_code=400)
     return page(outcome=outcome)
 
 
@@ -77,4 +81,6 @@ async def counts_json(request: Request, principal: Principal, run: NetworkRun,
         outcome = await run_in_threadpool(_run, request, run, principal, query)
     except NotAuthorised as e:
         return JSONResponse({"detail": f"not allowed: {e}"}, status_code=403)
+    except IRError as e:  # a query the execution path refuses to run (e.g. one naming persons)
+        return JSONResponse({"detail": str(e)}, status_code=400)
     return JSONResponse(json.loads(json.dumps(outcome.to_dict(), default=str)))
