@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from phta.node_names import node_key
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_SPARK_MASTER = "local[2]"
@@ -85,8 +87,8 @@ class Settings:
     def engine_for(self, *names: str | None) -> str:
         """The engine of the node known by any of ``names`` (node name, store directory name)."""
         for name in names:
-            if name and name in self.node_engines:
-                return self.node_engines[name]
+            if name and node_key(name) in self.node_engines:
+                return self.node_engines[node_key(name)]
         return self.engine
 
     def spark_parquet_uri_for(self, node: str) -> str | None:
@@ -107,7 +109,7 @@ def _node_engines(text: str) -> dict[str, str]:
         node, sep, engine = (part.strip() for part in entry.partition("="))
         if not sep or not node:
             raise SettingsError(f"PHTA_NODE_ENGINES: {entry!r} is not node=engine")
-        out[node] = _engine(engine, f"PHTA_NODE_ENGINES ({node})")
+        out[node_key(node)] = _engine(engine, f"PHTA_NODE_ENGINES ({node})")
     return out
 
 

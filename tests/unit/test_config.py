@@ -36,7 +36,7 @@ def test_engine_defaults_to_duckdb_for_every_node(tmp_path: Path):
 def test_per_node_engines_override_the_default_by_node_or_store_name(tmp_path: Path):
     s = load_settings(tmp_path, env={"PHTA_NODE_ENGINES": " XR001=spark , big node = spark,XG001=duckdb",
                                      "PHTA_SPARK_PARQUET_URI": "hdfs://nn/phta/{node}/parquet"})
-    assert s.node_engines == {"XR001": "spark", "big node": "spark", "XG001": "duckdb"}
+    assert s.node_engines == {"xr001": "spark", "big node": "spark", "xg001": "duckdb"}  # keyed by node_key
     assert s.engine_for("Queen Elizabeth Hospital", "XR001") == "spark"  # by store directory
     assert s.engine_for("big node", "XR009") == "spark"  # by node name
     assert s.engine_for("other", "XR002") == "duckdb"

@@ -13,6 +13,7 @@ from phta.disclosure.check import check as check_result
 from phta.disclosure.file_checks import check_file
 from phta.disclosure.policy import PolicyError, load_policy
 from phta.disclosure.table_files import TableFileError, parse_table_file
+from phta.node_names import node_key
 
 app = typer.Typer(help="Check research outputs (tables, results) before they are released.", no_args_is_help=True)
 
@@ -107,7 +108,7 @@ def node(
             raise typer.BadParameter(str(exc)) from None
     settings = airlock.list_node_settings(database)
     if name is not None:
-        settings = [s for s in settings if s.node == name.strip().lower()] or [airlock.node_setting(database, name)]
+        settings = [s for s in settings if s.node == node_key(name)] or [airlock.node_setting(database, name)]
     for s in settings:
         who = (f" by a data custodian of {s.custodian_organisation}" if s.custodian_signoff
                else f" (held by {s.custodian_organisation})" if s.custodian_organisation else "")

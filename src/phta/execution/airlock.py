@@ -132,8 +132,7 @@ def submit(database: Database, principal: Principal, project_id: int, node: str,
            uploads: list[Upload], *, policy_spec: str | None = None) -> int:
     """Run the automatic checks, then create the request for the output checkers. ``policy_spec``
     is the deployment's disclosure policy (``Settings.disclosure_policy``)."""
-    if node not in airlock.project_nodes(database, principal, project_id):
-        raise airlock.AirlockError("choose one of your approved projects and a node its grant covers")
+    node = airlock.grant_node(database, principal, project_id, node)
     return airlock.create_request(database, principal, project_id, node, context,
                                   check_uploads(database, uploads, node, policy_spec))
 

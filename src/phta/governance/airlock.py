@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from phta import audit
 from phta.governance import projects
-from phta.governance.nodes import node_key
+from phta.governance.nodes import node_key, node_setting_row
 from phta.governance.principal import Principal
 from phta.store import Database
 from phta.store.models import (
@@ -192,6 +192,14 @@ def project_nodes(database: Database, principal: Principal, project_id: int) -> 
         return list(json.loads(grant.nodes))
 
 
+def grant_node(database: Database, principal: Principal, project_id: int, node: str) -> str:
+    """The node as the project's grant names it (any spelling of it matches), or AirlockError."""
+    for granted in project_nodes(database, principal, project_id):
+        if node_key(granted) == node_key(node or ""):
+            return granted
+    raise AirlockError("choose one of your approved projects and a node its grant covers")
+
+
 def approved_projects(database: Database, principal: Principal) -> list[tuple[int, str, list[str]]]:
     """(id, title, nodes) of the principal's projects (as lead or co-applicant) with an active grant."""
     coapplicant_of = select(ProjectCoapplicant.project_id).where(ProjectCoapplicant.user_id == principal.user_id)
@@ -215,8 +223,7 @@ def create_request(database: Database, principal: Principal, project_id: int, no
                    files: list[FileRecord]) -> int:
     context = _context(raw_context)
     _check_files(files)
-    if node not in project_nodes(database, principal, project_id):
-        raise AirlockError("choose one of your approved projects and a node its grant covers")
+    node = grant_node(database, principal, project_id, node)
     with database.session() as session:
         request = OutputRequest(project_id=project_id, applicant_user_id=principal.user_id, node=node,
                                 state="submitted", round=1, created_at=datetime.now(UTC), **context)
@@ -319,7 +326,7 @@ class NodeSetting:
 
 def node_setting(database: Database, node: str) -> NodeSetting:
     with database.session() as session:
-        row = session.get(AirlockNode, node_key(node))
+        row = node_setting_row(session, node)
         if row is None:
             return NodeSetting(node, False, None)
         return NodeSetting(row.node, row.custodian_signoff, row.custodian_organisation)
@@ -333,7 +340,7 @@ def set_node_setting(database: Database, node: str, *, custodian_signoff: bool,
     if custodian_signoff and not (custodian_organisation or "").strip():
         raise AirlockError("a node that requires custodian sign-off must name its custodians' organisation")
     with database.session() as session:
-        row = session.get(AirlockNode, node) or AirlockNode(node=node)
+        row = node_setting_row(session, node) or AirlockNode(node=node)
         row.custodian_signoff = custodian_signoff
         row.custodian_organisation = (custodian_organisation or "").strip() or None
         session.add(row)

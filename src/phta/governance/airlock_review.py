@@ -36,9 +36,10 @@ from phta.governance.airlock import (
     move,
     node_setting,
 )
+from phta.governance.nodes import node_setting_row
 from phta.governance.principal import Principal
 from phta.store import Database
-from phta.store.models import AirlockNode, OutputFile, OutputRequest, OutputReview, Project, User
+from phta.store.models import OutputFile, OutputRequest, OutputReview, Project, User
 
 DECISIONS = {"approve": "Approve release", "return": "Return to the researcher with comments", "reject": "Reject"}
 CUSTODIAN_DECISIONS = {"approve": "Sign off the release", "reject": "Refuse the release"}
@@ -111,7 +112,7 @@ def _settle(session: Session, request: OutputRequest, decision: str, principal: 
             data_dir, now: datetime) -> None:
     outcome = OUTCOME_STATE[decision]
     if outcome == "approved":
-        setting = session.get(AirlockNode, request.node)
+        setting = node_setting_row(session, request.node)
         if setting is not None and setting.custodian_signoff:
             move(session, request, "awaiting_custodian", principal.user_id, note, data_dir)
             return
@@ -137,7 +138,7 @@ def _release(session: Session, request: OutputRequest, principal: Principal, not
 
 
 def custodian_problem(session: Session, principal: Principal, request: OutputRequest) -> str | None:
-    setting = session.get(AirlockNode, request.node)
+    setting = node_setting_row(session, request.node)
     reviewer = session.get(User, principal.user_id)
     org = reviewer.organisation.name if reviewer.organisation else None
     if setting is None or not setting.custodian_signoff or org != setting.custodian_organisation:

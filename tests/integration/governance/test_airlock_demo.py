@@ -44,3 +44,27 @@ def test_demo_request_is_checked_under_the_deployment_policy(settings, tmp_path)
     (waiting,) = airlock_review.checker_queue(db, checker)
     table = next(f for f in airlock.get(db, waiting.id).current_files if f.file_name.endswith(".csv"))
     assert table.checks["policy"] == "region@XT001"
+
+
+def _demo_principal(db, local):
+    with db.session() as session:
+        return principal_for(session.scalar(select(User).where(User.email == demo_email(local))))
+
+
+def test_demo_checkers_approval_waits_for_the_uhb_custodian(settings):
+    """XT001 requires sign-off: after both demo checkers approve, the request waits for Cara
+    Custodian (University Hospitals Birmingham), who sees it and signs it off. Before node names
+    were normalised, the request went straight to ``released``."""
+    db = open_database(settings)
+    seed_demo_users(db)
+    seed_demo_project(db)
+    seed_demo_airlock(db)
+    checker, checker_2, custodian = (_demo_principal(db, n) for n in ("checker", "checker-2", "custodian"))
+    (waiting,) = airlock_review.checker_queue(db, checker)
+    assert waiting.node == DEMO_NODE
+    assert airlock_review.custodian_queue(db, custodian) == []  # control: nothing to sign yet
+    airlock_review.record_check(db, checker, waiting.id, "approve", "Release the protected version")
+    state = airlock_review.record_check(db, checker_2, waiting.id, "approve", "Agreed: the protected version")
+    assert state == "awaiting_custodian"
+    assert [v.id for v in airlock_review.custodian_queue(db, custodian)] == [waiting.id]
+    assert airlock_review.sign_off(db, custodian, waiting.id, "approve", "Fine") == "released"
