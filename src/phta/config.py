@@ -54,6 +54,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "check`: a YAML/JSON policy file (per-node overrides may only be stricter) or a built-in name.",
         "project (built-in)",
     ),
+    "PHTA_AIRLOCK_ESCALATION_DAYS": (
+        "Working days (England and Wales) an airlock request whose two output checkers disagreed "
+        "waits for a third checker before it escalates to the output-checking lead.",
+        str(5),
+    ),
     "PHTA_LINKAGE_KEY": (
         "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
         "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",
@@ -77,6 +82,8 @@ class Settings:
     disclosure_policy: str | None = None
     engine: str = DEFAULT_ENGINE
     node_engines: dict[str, str] = field(default_factory=dict)
+    #: working days a checkers' disagreement waits for a third checker before the lead decides
+    airlock_escalation_days: int = 5
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -113,6 +120,16 @@ def _node_engines(text: str) -> dict[str, str]:
     return out
 
 
+def _whole_days(value: str, setting: str) -> int:
+    try:
+        days = int(value.strip())
+    except ValueError:
+        days = -1
+    if days < 1:
+        raise SettingsError(f"{setting}: {value!r} is not a whole number of working days (1 or more)")
+    return days
+
+
 def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     root = Path(data_dir or env.get("PHTA_DATA_DIR") or "data").resolve()
@@ -127,4 +144,6 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
         disclosure_policy=env.get("PHTA_DISCLOSURE_POLICY") or None,
         engine=_engine(env.get("PHTA_ENGINE") or DEFAULT_ENGINE, "PHTA_ENGINE"),
         node_engines=_node_engines(env.get("PHTA_NODE_ENGINES", "")),
+        airlock_escalation_days=_whole_days(env.get("PHTA_AIRLOCK_ESCALATION_DAYS", "5"),
+                                            "PHTA_AIRLOCK_ESCALATION_DAYS"),
     )

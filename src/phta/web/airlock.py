@@ -19,11 +19,17 @@ from phta.web.security import csrf_protected, html_redirect, require
 router = APIRouter(tags=["airlock"], include_in_schema=False)
 FILE_SLOTS = 3
 MEDIA_TYPES = {"csv": "text/csv", "json": "application/json", "png": "image/png", "svg": "image/svg+xml",
-               "html": "text/html"}
+               "html": "text/html", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def db(request: Request):
     return request.app.state.database
+
+
+def escalate_overdue(request: Request) -> None:
+    """Escalate checkers' disagreements that waited too long (PHTA_AIRLOCK_ESCALATION_DAYS) before
+    any airlock page or API shows a request's state."""
+    airlock_review.escalate_overdue(db(request), after_working_days=request.app.state.settings.airlock_escalation_days)
 
 
 def not_found(request: Request) -> Response:
@@ -36,11 +42,12 @@ def not_allowed(request: Request, message: str) -> Response:
 
 
 def may_view(request: Request, principal: Principal, view: airlock.RequestView) -> str | None:
-    """Why this person may not see this request, or None. Researchers: their own; checkers: those
-    independent of them; custodians: those of their node."""
+    """Why this person may not see this request, or None. Researchers: their own; checkers and the
+    output-checking lead: those independent of them; custodians: those of their node."""
     if principal.user_id == view.applicant_user_id:
         return None
-    if principal.has_role("output_checker") and airlock_review.may_check(db(request), principal, view.id) is None:
+    if principal.has_role("output_checker", "output_checking_lead") and \
+            airlock_review.may_check(db(request), principal, view.id) is None:
         return None
     if principal.has_role("data_custodian") and airlock_review.may_sign_off(db(request), principal, view.id) is None:
         return None
@@ -75,6 +82,7 @@ def _form(request: Request, principal: Principal, status_code: int = 200, error:
 
 @router.get("/outputs", response_class=HTMLResponse)
 def my_requests(request: Request, principal: Principal = Depends(require("outputs.request"))) -> HTMLResponse:
+    escalate_overdue(request)
     return render(request, "outputs.html", requests=airlock.list_for_applicant(db(request), principal))
 
 
@@ -103,6 +111,7 @@ async def create_request(request: Request, principal: Principal = Depends(requir
 
 def _detail(request: Request, principal: Principal, request_id: int, status_code: int = 200,
             error: str | None = None, findings: list | None = None) -> Response:
+    escalate_overdue(request)
     view = airlock.get(db(request), request_id)
     if view is None:
         return not_found(request)
@@ -141,8 +150,12 @@ async def resubmit_request(request: Request, request_id: int,
     return html_redirect(f"/outputs/{request_id}")
 
 
-def file_response(request: Request, principal: Principal, request_id: int, file_id: int) -> Response:
-    """A file's bytes, for whoever may have them (audited). Researchers get files once released."""
+def file_response(request: Request, principal: Principal, request_id: int, file_id: int,
+                  version: str = "submitted") -> Response:
+    """A file's bytes, for whoever may have them (audited). Researchers get exactly the bytes that
+    were released (the file as submitted or its protected version), and only once released;
+    checkers and custodians may read the file as submitted or (``version="protected"``) the
+    protected version the rules produced."""
     view = airlock.get(db(request), request_id)
     if view is None:
         return not_found(request)
@@ -154,23 +167,34 @@ def file_response(request: Request, principal: Principal, request_id: int, file_
     if file is None:
         return not_found(request)
     checking = principal.user_id != view.applicant_user_id
-    if not checking and file.released_at is None:
-        return not_allowed(request, "this file has not been released")
+    if not checking:
+        if file.released_at is None or file.released_sha256 is None:
+            return not_allowed(request, "this file has not been released")
+        name, sha256 = file.released_name or file.file_name, file.released_sha256
+    elif version == "released" and file.released_sha256 is not None:
+        name, sha256 = file.released_name or file.file_name, file.released_sha256
+    elif version == "protected":
+        if file.protected is None:
+            return not_found(request)
+        name, sha256 = file.protected.file_name, file.protected.sha256
+    else:
+        name, sha256 = file.file_name, file.sha256
     try:
-        data = BlobStore(db(request).data_dir).get(file.sha256)
+        data = BlobStore(db(request).data_dir).get(sha256)
     except BlobError as exc:
         return render(request, "auth_error.html", status_code=500, title="File unavailable", message=str(exc),
                       sign_in=False)
     airlock.record_access(db(request), principal, request_id, "output.downloaded",
-                          {"file_name": file.file_name, "sha256": file.sha256})
+                          {"file_name": name, "sha256": sha256})
+    kind = name.rsplit(".", 1)[-1].lower()
     # An attachment, never rendered in our origin: an HTML or SVG output cannot run in the app's pages.
-    return Response(data, media_type=MEDIA_TYPES.get(file.kind, "application/octet-stream"),
-                    headers={"Content-Disposition": f'attachment; filename="{file.file_name}"',
+    return Response(data, media_type=MEDIA_TYPES.get(kind, "application/octet-stream"),
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
                              "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox",
-                             "X-Checksum-SHA256": file.sha256})
+                             "X-Checksum-SHA256": sha256})
 
 
 @router.get("/outputs/{request_id}/files/{file_id}")
-def download(request: Request, request_id: int, file_id: int,
+def download(request: Request, request_id: int, file_id: int, version: str = "submitted",
              principal: Principal = Depends(require("outputs.view"))) -> Response:
-    return file_response(request, principal, request_id, file_id)
+    return file_response(request, principal, request_id, file_id, version)

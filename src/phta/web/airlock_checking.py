@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from phta.governance import airlock, airlock_review
 from phta.governance.principal import Principal
-from phta.web.airlock import db, not_allowed, not_found
+from phta.web.airlock import db, escalate_overdue, not_allowed, not_found
 from phta.web.rendering import render
 from phta.web.security import csrf_protected, html_redirect, require
 
@@ -23,11 +23,13 @@ _SCREENS = {"check": "/checking", "signoff": "/signoff"}  # where each stage's r
 
 @router.get("/checking", response_class=HTMLResponse)
 def checker_queue(request: Request, principal: Principal = Depends(require("outputs.check"))) -> HTMLResponse:
+    escalate_overdue(request)
     return render(request, "checking_list.html", requests=airlock_review.checker_queue(db(request), principal))
 
 
 def _review_page(request: Request, principal: Principal, request_id: int, *, stage: str, status_code: int = 200,
                  error: str | None = None) -> Response:
+    escalate_overdue(request)
     view = airlock.get(db(request), request_id)
     if view is None:
         return not_found(request)

@@ -10,6 +10,7 @@ from phta.governance import airlock, airlock_review
 from phta.governance.demo_users import demo_email, seed_demo_project, seed_demo_users
 from phta.governance.principal import principal_for
 from phta.store import open_database
+from phta.store.blobs import BlobStore
 from phta.store.models import User
 
 
@@ -63,8 +64,12 @@ def test_demo_checkers_approval_waits_for_the_uhb_custodian(settings):
     (waiting,) = airlock_review.checker_queue(db, checker)
     assert waiting.node == DEMO_NODE
     assert airlock_review.custodian_queue(db, custodian) == []  # control: nothing to sign yet
-    airlock_review.record_check(db, checker, waiting.id, "approve", "Release the protected version")
-    state = airlock_review.record_check(db, checker_2, waiting.id, "approve", "Agreed: the protected version")
+    airlock_review.record_check(db, checker, waiting.id, "approve_protected", "Release the protected version")
+    state = airlock_review.record_check(db, checker_2, waiting.id, "approve_protected", "Agreed")
     assert state == "awaiting_custodian"
     assert [v.id for v in airlock_review.custodian_queue(db, custodian)] == [waiting.id]
     assert airlock_review.sign_off(db, custodian, waiting.id, "approve", "Fine") == "released"
+    table, chart = sorted(airlock.get(db, waiting.id).current_files, key=lambda f: f.kind)
+    assert table.released_sha256 == table.protected.sha256 != table.sha256  # the protected bytes
+    assert b",6," not in BlobStore(db.data_dir).get(table.released_sha256)
+    assert chart.released_sha256 == chart.sha256  # a figure that passed goes as it is
