@@ -39,14 +39,14 @@ def check(
         raise typer.BadParameter(str(exc)) from None
     # the airlock's automatic checks first: scripts, hidden or embedded data, size
     report = check_file(file.name, data)
-    is_table = file.suffix.lower() in (".csv", ".json")
+    is_table = file.suffix.lower() in (".csv", ".json", ".xlsx")
     # a malformed table is bad input (exit 2), reported with its line by the table reader below
     blocking = [f for f in report.findings if not (is_table and f.rule == "malformed")]
     if blocking or not is_table:
         _print_file_report(report, as_json)
         raise typer.Exit(1 if report.findings else 0)
     try:
-        result = parse_table_file(file.name, data.decode("utf-8-sig"))
+        result = parse_table_file(file.name, data)
         output = check_result(result, applied)
     except (TableFileError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None

@@ -40,12 +40,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
+import warnings
 from dataclasses import dataclass
 from zipfile import BadZipFile
 
 from openpyxl import load_workbook
 
+from phta.disclosure.person_level import (
+    COUNT_COLUMN,  # the last column of a long table: n, count, n_patients
+)
 from phta.disclosure.results import (
     AggregateResult,
     Dimension,
@@ -55,9 +58,6 @@ from phta.disclosure.results import (
 )
 
 MARGIN_NAMES = {"total", "all"}
-# the last column of a long-format table says it holds counts: n, count, n_patients, people, ...
-COUNT_COLUMN = re.compile(r"^(n|count|counts|number|freq|frequency|patients|persons|people|total)$"
-                          r"|^(n|count|number|num|no)_|_(n|count|counts)$", re.I)
 MAX_XLSX_CELLS = 100_000
 
 Layout = tuple[tuple["str | tuple[str, ...]", ...], ...]  # the file's grid, counts replaced by cell keys
@@ -105,7 +105,9 @@ def parse_table_file(name: str, data: bytes | str) -> AggregateResult:
 def xlsx_rows(name: str, data: bytes) -> list[list[str]]:
     """The values of the workbook's one worksheet as text rows (whole numbers without ``.0``)."""
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        with warnings.catch_warnings():  # openpyxl warns about styles it cannot read: not our concern
+            warnings.simplefilter("ignore")
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (BadZipFile, KeyError, ValueError, OSError) as exc:
         raise TableFileError(f"{name}: not a readable XLSX workbook ({type(exc).__name__})") from None
     try:
