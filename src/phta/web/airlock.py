@@ -13,6 +13,7 @@ from phta.execution import airlock as airlock_checks
 from phta.governance import airlock, airlock_review, authz
 from phta.governance.principal import Principal
 from phta.store.blobs import BlobError, BlobStore
+from phta.web.forms import submitted_values
 from phta.web.rendering import render
 from phta.web.security import csrf_protected, html_redirect, require
 
@@ -54,8 +55,10 @@ def may_view(request: Request, principal: Principal, view: airlock.RequestView) 
     return "you may not see this output request"
 
 
-async def read_uploads(request: Request) -> tuple[dict, list[airlock_checks.Upload]]:
+async def read_uploads(request: Request) -> tuple[dict, list[airlock_checks.Upload], dict]:
+    """(context fields, uploads, every field as submitted: to re-show the form after an error)."""
     form = await request.form()
+    submitted = submitted_values(form)
     context = {name: str(form.get(name) or "") for name in airlock.CONTEXT_FIELDS}
     context["project_node"] = str(form.get("project_node") or "")
     uploads = []
@@ -65,12 +68,13 @@ async def read_uploads(request: Request) -> tuple[dict, list[airlock_checks.Uplo
             continue
         try:
             airlock_checks.refuse_oversized(upload.filename, upload.size)
-        except airlock_checks.FilesRefused:
+        except airlock_checks.FilesRefused as exc:
             await form.close()
+            exc.submitted = submitted
             raise
         uploads.append(airlock_checks.Upload(upload.filename, await upload.read(), str(form.get(f"shows_{slot}") or "")))
     await form.close()  # the form was parsed outside FastAPI's own handling, so close its spooled files here
-    return context, uploads
+    return context, uploads, submitted
 
 
 def _form(request: Request, principal: Principal, status_code: int = 200, error: str | None = None,
@@ -94,23 +98,27 @@ def new_request(request: Request, principal: Principal = Depends(require("output
 @router.post("/outputs/new", dependencies=[Depends(csrf_protected)])
 async def create_request(request: Request, principal: Principal = Depends(require("outputs.request"))) -> Response:
     try:
-        context, uploads = await read_uploads(request)
+        context, uploads, submitted = await read_uploads(request)
     except airlock_checks.FilesRefused as exc:
-        return _form(request, principal, 400, "A file is too large.", exc.findings)
+        return _form(request, principal, 400, "A file is too large.", exc.findings, getattr(exc, "submitted", None))
     project, _, node = context.pop("project_node").partition(":")
     try:
-        request_id = airlock_checks.submit(db(request), principal, int(project or 0), node, context, uploads,
+        project_id = int(project or 0)
+    except ValueError:
+        return _form(request, principal, 400, "choose one of your approved projects", values=submitted)
+    try:
+        request_id = airlock_checks.submit(db(request), principal, project_id, node, context, uploads,
                                              policy_spec=request.app.state.settings.disclosure_policy)
     except airlock_checks.FilesRefused as exc:
         return _form(request, principal, 400, "Some files failed the automatic checks. Fix them and submit again.",
-                     exc.findings, context)
+                     exc.findings, submitted)
     except airlock.AirlockError as exc:
-        return _form(request, principal, 400, str(exc), values=context)
+        return _form(request, principal, 400, str(exc), values=submitted)
     return html_redirect(f"/outputs/{request_id}")
 
 
 def _detail(request: Request, principal: Principal, request_id: int, status_code: int = 200,
-            error: str | None = None, findings: list | None = None) -> Response:
+            error: str | None = None, findings: list | None = None, submitted: dict | None = None) -> Response:
     escalate_overdue(request)
     view = airlock.get(db(request), request_id)
     if view is None:
@@ -119,7 +127,7 @@ def _detail(request: Request, principal: Principal, request_id: int, status_code
     airlock.record_access(db(request), principal, request_id, "output.viewed", {"page": "researcher"})
     return render(request, "output.html", status_code=status_code, view=view, error=error, findings=findings or [],
                   reviews=airlock_review.visible_reviews(view, principal), decisions=airlock_review.DECISIONS,
-                  fields=airlock.CONTEXT_FIELDS, slots=range(1, FILE_SLOTS + 1))
+                  fields=airlock.CONTEXT_FIELDS, slots=range(1, FILE_SLOTS + 1), submitted=submitted)
 
 
 @router.get("/outputs/{request_id}", response_class=HTMLResponse)
@@ -136,17 +144,19 @@ async def resubmit_request(request: Request, request_id: int,
         return not_found(request)
     authz.authorise(principal, "outputs.request", view)
     try:
-        context, uploads = await read_uploads(request)
+        context, uploads, submitted = await read_uploads(request)
     except airlock_checks.FilesRefused as exc:
-        return _detail(request, principal, request_id, 400, "A file is too large.", exc.findings)
+        return _detail(request, principal, request_id, 400, "A file is too large.", exc.findings,
+                       getattr(exc, "submitted", None))
     context.pop("project_node")
     try:
         airlock_checks.resubmit(db(request), principal, request_id, context, uploads,
                                  policy_spec=request.app.state.settings.disclosure_policy)
     except airlock_checks.FilesRefused as exc:
-        return _detail(request, principal, request_id, 400, "Some files failed the automatic checks.", exc.findings)
+        return _detail(request, principal, request_id, 400, "Some files failed the automatic checks.", exc.findings,
+                       submitted)
     except airlock.AirlockError as exc:
-        return _detail(request, principal, request_id, 400, str(exc))
+        return _detail(request, principal, request_id, 400, str(exc), submitted=submitted)
     return html_redirect(f"/outputs/{request_id}")
 
 

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from phta.governance import authz, coapplicants, projects, request_form, review
 from phta.governance.principal import Principal
 from phta.governance.working_days import working_days
+from phta.web.forms import submitted_values
 from phta.web.rendering import render
 from phta.web.security import csrf_protected, html_redirect, require
 
@@ -105,12 +106,13 @@ def view_project(request: Request, project_id: int, principal: Principal = Depen
 
 
 def _project_page(request: Request, principal: Principal, project: projects.ProjectView, status_code: int = 200,
-                  coapplicant_error: str | None = None) -> Response:
+                  coapplicant_error: str | None = None, submitted: dict | None = None) -> Response:
     is_applicant = project.applicant_user_id == principal.user_id
     return render(request, "project.html", status_code=status_code, project=project,
                   reviews=review.reviews(_db(request), project.id), is_applicant=is_applicant,
                   can_manage_coapplicants=is_applicant, coapplicant_error=coapplicant_error,
-                  decisions=review.DECISIONS, working_days=working_days, **_form_context(project.answers))
+                  decisions=review.DECISIONS, working_days=working_days, submitted=submitted,
+                  **_form_context(project.answers))
 
 
 @router.post("/projects/{project_id}/coapplicants", dependencies=[Depends(csrf_protected)])
@@ -127,7 +129,8 @@ async def add_coapplicant(request: Request, project_id: int,
 
     response = _applicant_action(request, principal, project_id, add)
     if problem:
-        return _project_page(request, principal, projects.get(_db(request), project_id), 400, problem[0])
+        return _project_page(request, principal, projects.get(_db(request), project_id), 400, problem[0],
+                             submitted={"email": email})
     return response
 
 
@@ -170,13 +173,14 @@ def review_screen(request: Request, project_id: int, principal: Principal = Depe
     return _review_page(request, principal, project_id)
 
 
-def _review_page(request: Request, principal: Principal, project_id: int, status_code: int = 200, error: str | None = None) -> Response:
+def _review_page(request: Request, principal: Principal, project_id: int, status_code: int = 200, error: str | None = None,
+                 submitted: dict | None = None) -> Response:
     project = _project_or_404(request, project_id)
     if isinstance(project, Response):
         return project
     return render(request, "review.html", status_code=status_code, project=project, can_manage_coapplicants=False,
                   reviews=review.reviews(_db(request), project_id), decisions=review.DECISIONS, error=error,
-                  rule=review.DEFAULT_RULE, **_form_context(project.answers))
+                  rule=review.DEFAULT_RULE, submitted=submitted, **_form_context(project.answers))
 
 
 @router.post("/review/{project_id}", dependencies=[Depends(csrf_protected)])
@@ -188,5 +192,6 @@ async def submit_review(request: Request, project_id: int, principal: Principal 
     except LookupError:
         return _review_page(request, principal, project_id)
     except review.ReviewError as exc:
-        return _review_page(request, principal, project_id, status_code=400, error=str(exc))
+        return _review_page(request, principal, project_id, status_code=400, error=str(exc),
+                            submitted=submitted_values(form))
     return html_redirect(f"/review/{project_id}")
