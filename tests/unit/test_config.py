@@ -57,3 +57,13 @@ def test_a_malformed_engine_setting_is_an_error_naming_it(tmp_path: Path, env, n
         load_settings(tmp_path, env=env)
     for name in names:
         assert name in str(bad.value)
+
+
+def test_airlock_escalation_days_default_and_bad_values(tmp_path: Path):
+    from phta.config import SettingsError
+
+    assert load_settings(tmp_path, env={}).airlock_escalation_days == 5
+    assert load_settings(tmp_path, env={"PHTA_AIRLOCK_ESCALATION_DAYS": "3"}).airlock_escalation_days == 3
+    for bad in ("0", "three", "-2"):
+        with pytest.raises(SettingsError, match="PHTA_AIRLOCK_ESCALATION_DAYS"):
+            load_settings(tmp_path, env={"PHTA_AIRLOCK_ESCALATION_DAYS": bad})

@@ -115,3 +115,19 @@ def node(
         typer.echo(f"{s.node}: custodian sign-off {'required' if s.custodian_signoff else 'not required'}{who}")
     if not settings:
         typer.echo("No node has an airlock setting: no node requires custodian sign-off.")
+
+
+@app.command("escalate")
+def escalate(
+    data_dir: Path = typer.Option(None, help="Data directory (default PHTA_DATA_DIR or ./data)."),
+) -> None:
+    """Escalate airlock requests whose checkers disagreed PHTA_AIRLOCK_ESCALATION_DAYS working days ago
+    to the output-checking lead (the pages do this too whenever they are read; run it daily from cron)."""
+    from phta.config import load_settings
+    from phta.governance import airlock_review
+    from phta.store import open_database
+
+    settings = load_settings(data_dir)
+    done = airlock_review.escalate_overdue(open_database(settings), after_working_days=settings.airlock_escalation_days)
+    typer.echo(f"{len(done)} request(s) escalated to the output-checking lead"
+               + (f": {', '.join(str(i) for i in done)}" if done else ""))

@@ -73,3 +73,17 @@ def test_demo_checkers_approval_waits_for_the_uhb_custodian(settings):
     assert table.released_sha256 == table.protected.sha256 != table.sha256  # the protected bytes
     assert b",6," not in BlobStore(db.data_dir).get(table.released_sha256)
     assert chart.released_sha256 == chart.sha256  # a figure that passed goes as it is
+
+
+def test_demo_shows_a_disagreement_escalated_to_the_output_checking_lead(settings):
+    db = open_database(settings)
+    seed_demo_users(db)
+    seed_demo_project(db)
+    lines = seed_demo_airlock(db)
+    assert any("escalated to the output-checking lead" in line for line in lines)
+    lead = _demo_principal(db, "checking-lead")
+    (escalated,) = airlock_review.checker_queue(db, lead)
+    assert escalated.state == "escalated"
+    assert escalated.state_label.startswith("Checkers disagree: escalated to the output-checking lead on ")
+    assert airlock_review.record_check(db, lead, escalated.id, "approve_protected", "Bands are wide enough") \
+        == "awaiting_custodian"
