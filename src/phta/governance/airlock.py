@@ -7,8 +7,9 @@ disclosure rules: the automatic checks (``phta.disclosure``) run in ``phta.execu
 which hands their results here as plain data (``FileRecord.checks``).
 
 States: submitted | resubmitted -> in_review (one checker has decided) -> released | returned |
-rejected | needs_third_checker (the two checkers disagreed) | awaiting_custodian (the node's
-custodian must sign off). ``returned`` goes back to the researcher, whose resubmission starts a
+rejected | needs_third_checker (the two checkers disagreed) -> escalated (no third checker
+decided within PHTA_AIRLOCK_ESCALATION_DAYS working days: the output-checking lead decides) |
+awaiting_custodian (the node's custodian must sign off). ``returned`` goes back to the researcher, whose resubmission starts a
 new round with fresh files and fresh checkers' decisions.
 """
 

@@ -4,18 +4,22 @@ The rule (documented in docs/airlock.md):
 
 - Two output checkers decide each round independently. Neither can see the other's decision
   until both have decided (``visible_reviews``): the first pass is blinded.
-- No one checks a request from their own project or from their own organisation.
+- No one checks a request from their own project or from their own organisation or a
+  co-applicant's (``projects.conflict_of_interest``, the committee's rule).
 - Both approve -> released (or, where the node requires it, ``awaiting_custodian``); both return
   -> returned to the researcher with comments; both reject -> rejected.
 - They disagree -> ``needs_third_checker``: a third checker (neither of the first two, under the
   same independence rules) sees both decisions and comments, and their decision settles it.
-- Returning or rejecting needs a comment; so does approving files whose automatic checks found
-  failing cells (the checker says why releasing them is safe).
+- Approving "as it is" needs every automatic check passed; otherwise a checker approves the
+  protected version the rules produced (released instead) or returns the request. Returning or
+  rejecting needs a comment.
+- No third checker within N working days -> ``escalated``: the output-checking lead decides.
 - Where the node's setting requires it, a data custodian of that node's organisation signs off
   (approve -> released; reject, with a reason -> rejected).
 
 Release writes one ``output.released`` audit entry per file (target ``project:<id>``, details
-``file_name`` and ``sha256``): the transparency register reads these for the project's public log.
+``file_name`` and ``sha256`` of exactly the released bytes): the transparency register reads
+these for the project's public log.
 """
 
 from __future__ import annotations
