@@ -291,7 +291,7 @@ def escalate_overdue(database: Database, *, after_working_days: int, now: dateti
     now = now or datetime.now(UTC)
     escalated = []
     with database.session() as session:
-        for request in session.scalars(select(OutputRequest).where(OutputRequest.state == "needs_third_checker")):
+        for request in list(session.scalars(select(OutputRequest).where(OutputRequest.state == "needs_third_checker"))):
             since = session.scalar(select(OutputRequestEvent.at).where(
                 OutputRequestEvent.request_id == request.id, OutputRequestEvent.to_state == "needs_third_checker")
                 .order_by(OutputRequestEvent.id.desc()).limit(1))
