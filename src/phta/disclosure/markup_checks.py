@@ -33,6 +33,7 @@ PAINT = {"fill", "stroke", "stroke-width", "stroke-dasharray", "stroke-linecap",
          "fill-opacity", "stroke-opacity", "opacity", "font-family", "font-size", "font-weight", "font-style",
          "text-anchor", "dominant-baseline", "style", "class"}
 HTML_ATTRIBUTES = {"*": {"class", "style", "lang"}, "a": {"href"}, "th": {"scope", "colspan", "rowspan"},
+                   "table": {"border", "cellpadding", "cellspacing"},  # as pandas' to_html writes them
                    "td": {"colspan", "rowspan"}, "col": {"span"}, "colgroup": {"span"}, "html": {"lang"}}
 SVG_ATTRIBUTES = {"svg": {"xmlns", "width", "height", "viewBox", "role", "aria-label", "version", *PAINT},
                   **{tag: GEOMETRY | PAINT for tag in SVG_TAGS - {"svg", "title"}}}

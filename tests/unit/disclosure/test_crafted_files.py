@@ -106,6 +106,10 @@ CLEAN = {
         '<text x="10" y="115" font-size="10" text-anchor="start">18-49</text>')).encode(),
     "report.html": html(f"<h1>Table 1</h1>{TABLE}<p>See <a href='https://example.org/methods'>methods</a>.</p>"),
     "table.xlsx": xlsx([["age \\ sex", "F", "M"], ["18-49", 40, 25], ["50-69", 48, 61]]),
+    # as pandas' DataFrame.to_html() writes a table
+    "pandas-table.html": b'<table border="1" class="dataframe">\n  <thead>\n    <tr style="text-align: right;">\n'
+                         b'      <th>age</th>\n      <th>n</th>\n    </tr>\n  </thead>\n  <tbody>\n    <tr>\n'
+                         b'      <td>18-49</td>\n      <td>30</td>\n    </tr>\n  </tbody>\n</table>',
 }
 
 
