@@ -154,6 +154,7 @@ def test_protected_version_then_uhb_custodian_sign_off_then_download(page, live_
     sign_in(page, base, custodian, totp=True)
     page.goto(base + "/signoff")
     page.get_by_role("link", name=title).click()
+    assert "the protected version" in page.locator("#approved-version").inner_text()
     page.get_by_role("radio", name="Sign off the release").check()
     page.get_by_role("button", name="Record my decision").click()
     assert page.locator("#output-state").inner_text() == "Released"

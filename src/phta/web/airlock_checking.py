@@ -51,7 +51,9 @@ def _review_page(request: Request, principal: Principal, request_id: int, *, sta
                   stage=stage, action=f"{_SCREENS[stage]}/{request_id}", can_decide=can_decide, decided=decided,
                   decisions=airlock_review.DECISIONS if stage == "check" else airlock_review.CUSTODIAN_DECISIONS,
                   blinded=stage == "check" and airlock_review.first_pass_open(view),
-                  fields=airlock.CONTEXT_FIELDS, submitted=submitted)
+                  fields=airlock.CONTEXT_FIELDS, submitted=submitted,
+                  approved_version=airlock_review.release_version(
+                      [r for r in view.reviews if r.round == view.round and r.stage != "custodian"]))
 
 
 async def _record(request: Request, principal: Principal, request_id: int, decide: Callable[..., object], *,
