@@ -68,3 +68,20 @@ def test_escalation_to_the_lead_on_both_backends(backend_settings):
     assert airlock_review.escalate_overdue(db, after_working_days=5, now=now + timedelta(days=14)) == [rid]
     assert airlock.get(db, rid).state == "escalated"
     assert airlock_review.record_check(db, lead, rid, "approve", "fine") == "released"
+
+
+def test_any_spelling_of_a_node_finds_its_sign_off_setting(backend_settings):
+    """The grant says ``uhb``; the setting was made for ``UHB`` and the request names ``Uhb ``:
+    one node, so the custodian's sign-off is asked for (before node_key everywhere it was not)."""
+    db = open_database(backend_settings)
+    airlock.set_node_setting(db, "UHB", custodian_signoff=True, custodian_organisation="UHB trust", actor="test")
+    researcher = make_user(backend_settings, "researcher", organisation="University of Birmingham")
+    c1, c2 = (principal(backend_settings, make_user(backend_settings, "output_checker", email=f"c{i}@x{i}.example"))
+              for i in (1, 2))
+    pid = approved_project(backend_settings, researcher)
+    rid = submit(db, principal(backend_settings, researcher), pid, "Uhb ",
+                 {"title": "t", "description": "d", "population": "p", "controls": "c"},
+                 [Upload("table.csv", SAFE_CSV, "counts")])
+    assert airlock.get(db, rid).node == "uhb"  # as the grant names it
+    airlock_review.record_check(db, c1, rid, "approve")
+    assert airlock_review.record_check(db, c2, rid, "approve") == "awaiting_custodian"
