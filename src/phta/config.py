@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from phta.node_names import node_key
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_SPARK_MASTER = "local[2]"
@@ -101,6 +103,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "(which `X-Forwarded-Proto` sets when it comes from a proxy in `PHTA_TRUSTED_PROXIES`).",
         "false",
     ),
+    "PHTA_AIRLOCK_ESCALATION_DAYS": (
+        "Working days (England and Wales) an airlock request whose two output checkers disagreed "
+        "waits for a third checker before it escalates to the output-checking lead.",
+        str(5),
+    ),
     "PHTA_LINKAGE_KEY": (
         "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
         "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",
@@ -134,6 +141,8 @@ class Settings:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     api_docs: bool = True
     secure_cookies: bool = False
+    #: working days a checkers' disagreement waits for a third checker before the lead decides
+    airlock_escalation_days: int = 5
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -144,8 +153,8 @@ class Settings:
     def engine_for(self, *names: str | None) -> str:
         """The engine of the node known by any of ``names`` (node name, store directory name)."""
         for name in names:
-            if name and name in self.node_engines:
-                return self.node_engines[name]
+            if name and node_key(name) in self.node_engines:
+                return self.node_engines[node_key(name)]
         return self.engine
 
     def spark_parquet_uri_for(self, node: str) -> str | None:
@@ -166,7 +175,7 @@ def _node_engines(text: str) -> dict[str, str]:
         node, sep, engine = (part.strip() for part in entry.partition("="))
         if not sep or not node:
             raise SettingsError(f"PHTA_NODE_ENGINES: {entry!r} is not node=engine")
-        out[node] = _engine(engine, f"PHTA_NODE_ENGINES ({node})")
+        out[node_key(node)] = _engine(engine, f"PHTA_NODE_ENGINES ({node})")
     return out
 
 
@@ -208,6 +217,16 @@ def _flag(env: dict[str, str], setting: str, default: bool) -> bool:
     return text in ("true", "1", "yes")
 
 
+def _whole_days(value: str, setting: str) -> int:
+    try:
+        days = int(value.strip())
+    except ValueError:
+        days = -1
+    if days < 1:
+        raise SettingsError(f"{setting}: {value!r} is not a whole number of working days (1 or more)")
+    return days
+
+
 def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     root = Path(data_dir or env.get("PHTA_DATA_DIR") or "data").resolve()
@@ -231,4 +250,6 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
         max_upload_bytes=_bytes(env, "PHTA_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
         api_docs=_flag(env, "PHTA_API_DOCS", True),
         secure_cookies=_flag(env, "PHTA_SECURE_COOKIES", False),
+        airlock_escalation_days=_whole_days(env.get("PHTA_AIRLOCK_ESCALATION_DAYS", "5"),
+                                            "PHTA_AIRLOCK_ESCALATION_DAYS"),
     )

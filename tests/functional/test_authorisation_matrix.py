@@ -20,7 +20,7 @@ SIGNED_IN = frozenset(ALL_ROLES)
 ADMINS = frozenset({"hub_admin", "account_manager"})
 APPLICANTS = frozenset({"researcher", "innovator"})
 COMMITTEE = frozenset({"committee_member"})
-CHECKERS = frozenset({"output_checker"})
+CHECKERS = frozenset({"output_checker", "output_checking_lead"})  # the lead decides escalated requests
 CUSTODIANS = frozenset({"data_custodian"})
 
 EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {

@@ -69,7 +69,7 @@ def _optouts_step(settings: Settings, console: Console) -> list[str]:
 def _airlock_step(settings: Settings, console: Console) -> list[str]:
     from phta.execution.airlock_demo import seed_demo_airlock
 
-    lines = seed_demo_airlock(open_database(settings), settings.disclosure_policy)
+    lines = seed_demo_airlock(open_database(settings), settings.disclosure_policy, settings.airlock_escalation_days)
     # the release ledger has nothing to seed; say where it is, so a differencing refusal is no surprise
     return [*lines, f"Release ledger: every feasibility or project release is checked for differencing at its "
                     f"node ({settings.data_dir / 'ledgers'})"]

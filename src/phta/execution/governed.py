@@ -39,6 +39,7 @@ from phta.execution.request import ExecutionContext, ExecutionRequest, Purpose
 from phta.execution.results import CohortResult
 from phta.governance import UseDecision, is_use_allowed
 from phta.governance.principal import Principal
+from phta.node_names import same_node
 from phta.query import ir
 from phta.store import Database
 
@@ -118,7 +119,7 @@ def governed_policy(settings: Settings, principal: Principal | None, purpose: st
     disclosure_policy = purpose_policy(settings, decision.disclosure_policy, node) if decision.allowed else None
 
     def authorise(request: ExecutionRequest, context: ExecutionContext) -> None:
-        if request.purpose.code != purpose or (node is not None and request.node != node):
+        if request.purpose.code != purpose or (node is not None and not same_node(request.node, node)):
             raise NotAuthorised("this policy was prepared for another purpose or node")
         if not decision.allowed:
             raise NotAuthorised(decision.reason)

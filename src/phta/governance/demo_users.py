@@ -29,6 +29,8 @@ DEMO_USERS: list[tuple[str, Role, str, str | None, bool]] = [
     ("checker", Role.OUTPUT_CHECKER, "Olu Checker", "PHTA Hub", False),
     # the airlock needs two independent output checkers
     ("checker-2", Role.OUTPUT_CHECKER, "Kim Checker", "Keele University", False),
+    # decides airlock requests the two checkers disagreed on, once no third checker has in time
+    ("checking-lead", Role.OUTPUT_CHECKING_LEAD, "Lee Lead", "University of Warwick", False),
     ("account-manager", Role.ACCOUNT_MANAGER, "Amir Manager", "PHTA Hub", False),
     ("admin", Role.HUB_ADMIN, "Hana Admin", "PHTA Hub", False),
 ]

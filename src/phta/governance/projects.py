@@ -123,6 +123,21 @@ def coapplicant_ids(session: Session, project_id: int) -> list[int]:
     )
 
 
+def conflict_of_interest(session: Session, project: Project, user_id: int) -> str | None:
+    """Why ``user_id`` is not independent of ``project``: ``"own"`` (the lead applicant or a
+    co-applicant) or ``"organisation"`` (from the organisation of the project or of any
+    co-applicant: colleagues are not independent either); None if independent. The one rule for
+    the access committee (``review``) and the output airlock's checkers and custodians."""
+    coapplicants = coapplicant_ids(session, project.id)
+    if user_id == project.applicant_user_id or user_id in coapplicants:
+        return "own"
+    person = session.get(User, user_id)
+    organisations = {project.organisation_id} | {session.get(User, uid).organisation_id for uid in coapplicants}
+    if person is not None and person.organisation_id is not None and person.organisation_id in organisations:
+        return "organisation"
+    return None
+
+
 def member_user_ids(session: Session, project: Project) -> frozenset[int]:
     """The users who may use ``project``'s grant: see ``ProjectView.member_user_ids``."""
     return _members(project.applicant_user_id, project.state, coapplicant_ids(session, project.id))

@@ -140,15 +140,10 @@ def record_review(
         if project.state not in projects.UNDER_REVIEW:
             raise ReviewError("this request is not waiting for review")
         reviewer = session.get(User, principal.user_id)
-        coapplicants = projects.coapplicant_ids(session, project_id)
-        if principal.user_id == project.applicant_user_id or principal.user_id in coapplicants:
+        conflict = projects.conflict_of_interest(session, project, principal.user_id)
+        if conflict == "own":
             raise ReviewNotAllowed("you cannot review your own request")
-        # Co-applicants' organisations count as the applicant's: their colleagues are not
-        # independent reviewers either.
-        applicant_orgs = {project.organisation_id} | {
-            session.get(User, uid).organisation_id for uid in coapplicants
-        }
-        if reviewer.organisation_id is not None and reviewer.organisation_id in applicant_orgs:
+        if conflict == "organisation":
             raise ReviewNotAllowed(
                 "you are from the applicant's organisation, so you cannot review this request"
             )

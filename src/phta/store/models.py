@@ -233,6 +233,7 @@ class OutputRequest(Base):
     round: Mapped[int] = mapped_column(Integer, default=1)  # +1 on each resubmission
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # to the output-checking lead
 
 
 class OutputFile(Base):
@@ -250,8 +251,15 @@ class OutputFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     what_it_shows: Mapped[str] = mapped_column(Text)
     checks: Mapped[str] = mapped_column(Text)  # canonical JSON of the automatic checks
-    check_status: Mapped[str] = mapped_column(String(20))  # pass | suppressed | review | not_a_table
+    check_status: Mapped[str] = mapped_column(String(20))  # phta.governance.airlock.CHECK_STATUSES
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the protected version the disclosure rules produced (content-addressed like the file itself)
+    protected_name: Mapped[str | None] = mapped_column(String(200))
+    protected_sha256: Mapped[str | None] = mapped_column(String(64))
+    protected_size: Mapped[int | None] = mapped_column(Integer)
+    # exactly what was released: the file as submitted or its protected version
+    released_name: Mapped[str | None] = mapped_column(String(200))
+    released_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutputReview(Base):

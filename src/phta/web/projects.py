@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from phta.governance import authz, coapplicants, projects, request_form, review
 from phta.governance.principal import Principal
 from phta.governance.working_days import working_days
+from phta.web.forms import submitted_values
 from phta.web.node_registry import registered_nodes
 from phta.web.rendering import render
 from phta.web.security import csrf_protected, html_redirect, require
@@ -107,14 +108,15 @@ def view_project(request: Request, project_id: int, principal: Principal = Depen
 
 
 def _project_page(request: Request, principal: Principal, project: projects.ProjectView, status_code: int = 200,
-                  coapplicant_error: str | None = None) -> Response:
+                  coapplicant_error: str | None = None, submitted: dict | None = None) -> Response:
     is_applicant = project.applicant_user_id == principal.user_id
     blinded = review.visible_reviews(_db(request), project.id, principal.user_id)
     return render(request, "project.html", status_code=status_code, project=project,
                   reviews=blinded.shown, hidden_reviews=blinded.hidden, is_applicant=is_applicant,
                   can_manage_coapplicants=is_applicant, coapplicant_error=coapplicant_error,
                   named_coapplicants=coapplicants.shown_to(principal, project),
-                  decisions=review.DECISIONS, working_days=working_days, **_form_context(request, project.answers))
+                  decisions=review.DECISIONS, working_days=working_days, submitted=submitted,
+                  **_form_context(request, project.answers))
 
 
 @router.post("/projects/{project_id}/coapplicants", dependencies=[Depends(csrf_protected)])
@@ -131,7 +133,8 @@ async def add_coapplicant(request: Request, project_id: int,
 
     response = _applicant_action(request, principal, project_id, add)
     if problem:
-        return _project_page(request, principal, projects.get(_db(request), project_id), 400, problem[0])
+        return _project_page(request, principal, projects.get(_db(request), project_id), 400, problem[0],
+                             submitted={"email": email})
     return response
 
 
@@ -174,7 +177,8 @@ def review_screen(request: Request, project_id: int, principal: Principal = Depe
     return _review_page(request, principal, project_id)
 
 
-def _review_page(request: Request, principal: Principal, project_id: int, status_code: int = 200, error: str | None = None) -> Response:
+def _review_page(request: Request, principal: Principal, project_id: int, status_code: int = 200, error: str | None = None,
+                 submitted: dict | None = None) -> Response:
     project = _project_or_404(request, project_id)
     if isinstance(project, Response):
         return project
@@ -186,7 +190,7 @@ def _review_page(request: Request, principal: Principal, project_id: int, status
     return render(request, "review.html", status_code=status_code, project=project, can_manage_coapplicants=False,
                   named_coapplicants=coapplicants.shown_to(principal, project),
                   reviews=blinded.shown, hidden_reviews=blinded.hidden, my_review=mine, recorded=recorded, reviewing=True,
-                  decisions=review.DECISIONS, error=error, rule=review.DEFAULT_RULE,
+                  decisions=review.DECISIONS, error=error, rule=review.DEFAULT_RULE, submitted=submitted,
                   **_form_context(request, project.answers))
 
 
@@ -199,6 +203,7 @@ async def submit_review(request: Request, project_id: int, principal: Principal 
     except LookupError:
         return _review_page(request, principal, project_id)
     except review.ReviewError as exc:
-        return _review_page(request, principal, project_id, status_code=400, error=str(exc))
+        return _review_page(request, principal, project_id, status_code=400, error=str(exc),
+                            submitted=submitted_values(form))
     # Post/redirect/get to a confirmation: a reload cannot vote twice, and the page says it counted.
     return html_redirect(f"/review/{project_id}?recorded=1")
