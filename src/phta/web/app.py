@@ -16,6 +16,7 @@ from phta.web import (
     airlock,
     airlock_api,
     airlock_checking,
+    budget,
     feasibility,
     feasibility_atlas,
     governance_api,
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(projects.router)
     app.include_router(feasibility.router)
     app.include_router(feasibility_atlas.router)
+    app.include_router(budget.router)
     app.include_router(projects_api.router)
     app.include_router(register.router)
     app.include_router(airlock.router)
