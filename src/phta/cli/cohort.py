@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from phta.cdm.store import StoreError
-from phta.cli import circe
+from phta.cli import circe, vocabulary
 from phta.config import SettingsError, load_settings
 from phta.disclosure import PolicyError
 from phta.execution import (
@@ -37,6 +37,7 @@ from phta.query.vocabulary_check import check_vocabulary
 
 app = typer.Typer(help="Define cohorts and count them (PHTA JSON or DSL .py files).", no_args_is_help=True)
 circe.register(app)  # phta cohort import (ATLAS / Circe JSON -> PHTA JSON)
+vocabulary.register(app)  # phta cohort check, phta cohort vocabulary
 console = Console()
 errors = Console(stderr=True)
 
