@@ -9,6 +9,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from phta.query import ir, serial
 from phta.query.circe.importer import import_expression
@@ -202,3 +204,48 @@ def test_the_docs_show_the_vocabulary_table_as_the_data_says():
     doc = (REPO / "docs" / "disclosure-control.md").read_text(encoding="utf-8")
     assert markdown_table() in doc, "regenerate the table: python -c 'from phta.query.purpose_vocabulary " \
                                     "import markdown_table; print(markdown_table())'"
+
+
+# --- the meaning of calendar_month: an allowed bound cannot tell two days of one month apart ------
+
+_OPS = {"lt": lambda x, d: x < d, "le": lambda x, d: x <= d, "gt": lambda x, d: x > d, "ge": lambda x, d: x >= d,
+        "eq": lambda x, d: x == d, "ne": lambda x, d: x != d}
+_CIRCE = {"lt": "lt", "lte": "le", "gt": "gt", "gte": "ge", "eq": "eq", "!eq": "ne"}
+
+
+def _month_days(d: dt.date):
+    """Every day of the months around ``d``."""
+    first = (d.replace(day=1) - dt.timedelta(days=40)).replace(day=1)
+    return [first + dt.timedelta(days=i) for i in range(120)]
+
+
+def _constant_within_months(predicate, d: dt.date) -> bool:
+    by_month: dict[tuple[int, int], set[bool]] = {}
+    for x in _month_days(d):
+        by_month.setdefault((x.year, x.month), set()).add(predicate(x))
+    return all(len(answers) == 1 for answers in by_month.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(op=st.sampled_from(sorted(_OPS)), day=st.dates(dt.date(1950, 1, 1), dt.date(2030, 12, 31)))
+def test_a_phta_bound_is_allowed_exactly_when_it_cannot_tell_apart_two_days_of_a_month(op, day):
+    used = features_used(_on(op, day.isoformat()))
+    allowed = first_refused(_on(op, day.isoformat()), "network_feasibility") is None
+    assert allowed == _constant_within_months(lambda x: _OPS[op](x, day), day), used
+
+
+@settings(max_examples=300, deadline=None)
+@given(op=st.sampled_from([*_CIRCE, "bt", "!bt"]), day=st.dates(dt.date(1950, 1, 1), dt.date(2030, 12, 31)),
+       length=st.integers(0, 70))
+def test_an_atlas_range_is_allowed_exactly_when_it_cannot_tell_apart_two_days_of_a_month(op, day, length):
+    extent = day + dt.timedelta(days=length)
+    doc = samples.atlas_base()
+    doc["PrimaryCriteria"]["CriteriaList"][0]["ConditionOccurrence"]["OccurrenceStartDate"] = {
+        "Value": day.isoformat(), "Op": op, **({"Extent": extent.isoformat()} if op.endswith("bt") else {})}
+    allowed = first_refused(import_expression(doc), "network_feasibility") is None
+    if op.endswith("bt"):
+        inside = lambda x: day <= x <= extent  # noqa: E731
+        predicate = inside if op == "bt" else (lambda x: not inside(x))
+    else:
+        predicate = lambda x: _OPS[_CIRCE[op]](x, day)  # noqa: E731
+    assert allowed == _constant_within_months(predicate, day)
