@@ -213,15 +213,16 @@ _OPS = {"lt": lambda x, d: x < d, "le": lambda x, d: x <= d, "gt": lambda x, d: 
 _CIRCE = {"lt": "lt", "lte": "le", "gt": "gt", "gte": "ge", "eq": "eq", "!eq": "ne"}
 
 
-def _month_days(d: dt.date):
-    """Every day of the months around ``d``."""
-    first = (d.replace(day=1) - dt.timedelta(days=40)).replace(day=1)
-    return [first + dt.timedelta(days=i) for i in range(120)]
+def _month_days(*days: dt.date):
+    """Every day of the whole months from two months before the earliest of ``days`` to two after the latest."""
+    first = (min(days).replace(day=1) - dt.timedelta(days=40)).replace(day=1)
+    last = (max(days).replace(day=1) + dt.timedelta(days=100)).replace(day=1)
+    return [first + dt.timedelta(days=i) for i in range((last - first).days)]
 
 
-def _constant_within_months(predicate, d: dt.date) -> bool:
+def _constant_within_months(predicate, *days: dt.date) -> bool:
     by_month: dict[tuple[int, int], set[bool]] = {}
-    for x in _month_days(d):
+    for x in _month_days(*days):
         by_month.setdefault((x.year, x.month), set()).add(predicate(x))
     return all(len(answers) == 1 for answers in by_month.values())
 
@@ -248,4 +249,18 @@ def test_an_atlas_range_is_allowed_exactly_when_it_cannot_tell_apart_two_days_of
         predicate = inside if op == "bt" else (lambda x: not inside(x))
     else:
         predicate = lambda x: _OPS[_CIRCE[op]](x, day)  # noqa: E731
-    assert allowed == _constant_within_months(predicate, day)
+    assert allowed == _constant_within_months(predicate, day, extent)
+
+
+@settings(max_examples=300, deadline=None)
+@given(census=st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)).map(lambda d: d.replace(day=1)),
+       start=st.integers(-120, 60), length=st.integers(0, 90), open_end=st.sampled_from([None, "start", "end"]))
+def test_a_window_on_a_census_date_is_allowed_exactly_when_it_covers_whole_months(census, start, length, open_end):
+    start_days, end_days = (None if open_end == "start" else start), (None if open_end == "end" else start + length)
+    window = ir.Exists(ir.WhereDate(ir.Events("condition"), ir.IndexDate(), start_days, end_days))
+    query = ir.Cohort(ir.Literal("date", census), (ir.Rule("r", window),))
+    lo = None if start_days is None else census + dt.timedelta(days=start_days)
+    hi = None if end_days is None else census + dt.timedelta(days=end_days)
+    allowed = first_refused(query, "network_feasibility") is None
+    assert allowed == _constant_within_months(
+        lambda x: (lo is None or x >= lo) and (hi is None or x <= hi), *(d for d in (lo, hi) if d))
