@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields
 from phta.query import ir
 from phta.query import ir_circe as c
 from phta.query.nodes import IRError, Node
-from phta.query.purpose_vocabulary import FEATURES, allowed_features, vocabulary_key
+from phta.query.purpose_vocabulary import FEATURES, allowed_features
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,6 @@ def check_vocabulary(query: Node, purpose: str, *, data_node: str | None = None)
 def first_refused(query: Node, purpose: str) -> Use | None:
     allowed = allowed_features(purpose)
     return next((u for u in features_used(query) if u.feature not in allowed), None)
-
-
-def knows_purpose(purpose: str) -> bool:
-    return vocabulary_key(purpose) is not None
 
 
 def features_used(query: Node) -> list[Use]:
