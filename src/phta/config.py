@@ -22,6 +22,9 @@ DEFAULT_ENGINE = "duckdb"
 MB = 1024 * 1024
 DEFAULT_MAX_REQUEST_BYTES = 2 * MB  # a cohort definition or a form is kilobytes
 DEFAULT_MAX_UPLOAD_BYTES = 64 * MB  # the airlock's files (each type has its own smaller limit)
+DEFAULT_QUERY_BUDGET = 500
+#: built-in per-purpose budgets (PHTA_QUERY_BUDGETS adds to and overrides them); None: unlimited
+DEFAULT_QUERY_BUDGETS: dict[str, int | None] = {"custodian_quality": None}
 
 # name -> (description, default shown in docs)
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
@@ -108,6 +111,17 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "waits for a third checker before it escalates to the output-checking lead.",
         str(5),
     ),
+    "PHTA_QUERY_BUDGET": (
+        "Queries each user may run per purpose per UTC day (a network request counts once, however "
+        "many nodes answer it); `unlimited` for no limit. Applies to every purpose without an override.",
+        "500",
+    ),
+    "PHTA_QUERY_BUDGETS": (
+        "Per-purpose daily query budgets, `purpose=N` (or `purpose=unlimited`) separated by commas "
+        "(`network_feasibility=300,project=2000`); `project` stands for every `project:<id>` purpose. "
+        "A custodian's own quality checks are unlimited unless set here.",
+        "custodian_quality=unlimited",
+    ),
     "PHTA_LINKAGE_KEY": (
         "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
         "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",
@@ -143,6 +157,9 @@ class Settings:
     secure_cookies: bool = False
     #: working days a checkers' disagreement waits for a third checker before the lead decides
     airlock_escalation_days: int = 5
+    #: queries per user, purpose and UTC day (None: unlimited), and per-purpose overrides
+    query_budget: int | None = DEFAULT_QUERY_BUDGET
+    query_budgets: dict[str, int | None] = field(default_factory=lambda: dict(DEFAULT_QUERY_BUDGETS))
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -156,6 +173,13 @@ class Settings:
             if name and node_key(name) in self.node_engines:
                 return self.node_engines[node_key(name)]
         return self.engine
+
+    def query_budget_for(self, purpose: str) -> int | None:
+        """The daily budget of ``purpose`` (``project:<id>`` falls back to ``project``); None: unlimited."""
+        for key in (purpose, "project" if purpose.startswith("project:") else None):
+            if key is not None and key in self.query_budgets:
+                return self.query_budgets[key]
+        return self.query_budget
 
     def spark_parquet_uri_for(self, node: str) -> str | None:
         """Where the cluster reads this node's export (None: the store's own directory)."""
@@ -227,6 +251,26 @@ def _whole_days(value: str, setting: str) -> int:
     return days
 
 
+def _budget(value: str, setting: str) -> int | None:
+    value = value.strip()
+    if value == "unlimited":
+        return None
+    if not value.isdigit():
+        raise SettingsError(f"{setting}: expected a whole number of queries or 'unlimited', got {value!r}")
+    return int(value)
+
+
+def _query_budgets(text: str) -> dict[str, int | None]:
+    """``purpose=N,purpose=unlimited`` over the built-in defaults; a malformed entry is an error."""
+    out = dict(DEFAULT_QUERY_BUDGETS)
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        purpose, sep, value = (part.strip() for part in entry.partition("="))
+        if not sep or not purpose:
+            raise SettingsError(f"PHTA_QUERY_BUDGETS: {entry!r} is not purpose=N")
+        out[purpose] = _budget(value, f"PHTA_QUERY_BUDGETS ({purpose})")
+    return out
+
+
 def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     root = Path(data_dir or env.get("PHTA_DATA_DIR") or "data").resolve()
@@ -252,4 +296,6 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
         secure_cookies=_flag(env, "PHTA_SECURE_COOKIES", False),
         airlock_escalation_days=_whole_days(env.get("PHTA_AIRLOCK_ESCALATION_DAYS", "5"),
                                             "PHTA_AIRLOCK_ESCALATION_DAYS"),
+        query_budget=_budget(env.get("PHTA_QUERY_BUDGET") or str(DEFAULT_QUERY_BUDGET), "PHTA_QUERY_BUDGET"),
+        query_budgets=_query_budgets(env.get("PHTA_QUERY_BUDGETS", "")),
     )

@@ -78,7 +78,16 @@ def _airlock_step(settings: Settings, console: Console) -> list[str]:
 def _atlas_step(settings: Settings, console: Console) -> list[str]:
     """Nothing to seed (the page carries its example); say where ATLAS definitions run."""
     return ["ATLAS cohorts: sign in as the demo researcher, open /feasibility/atlas and "
-            "'Fill in an example' (or paste your own ATLAS JSON)"]
+            "'Fill in an example' (or paste your own ATLAS JSON)",
+            # the vocabulary and the budget: nothing to seed, say what a researcher will meet
+            f"Query vocabulary and budget: feasibility queries use ages and calendar months, not dates of birth "
+            f"or exact dates (phta cohort vocabulary); each researcher has {_budget(settings)} feasibility "
+            f"queries a day, shown at /budget"]
+
+
+def _budget(settings: Settings) -> str:
+    limit = settings.query_budget_for("network_feasibility")
+    return "unlimited" if limit is None else str(limit)
 
 
 def _citizen_step(settings: Settings, console: Console) -> list[str]:

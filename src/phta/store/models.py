@@ -302,3 +302,17 @@ class AirlockNode(Base):
     node: Mapped[str] = mapped_column(String(64), primary_key=True)
     custodian_signoff: Mapped[bool] = mapped_column(Boolean, default=False)
     custodian_organisation: Mapped[str | None] = mapped_column(String(200))
+
+
+class QueryBudgetUse(Base):
+    """Queries one actor ran for one purpose on one UTC day (the daily query budget's counter,
+    phta.execution.budget). One row per actor, purpose and day, raised atomically."""
+
+    __tablename__ = "query_budget_use"
+    __table_args__ = (UniqueConstraint("actor", "purpose", "day", name="uq_query_budget_use"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    purpose: Mapped[str] = mapped_column(String(100))
+    day: Mapped[str] = mapped_column(String(10))  # ISO date, UTC
+    used: Mapped[int] = mapped_column(Integer, default=0)

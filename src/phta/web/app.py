@@ -17,6 +17,7 @@ from phta.web import (
     airlock_api,
     airlock_checking,
     api_docs,
+    budget,
     errors,
     feasibility,
     feasibility_atlas,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(projects.router)
     app.include_router(feasibility.router)
     app.include_router(feasibility_atlas.router)
+    app.include_router(budget.router)
     app.include_router(projects_api.router)
     app.include_router(register.router)
     app.include_router(airlock.router)
