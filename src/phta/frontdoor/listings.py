@@ -1,0 +1,143 @@
+"""The public listings: the asset directory, opportunities, challenges, events (and iCalendar).
+
+A listing with a closing date is shown up to and including that date and not after; ``today``
+comes from the caller's clock, so tests decide what "today" is.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+from icalendar import Calendar, Event
+from sqlalchemy import select
+
+from phta.frontdoor.vocabulary import ASSET_KINDS, OPPORTUNITY_KINDS, SECTORS
+from phta.store import Database
+from phta.store.models import (
+    FrontdoorAsset,
+    FrontdoorChallenge,
+    FrontdoorEvent,
+    FrontdoorOpportunity,
+    FrontdoorPartner,
+    FrontdoorPathway,
+)
+
+
+@dataclass(frozen=True)
+class AssetView:
+    slug: str
+    name: str
+    kind: str
+    summary: str
+    expertise: list[str]
+    capabilities: list[str]
+    sectors: list[str]
+    datasets: list[str]
+    location: str
+    availability: str | None
+    contact_route: str
+    sample_data: bool
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _asset(row: FrontdoorAsset) -> AssetView:
+    return AssetView(row.slug, row.name, row.kind, row.summary, json.loads(row.expertise),
+                     json.loads(row.capabilities), json.loads(row.sectors), json.loads(row.datasets),
+                     row.location, row.availability, row.contact_route, row.sample_data)
+
+
+def node_store_assets(nodes) -> list[AssetView]:
+    """The region's node stores, shown as datasets until the regional library lands (issue 20)."""
+    return [AssetView(f"node-{n.code.lower()}", f"{n.name} (node {n.code})", "node_store",
+                      "A hospital's OMOP CDM node of the regional network; count patients with network "
+                      "feasibility, then apply for access.", [], ["network feasibility", "access requests"],
+                      [], ["OMOP CDM v5.4"], "", None, "Sign in and use network feasibility", False)
+            for n in nodes]
+
+
+def assets(database: Database, *, q: str = "", kind: str = "", sector: str = "",
+           extra: list[AssetView] = ()) -> list[AssetView]:
+    """The directory, filtered: ``q`` searches name, summary, expertise and capabilities."""
+    with database.session() as session:
+        found = [_asset(r) for r in session.scalars(select(FrontdoorAsset).order_by(FrontdoorAsset.name))]
+    found += list(extra)
+    words = q.lower().split()
+
+    def keep(a: AssetView) -> bool:
+        text = " ".join([a.name, a.summary, *a.expertise, *a.capabilities, *a.datasets]).lower()
+        return ((not kind or a.kind == kind) and (not sector or sector in a.sectors)
+                and all(w in text for w in words))
+
+    return [a for a in found if keep(a)]
+
+
+def asset_names(database: Database) -> dict[str, str]:
+    with database.session() as session:
+        return dict(session.execute(select(FrontdoorAsset.slug, FrontdoorAsset.name)).tuples())
+
+
+def partners(database: Database) -> dict[str, FrontdoorPartner]:
+    with database.session() as session:
+        return {p.slug: p for p in session.scalars(select(FrontdoorPartner))}
+
+
+def pathways(database: Database) -> dict[str, FrontdoorPathway]:
+    with database.session() as session:
+        return {p.slug: p for p in session.scalars(select(FrontdoorPathway).order_by(FrontdoorPathway.id))}
+
+
+def _open(closes_on: str | None, today: date) -> bool:
+    return closes_on is None or date.fromisoformat(closes_on) >= today
+
+
+def opportunities(database: Database, today: date, kind: str = "") -> list[FrontdoorOpportunity]:
+    with database.session() as session:
+        rows = session.scalars(select(FrontdoorOpportunity).order_by(FrontdoorOpportunity.closes_on,
+                                                                     FrontdoorOpportunity.title))
+        return [r for r in rows if _open(r.closes_on, today) and (not kind or r.kind == kind)]
+
+
+def challenges(database: Database, today: date) -> list[FrontdoorChallenge]:
+    with database.session() as session:
+        rows = session.scalars(select(FrontdoorChallenge).order_by(FrontdoorChallenge.closes_on))
+        return [r for r in rows if _open(r.closes_on, today)]
+
+
+def challenge(database: Database, challenge_id: int, today: date) -> FrontdoorChallenge | None:
+    with database.session() as session:
+        row = session.get(FrontdoorChallenge, challenge_id)
+    return row if row is not None and _open(row.closes_on, today) else None
+
+
+def events(database: Database, today: date) -> list[FrontdoorEvent]:
+    """Events still to come whose registration has not closed."""
+    with database.session() as session:
+        rows = session.scalars(select(FrontdoorEvent).order_by(FrontdoorEvent.starts_at))
+        return [r for r in rows if _open(r.closes_on, today) and r.ends_at.date() >= today]
+
+
+def icalendar(rows: list[FrontdoorEvent], host: str) -> bytes:
+    """RFC 5545 calendar of ``rows`` (each event's UID is stable: its slug at this host)."""
+    cal = Calendar()
+    cal.add("prodid", "-//PHTA//Regional events//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", "PHTA regional life-sciences events")
+    for row in rows:
+        event = Event()
+        event.add("uid", f"{row.slug}@{host}")
+        event.add("summary", row.title)
+        event.add("description", row.summary + (" (sample data)" if row.sample_data else ""))
+        event.add("location", row.location)
+        event.add("dtstart", row.starts_at)
+        event.add("dtend", row.ends_at)
+        event.add("dtstamp", row.starts_at)
+        event.add("categories", [row.kind])
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+FILTERS = {"kinds": ASSET_KINDS, "sectors": SECTORS, "opportunity_kinds": OPPORTUNITY_KINDS}
