@@ -112,7 +112,7 @@ def choose_manager(session: Session, pathway: str) -> int | None:
     load = dict(session.execute(
         select(FrontdoorCase.manager_user_id, func.count()).where(FrontdoorCase.status != "closed",
                                                                   FrontdoorCase.manager_user_id.in_(candidates))
-        .group_by(FrontdoorCase.manager_user_id)).tuples())
+        .group_by(FrontdoorCase.manager_user_id)).all())
     return min(candidates, key=lambda u: (load.get(u, 0), u))
 
 

@@ -38,7 +38,7 @@ def converted_case_ids(database: Database) -> set[int]:
     with database.session() as session:
         links = session.execute(select(FrontdoorCaseLink.case_id, FrontdoorCaseLink.created_at,
                                        FrontdoorCaseLink.kind)).all()
-        applicants = dict(session.execute(select(FrontdoorCase.id, FrontdoorCase.applicant_user_id)).tuples())
+        applicants = dict(session.execute(select(FrontdoorCase.id, FrontdoorCase.applicant_user_id)).all())
         projects = session.execute(select(Project.applicant_user_id, Project.created_at)).all()
     out = set()
     for case_id, opened, kind in links:

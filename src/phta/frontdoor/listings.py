@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
-from phta.frontdoor.vocabulary import ASSET_KINDS, OPPORTUNITY_KINDS, SECTORS
+from phta.frontdoor.vocabulary import ASSET_KINDS, OPPORTUNITY_KINDS, RESPONDER_KINDS, SECTORS
 from phta.store import Database
 from phta.store.models import (
     FrontdoorAsset,
     FrontdoorChallenge,
+    FrontdoorChallengeResponse,
     FrontdoorEvent,
     FrontdoorOpportunity,
     FrontdoorPartner,
@@ -77,7 +78,7 @@ def assets(database: Database, *, q: str = "", kind: str = "", sector: str = "",
 
 def asset_names(database: Database) -> dict[str, str]:
     with database.session() as session:
-        return dict(session.execute(select(FrontdoorAsset.slug, FrontdoorAsset.name)).tuples())
+        return dict(session.execute(select(FrontdoorAsset.slug, FrontdoorAsset.name)).all())
 
 
 def partners(database: Database) -> dict[str, FrontdoorPartner]:
@@ -111,6 +112,26 @@ def challenge(database: Database, challenge_id: int, today: date) -> FrontdoorCh
     with database.session() as session:
         row = session.get(FrontdoorChallenge, challenge_id)
     return row if row is not None and _open(row.closes_on, today) else None
+
+
+def respond_to_challenge(database: Database, user_id: int, challenge_id: int, raw: dict,
+                         now: datetime) -> int | str | None:
+    """Record a response to an open challenge: its id; None if the challenge is closed or
+    missing; a message naming the field if the response is not valid."""
+    challenge_row = challenge(database, challenge_id, now.date())
+    if challenge_row is None:
+        return None
+    kind, summary = raw.get("responder_kind"), raw.get("summary")
+    if not isinstance(kind, str) or kind not in RESPONDER_KINDS:
+        return f"You are: choose one of {', '.join(RESPONDER_KINDS.values())}"
+    if not isinstance(summary, str) or not summary.strip() or len(summary) > 5000:
+        return "Your response: write 1 to 5,000 characters"
+    with database.session() as session:
+        row = FrontdoorChallengeResponse(challenge_id=challenge_row.id, user_id=user_id, responder_kind=kind,
+                                         summary=summary.strip(), created_at=now)
+        session.add(row)
+        session.flush()
+        return row.id
 
 
 def events(database: Database, today: date) -> list[FrontdoorEvent]:

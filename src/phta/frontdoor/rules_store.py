@@ -57,4 +57,4 @@ def save_rules(database: Database, principal: Principal, source: str, now: datet
 def history(database: Database) -> list[tuple[datetime, int | None]]:
     with database.session() as session:
         return list(session.execute(select(FrontdoorTriageRules.saved_at, FrontdoorTriageRules.saved_by_user_id)
-                                    .order_by(FrontdoorTriageRules.id.desc())).tuples())
+                                    .order_by(FrontdoorTriageRules.id.desc())).all())
