@@ -85,8 +85,8 @@ def parse_rules(source: str, known: dict[str, set[str]] | None = None) -> list[R
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise RulesError(f"the rules are not valid YAML{where}") from None
-    if data is None:
-        return []
+    if not data:
+        raise RulesError("there are no rules: every enquiry would go to general enquiries unexplained")
     if not isinstance(data, list):
         raise RulesError("the rules must be a list (each rule starts with '- name: ...')")
     return [_parse_rule(i, raw, known) for i, raw in enumerate(data, start=1)]
