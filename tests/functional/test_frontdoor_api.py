@@ -104,6 +104,11 @@ def test_tasks_and_documents(door):
     assert got.content == body and got.headers["content-type"] == "application/octet-stream"
     assert innovator.post(f"/api/v1/cases/{case_id}/documents",
                           json={"file_name": "a.txt", "content_base64": "%%%"}).status_code == 400
+    r = innovator.post(f"/api/v1/cases/{case_id}/documents",
+                       json={"file_name": 'протокол "v2".pdf', "content_base64": base64.b64encode(b"x").decode()})
+    doc_id = r.json()["created"]
+    got = innovator.get(f"/cases/{case_id}/documents/{doc_id}")
+    assert got.status_code == 200 and "filename*=UTF-8''%D0%BF" in got.headers["content-disposition"]
 
 
 def test_governance_steps_open_prefilled_and_the_enquirer_sees_them(door):

@@ -4,6 +4,7 @@ the case page where both sides work (messages, documents; the hub also tasks, st
 from __future__ import annotations
 
 import inspect
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -136,8 +137,11 @@ def get_document(request: Request, case_id: int, document_id: int,
         name, data = case_actions.get_document(db(request), case_id, document_id)
     except case_actions.CaseNotFound:
         return not_found(request, "document")
+    # A header is Latin-1: an ASCII fallback name, and the real one per RFC 6266 / 5987.
+    fallback = name.encode("ascii", "replace").decode("ascii").replace("?", "_")
     return Response(data, media_type="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                    headers={"Content-Disposition": f"attachment; filename=\"{fallback}\"; "
+                                                    f"filename*=UTF-8''{quote(name, safe='')}",
                              "X-Content-Type-Options": "nosniff"})
 
 
