@@ -147,6 +147,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/operator/triage-rules"): frozenset({"hub_admin"}),
     ("GET", "/api/v1/frontdoor/triage-rules"): frozenset({"hub_admin"}),
     ("PUT", "/api/v1/frontdoor/triage-rules"): frozenset({"hub_admin"}),
+    ("POST", "/operator/managers/{user_id}"): frozenset({"hub_admin"}),
+    ("GET", "/api/v1/frontdoor/managers"): frozenset({"hub_admin"}),
+    ("PUT", "/api/v1/frontdoor/managers/{user_id}"): frozenset({"hub_admin"}),
 }
 
 PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999", "{request_id}": "999999", "{file_id}": "999999",

@@ -230,3 +230,47 @@ def test_challenge_responses_need_sign_in_and_an_open_challenge(door, live_serve
     assert innovator.post("/api/v1/challenges/1/responses", json=ok | {"responder_kind": "wizard"}).status_code == 400
     clock.now = clock.now.replace(year=2027, month=3, day=2)  # the day after it closed
     assert innovator.post("/api/v1/challenges/1/responses", json=ok).status_code == 404
+
+
+def test_the_hub_admin_decides_who_takes_which_pathway(live_server, settings):
+    install(live_server, settings)
+    admin = client_for(live_server, settings, "hub_admin")
+    innovator = client_for(live_server, settings, "innovator")
+    ann = client_for(live_server, settings, "account_manager", email="am1@test.example", name="Ann First")
+    client_for(live_server, settings, "account_manager", email="am2@test.example", name="Bob Second").close()
+    bob_id = next(m["user_id"] for m in admin.get("/api/v1/frontdoor/managers").json() if m["name"] == "Bob Second")
+    assert admin.put(f"/api/v1/frontdoor/managers/{bob_id}", json={"pathways": ["evaluation"]}).status_code == 200
+    assert [_enquire(innovator)["account_manager"] for _ in range(3)] == ["Bob Second"] * 3  # only Bob takes it
+    assert _enquire(innovator, needs=["funding"])["account_manager"] == "Ann First"  # nobody takes growth: anyone
+    r = admin.put(f"/api/v1/frontdoor/managers/{bob_id}", json={"pathways": ["nowhere"]})
+    assert r.status_code == 400 and "nowhere" in r.json()["detail"]
+    assert admin.put("/api/v1/frontdoor/managers/1", json={"pathways": []}).status_code == 400  # not an AM
+    assert ann.put(f"/api/v1/frontdoor/managers/{bob_id}", json={"pathways": []}).status_code == 403
+    page = admin.post(f"/operator/managers/{bob_id}", data={"pathways": ["trials", "data"],
+                                                            "csrf_token": admin.headers["X-CSRF-Token"]})
+    assert page.status_code == 303
+    assert {m["name"]: m["pathways"] for m in admin.get("/api/v1/frontdoor/managers").json()}["Bob Second"] == ["data", "trials"]
+    for c in (admin, innovator, ann):
+        c.close()
+
+
+def test_case_pages_change_state_through_forms_and_explain_refusals(door):
+    _, innovator, _, manager = door
+    case_id = _enquire(innovator)["id"]
+    token = manager.headers["X-CSRF-Token"]
+    assert manager.post(f"/cases/{case_id}/pick-up", data={"csrf_token": token}).status_code == 303
+    r = manager.post(f"/cases/{case_id}/status", data={"status": "new", "csrf_token": token})
+    assert r.status_code == 400 and "cannot move from engaged to new" in r.text
+    assert manager.post(f"/cases/{case_id}/tasks", data={"title": "Call them", "csrf_token": token}).status_code == 303
+    r = manager.post(f"/cases/{case_id}/links", data={"kind": "feasibility", "condition": "abc", "csrf_token": token})
+    assert r.status_code == 400 and "condition" in r.text
+    r = innovator.post(f"/cases/{case_id}/documents", files={"file": ("notes.txt", b"hello")},
+                       data={"csrf_token": innovator.headers["X-CSRF-Token"]})
+    assert r.status_code == 303
+    assert innovator.post(f"/cases/{case_id}/status", data={"status": "closed", "outcome": "project",
+                                                            "csrf_token": innovator.headers["X-CSRF-Token"]}).status_code == 403
+    assert manager.post(f"/cases/{case_id}/status", data={"status": "closed", "outcome": "resolved",
+                                                          "csrf_token": token}).status_code == 303
+    page = innovator.get(f"/cases/{case_id}").text
+    assert "Closed" in page and "Question answered" in page and "notes.txt" in page
+    assert "Pick up this case" not in page  # the enquirer gets no hub controls

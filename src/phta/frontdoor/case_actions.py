@@ -64,7 +64,7 @@ def transition(database: Database, principal: Principal, case_id: int, to_status
         case = _load(session, case_id)
         if to_status not in TRANSITIONS[case.status]:
             allowed = sorted(TRANSITIONS[case.status]) or ["none (closed)"]
-            raise CaseError(f"status: a {case.status} case cannot become {to_status}; next: {', '.join(allowed)}")
+            raise CaseError(f"status: a case cannot move from {case.status} to {to_status}; next: {', '.join(allowed)}")
         if to_status == "closed":
             if outcome not in OUTCOMES:
                 raise CaseError(f"outcome: closing needs one of {sorted(OUTCOMES)}")

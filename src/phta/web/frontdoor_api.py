@@ -10,7 +10,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from phta.frontdoor import case_actions, cases, dashboard, rules_store
+from phta.frontdoor import case_actions, cases, dashboard, rules_store, staffing
 from phta.frontdoor.triage import RulesError
 from phta.governance.principal import Principal
 from phta.web.frontdoor_support import db, load_case, now
@@ -175,6 +175,22 @@ async def put_rules(request: Request, principal: Principal = Depends(require("fr
     except (RulesError, case_actions.CaseError) as e:
         return JSONResponse({"detail": str(e)}, status_code=400)
     return JSONResponse({"rules": len(rules)})
+
+
+@router.get("/frontdoor/managers", summary="Account managers and the pathways each takes")
+def get_managers(request: Request, principal: Principal = Depends(require("frontdoor.rules"))) -> JSONResponse:
+    return JSONResponse([{"user_id": m.user_id, "name": m.name, "pathways": sorted(m.pathways)}
+                         for m in staffing.managers(db(request))])
+
+
+@router.put("/frontdoor/managers/{user_id}", summary="Set the pathways an account manager takes ('pathways')")
+async def put_manager(request: Request, user_id: int,
+                      principal: Principal = Depends(require("frontdoor.rules"))) -> JSONResponse:
+    try:
+        staffing.set_pathways(db(request), principal, user_id, (await _body(request)).get("pathways"), now(request))
+    except (staffing.StaffingError, case_actions.CaseError) as e:
+        return JSONResponse({"detail": str(e)}, status_code=400)
+    return JSONResponse({"user_id": user_id})
 
 
 @router.get("/frontdoor/dashboard", summary="Enquiry figures for the operator")

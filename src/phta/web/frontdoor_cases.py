@@ -91,11 +91,11 @@ def case_page(request: Request, case_id: int,
 async def _act(request: Request, principal: Principal, case_id: int, action) -> Response:
     """Run ``action(form)`` on a case the caller may see; back to the case page, or the page
     again with the reason (400) when the change is not possible."""
-    view = load_case(request, principal, case_id)
-    if view is None:
-        return not_found(request)
     form = await request.form()
     try:
+        view = load_case(request, principal, case_id)
+        if view is None:
+            return not_found(request)
         result = action(form)
         if inspect.isawaitable(result):
             await result
@@ -104,6 +104,8 @@ async def _act(request: Request, principal: Principal, case_id: int, action) -> 
         return _case_page(request, principal, fresh, error=str(e), status_code=400)
     except case_actions.CaseNotFound:
         return not_found(request, "item on this case")
+    finally:
+        await form.close()  # parsed outside FastAPI's own handling: close its spooled files here
     return html_redirect(f"/cases/{case_id}")
 
 

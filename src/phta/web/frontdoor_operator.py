@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from phta.frontdoor import cases, dashboard, rules_store
+from phta.frontdoor import cases, dashboard, listings, rules_store, staffing
 from phta.frontdoor.charts import bar_chart
 from phta.frontdoor.triage import RulesError
 from phta.frontdoor.vocabulary import NEEDS, SECTORS, STAGES, STATUSES, label
@@ -43,7 +43,8 @@ def dashboard_csv(request: Request, principal: Principal = Depends(require("fron
 def _rules_page(request: Request, source: str, *, error: str | None = None, saved: bool = False,
                 status_code: int = 200) -> HTMLResponse:
     return render(request, "fd_rules.html", status_code=status_code, source=source, error=error, saved=saved,
-                  needs=NEEDS, stages=STAGES, sectors=SECTORS, known=rules_store.known_slugs(db(request)))
+                  needs=NEEDS, stages=STAGES, sectors=SECTORS, known=rules_store.known_slugs(db(request)),
+                  managers=staffing.managers(db(request)), pathways=listings.pathways(db(request)))
 
 
 @router.get("/operator/triage-rules", response_class=HTMLResponse)
@@ -59,3 +60,14 @@ async def save_rules(request: Request, principal: Principal = Depends(require("f
     except RulesError as e:
         return _rules_page(request, source, error=str(e), status_code=400)
     return html_redirect("/operator/triage-rules?saved=1")
+
+
+@router.post("/operator/managers/{user_id}", dependencies=[Depends(csrf_protected)])
+async def save_manager_pathways(request: Request, user_id: int,
+                                principal: Principal = Depends(require("frontdoor.rules"))) -> Response:
+    chosen = [str(p) for p in (await request.form()).getlist("pathways")]
+    try:
+        staffing.set_pathways(db(request), principal, user_id, chosen, now(request))
+    except staffing.StaffingError as e:
+        return _rules_page(request, rules_store.current_source(db(request)), error=str(e), status_code=400)
+    return html_redirect("/operator/triage-rules?saved=1#managers")
