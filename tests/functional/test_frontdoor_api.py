@@ -274,3 +274,34 @@ def test_case_pages_change_state_through_forms_and_explain_refusals(door):
     page = innovator.get(f"/cases/{case_id}").text
     assert "Closed" in page and "Question answered" in page and "notes.txt" in page
     assert "Pick up this case" not in page  # the enquirer gets no hub controls
+
+
+def test_nhs_teams_post_challenges_and_only_the_poster_and_the_hub_see_responses(live_server, settings):
+    clock = install(live_server, settings)
+    team = client_for(live_server, settings, "data_custodian", organisation="City Hospital")
+    other_team = client_for(live_server, settings, "data_custodian", email="other-custodian@test.example")
+    admin = client_for(live_server, settings, "hub_admin")
+    student = client_for(live_server, settings, "public")
+    r = team.post("/api/v1/challenges", json={"title": "Fewer falls on wards", "kind": "clinical",
+                                              "summary": "Ideas to prevent falls.", "posted_by": "Elderly care, City Hospital",
+                                              "closes_on": "2026-12-01"})
+    assert r.status_code == 400 and set(r.json()["problems"]) == {"closes_on"}  # in the past
+    r = team.post("/api/v1/challenges", json={"title": "Fewer falls on wards", "kind": "clinical",
+                                              "summary": "Ideas to prevent falls.", "posted_by": "Elderly care, City Hospital",
+                                              "closes_on": "2027-01-31"})
+    challenge_id = r.json()["id"]
+    assert "Fewer falls on wards" in httpx.get(f"{live_server.url}/challenges").text
+    assert student.post(f"/api/v1/challenges/{challenge_id}/responses",
+                        json={"responder_kind": "student", "summary": "A sensor mat."}).status_code == 201
+    assert team.get(f"/api/v1/challenges/{challenge_id}/responses").json()[0]["summary"] == "A sensor mat."
+    assert admin.get(f"/api/v1/challenges/{challenge_id}/responses").status_code == 200
+    assert other_team.get(f"/api/v1/challenges/{challenge_id}/responses").status_code == 403
+    assert student.get(f"/api/v1/challenges/{challenge_id}/responses").status_code == 403
+    assert "A sensor mat." in team.get(f"/challenges/{challenge_id}").text
+    assert "A sensor mat." not in other_team.get(f"/challenges/{challenge_id}").text
+    assert "A sensor mat." not in httpx.get(f"{live_server.url}/challenges/{challenge_id}").text
+    assert student.post("/api/v1/challenges", json={"title": "x"}).status_code == 403
+    clock.now = clock.now.replace(year=2027, month=2, day=1)
+    assert "Fewer falls on wards" not in httpx.get(f"{live_server.url}/challenges").text
+    for c in (team, other_team, admin, student):
+        c.close()

@@ -7,6 +7,7 @@ comes from the caller's clock, so tests decide what "today" is.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -132,6 +133,57 @@ def respond_to_challenge(database: Database, user_id: int, challenge_id: int, ra
         session.add(row)
         session.flush()
         return row.id
+
+
+CHALLENGE_KINDS = {"clinical": "Clinical", "data": "Data"}
+
+
+@dataclass(frozen=True)
+class ChallengeOwner:
+    """What authorisation needs to know about a challenge: who posted it."""
+
+    applicant_user_id: int | None
+
+
+def owner_of(row: FrontdoorChallenge) -> ChallengeOwner:
+    return ChallengeOwner(row.posted_by_user_id)
+
+
+def post_challenge(database: Database, user_id: int, raw: dict, today: date) -> int | dict[str, str]:
+    """Post a challenge on the board: its id, or the problems by field."""
+    problems: dict[str, str] = {}
+    values = {k: raw.get(k) for k in ("title", "kind", "summary", "posted_by", "closes_on")}
+    for key, limit in (("title", 300), ("summary", 5000), ("posted_by", 200)):
+        v = values[key]
+        if not isinstance(v, str) or not v.strip() or len(v) > limit:
+            problems[key] = f"{key.replace('_', ' ').capitalize()}: 1 to {limit:,} characters"
+    if values["kind"] not in CHALLENGE_KINDS:
+        problems["kind"] = "Kind: clinical or data"
+    closes = values["closes_on"]
+    try:
+        closes = date.fromisoformat(closes) if isinstance(closes, str) and closes else None
+        if closes is not None and closes < today:
+            problems["closes_on"] = "Closes on: a date from today onward"
+    except ValueError:
+        problems["closes_on"] = "Closes on: a date (YYYY-MM-DD)"
+    if problems:
+        return problems
+    with database.session() as session:
+        slug = f"challenge-{secrets.token_hex(6)}"
+        row = FrontdoorChallenge(slug=slug, title=values["title"].strip(), kind=values["kind"],
+                                 summary=values["summary"].strip(), posted_by=values["posted_by"].strip(),
+                                 posted_by_user_id=user_id, closes_on=closes.isoformat() if closes else None,
+                                 sample_data=False)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def challenge_responses(database: Database, challenge_id: int) -> list[FrontdoorChallengeResponse]:
+    with database.session() as session:
+        return list(session.scalars(select(FrontdoorChallengeResponse)
+                                    .where(FrontdoorChallengeResponse.challenge_id == challenge_id)
+                                    .order_by(FrontdoorChallengeResponse.id)))
 
 
 def events(database: Database, today: date) -> list[FrontdoorEvent]:

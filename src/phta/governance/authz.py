@@ -71,6 +71,11 @@ ACTIONS: dict[str, Rule] = {
                                 "the operator dashboard and its CSV export"),
     "frontdoor.rules": Rule(frozenset({Role.HUB_ADMIN}), "admin",
                             "configure the front door: triage rules, which pathways each account manager takes"),
+    "frontdoor.challenges": Rule(
+        frozenset({Role.DATA_CUSTODIAN, Role.HUB_ADMIN}), "frontdoor",
+        "post NHS teams' challenges on the board; see the responses (custodians: to their own challenges)",
+        any_resource_roles=frozenset({Role.HUB_ADMIN}),
+    ),
     "frontdoor.respond": Rule(SIGNED_IN, "frontdoor", "respond to a challenge on the challenges board"),
     "users.list": Rule(frozenset({Role.HUB_ADMIN, Role.ACCOUNT_MANAGER}), "admin", "list users"),
     "audit.verify": Rule(frozenset({Role.HUB_ADMIN}), "admin", "verify the audit chain"),

@@ -389,7 +389,9 @@ class FrontdoorChallenge(Base):
     title: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(20))  # clinical | data
     summary: Mapped[str] = mapped_column(Text)
-    posted_by: Mapped[str] = mapped_column(String(200))
+    posted_by: Mapped[str] = mapped_column(String(200))  # the team, as the board shows it
+    # who posted it on the platform (NULL for the fixture's sample challenges); they see responses
+    posted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     closes_on: Mapped[str | None] = mapped_column(String(10))
     sample_data: Mapped[bool] = mapped_column(Boolean, default=True)
 

@@ -3,6 +3,8 @@ events and their iCalendar export; and responding to a challenge (signed in)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +19,7 @@ from phta.frontdoor.vocabulary import (
     SECTORS,
     label,
 )
+from phta.governance import authz
 from phta.governance.principal import Principal
 from phta.web.frontdoor_support import db, not_found, now
 from phta.web.rendering import render
@@ -82,14 +85,66 @@ def challenges_page(request: Request) -> HTMLResponse:
     return render(request, "fd_challenges.html", challenges=listings.challenges(db(request), now(request).date()))
 
 
+def _new_challenge_page(request: Request, answers: dict | None = None, problems: dict | None = None,
+                        status_code: int = 200) -> HTMLResponse:
+    principal = request.state.principal
+    answers = answers if answers is not None else {"posted_by": principal.organisation or ""}
+    return render(request, "fd_challenge_new.html", status_code=status_code, answers=answers,
+                  problems=problems or {}, kinds=listings.CHALLENGE_KINDS)
+
+
+@router.get("/challenges/new", response_class=HTMLResponse, include_in_schema=False,
+            dependencies=[Depends(require("frontdoor.challenges"))])
+def new_challenge(request: Request) -> HTMLResponse:
+    return _new_challenge_page(request)
+
+
+@router.post("/challenges/new", include_in_schema=False, dependencies=[Depends(csrf_protected)])
+async def post_challenge(request: Request,
+                         principal: Principal = Depends(require("frontdoor.challenges"))) -> Response:
+    raw = {k: str(v) for k, v in (await request.form()).items() if k != "csrf_token"}
+    outcome = listings.post_challenge(db(request), principal.user_id, raw, now(request).date())
+    if isinstance(outcome, dict):
+        return _new_challenge_page(request, raw, outcome, 400)
+    return html_redirect(f"/challenges/{outcome}")
+
+
+@router.post("/api/v1/challenges", summary="Post a challenge on the board (NHS teams, hub)",
+             dependencies=[Depends(csrf_protected)])
+async def post_challenge_api(request: Request,
+                             principal: Principal = Depends(require("frontdoor.challenges"))) -> JSONResponse:
+    try:
+        raw = await request.json()
+    except ValueError:
+        return JSONResponse({"detail": "body: expected JSON"}, status_code=400)
+    outcome = listings.post_challenge(db(request), principal.user_id, raw if isinstance(raw, dict) else {},
+                                      now(request).date())
+    if isinstance(outcome, dict):
+        return JSONResponse({"detail": "the challenge has problems", "problems": outcome}, status_code=400)
+    return JSONResponse({"id": outcome}, status_code=201)
+
+
+@router.get("/api/v1/challenges/{challenge_id}/responses", summary="Responses to a challenge you posted")
+def responses_api(request: Request, challenge_id: int,
+                  principal: Principal = Depends(require("frontdoor.challenges"))) -> JSONResponse:
+    row = listings.challenge(db(request), challenge_id, date.min)
+    if row is None:
+        return JSONResponse({"detail": "no such challenge"}, status_code=404)
+    authz.authorise(principal, "frontdoor.challenges", listings.owner_of(row))
+    return JSONResponse([{"responder_kind": r.responder_kind, "summary": r.summary, "at": r.created_at.isoformat()}
+                         for r in listings.challenge_responses(db(request), challenge_id)])
+
+
 @router.get("/challenges/{challenge_id}", response_class=HTMLResponse, include_in_schema=False,
             dependencies=public)
 def challenge_page(request: Request, challenge_id: int) -> HTMLResponse:
     challenge = listings.challenge(db(request), challenge_id, now(request).date())
     if challenge is None:
         return not_found(request, "open challenge")
+    sees_responses = authz.allowed(request.state.principal, "frontdoor.challenges", listings.owner_of(challenge))
     return render(request, "fd_challenge.html", challenge=challenge, responder_kinds=RESPONDER_KINDS,
-                  responded=request.query_params.get("responded"), error=None, answers={})
+                  responded=request.query_params.get("responded"), error=None, answers={},
+                  responses=listings.challenge_responses(db(request), challenge_id) if sees_responses else None)
 
 
 def _respond(request: Request, principal: Principal, challenge_id: int, raw: dict) -> int | str | None:
@@ -106,7 +161,7 @@ async def respond_page(request: Request, challenge_id: int,
     if isinstance(outcome, str):
         challenge = listings.challenge(db(request), challenge_id, now(request).date())
         return render(request, "fd_challenge.html", status_code=400, challenge=challenge,
-                      responder_kinds=RESPONDER_KINDS, responded=None, error=outcome, answers=raw)
+                      responder_kinds=RESPONDER_KINDS, responded=None, error=outcome, answers=raw, responses=None)
     return html_redirect(f"/challenges/{challenge_id}?responded=1")
 
 

@@ -3,7 +3,7 @@ opportunities, challenges, events, enquiries and cases (tasks, messages, documen
 
 Revision ID: 0011_frontdoor
 Revises: 0005_totp_s251
-Create Date: 2026-12-07 20:54:44.765820
+Create Date: 2026-12-07 21:20:01.910997
 """
 
 from __future__ import annotations
@@ -39,19 +39,6 @@ def upgrade() -> None:
     with op.batch_alter_table("fd_asset", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_fd_asset_kind"), ["kind"], unique=False)
 
-    op.create_table(
-        "fd_challenge",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("slug", sa.String(length=80), nullable=False),
-        sa.Column("title", sa.String(length=300), nullable=False),
-        sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("summary", sa.Text(), nullable=False),
-        sa.Column("posted_by", sa.String(length=200), nullable=False),
-        sa.Column("closes_on", sa.String(length=10), nullable=True),
-        sa.Column("sample_data", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("slug"),
-    )
     op.create_table(
         "fd_event",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -109,28 +96,23 @@ def upgrade() -> None:
         sa.UniqueConstraint("slug"),
     )
     op.create_table(
-        "fd_challenge_response",
+        "fd_challenge",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("challenge_id", sa.Integer(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("responder_kind", sa.String(length=20), nullable=False),
+        sa.Column("slug", sa.String(length=80), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("posted_by", sa.String(length=200), nullable=False),
+        sa.Column("posted_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("closes_on", sa.String(length=10), nullable=True),
+        sa.Column("sample_data", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["challenge_id"],
-            ["fd_challenge.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
+            ["posted_by_user_id"],
             ["user_account.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("slug"),
     )
-    with op.batch_alter_table("fd_challenge_response", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_fd_challenge_response_challenge_id"), ["challenge_id"], unique=False
-        )
-
     op.create_table(
         "fd_enquiry",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -217,6 +199,29 @@ def upgrade() -> None:
             batch_op.f("ix_fd_case_manager_user_id"), ["manager_user_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_fd_case_status"), ["status"], unique=False)
+
+    op.create_table(
+        "fd_challenge_response",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("challenge_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("responder_kind", sa.String(length=20), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["challenge_id"],
+            ["fd_challenge.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("fd_challenge_response", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_fd_challenge_response_challenge_id"), ["challenge_id"], unique=False
+        )
 
     op.create_table(
         "fd_case_document",
@@ -348,6 +353,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_fd_case_document_case_id"))
 
     op.drop_table("fd_case_document")
+    with op.batch_alter_table("fd_challenge_response", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_fd_challenge_response_challenge_id"))
+
+    op.drop_table("fd_challenge_response")
     with op.batch_alter_table("fd_case", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_fd_case_status"))
         batch_op.drop_index(batch_op.f("ix_fd_case_manager_user_id"))
@@ -364,10 +373,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_fd_enquiry_user_id"))
 
     op.drop_table("fd_enquiry")
-    with op.batch_alter_table("fd_challenge_response", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_fd_challenge_response_challenge_id"))
-
-    op.drop_table("fd_challenge_response")
+    op.drop_table("fd_challenge")
     op.drop_table("fd_pathway")
     op.drop_table("fd_partner")
     with op.batch_alter_table("fd_opportunity", schema=None) as batch_op:
@@ -375,7 +381,6 @@ def downgrade() -> None:
 
     op.drop_table("fd_opportunity")
     op.drop_table("fd_event")
-    op.drop_table("fd_challenge")
     with op.batch_alter_table("fd_asset", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_fd_asset_kind"))
 
