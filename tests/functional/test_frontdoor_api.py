@@ -120,6 +120,7 @@ def test_governance_steps_open_prefilled_and_the_enquirer_sees_them(door):
     links = {link["kind"]: link["url"] for link in innovator.get(f"/api/v1/cases/{case_id}").json()["links"]}
     assert links["feasibility"] == f"/feasibility?from_case={case_id}"
     assert "task_types=evaluation" in links["evaluation"] and "Acme+Diagnostics" in links["evaluation"]
+    assert not any("X-rays" in url or "chest" in url for url in links.values())  # free text stays out of URLs
     form = innovator.get(links["access_request"])
     assert form.status_code == 200 and f"front door case {case_id}" in form.text  # the form is pre-filled
     page = innovator.get(f"/cases/{case_id}").text

@@ -9,13 +9,14 @@ layer asks ``phta.governance.authz`` first), but each checks the case is in a st
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from urllib.parse import urlencode
 
 from sqlalchemy import select
 
 from phta.frontdoor.cases import HUB_ROLES, record_history
-from phta.frontdoor.vocabulary import LINK_KINDS, OUTCOMES, STATUSES, TRANSITIONS
+from phta.frontdoor.vocabulary import LINK_KINDS, NEEDS, OUTCOMES, STATUSES, TRANSITIONS
 from phta.governance.principal import Principal
 from phta.governance.roles import Role
 from phta.store import Database
@@ -203,10 +204,13 @@ def prefilled_url(kind: str, case_id: int, enquiry: FrontdoorEnquiry, condition:
     if kind == "feasibility":
         params = {"from_case": case_id} | ({"condition": condition} if condition is not None else {})
         return "/feasibility?" + urlencode(params)
-    summary = enquiry.text[:500]
+    # The enquiry's free text stays out of the URL (URLs end up in access logs and browser
+    # history); the form names the case, and the applicant copies across what they wish.
+    needs = "; ".join(NEEDS.get(n, n).lower() for n in json.loads(enquiry.needs))
     params = [("title", f"{enquiry.organisation}: {'evaluation' if kind == 'evaluation' else 'data access'}"
                         f" (front door case {case_id})"),
-              ("applicants", enquiry.organisation), ("lay_summary", summary), ("aims", summary),
+              ("applicants", enquiry.organisation),
+              ("aims", f"Continues front door case {case_id} ({needs})."),
               ("task_types", "evaluation" if kind == "evaluation" else "feasibility")]
     return "/projects/new?" + urlencode(params)
 
