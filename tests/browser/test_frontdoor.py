@@ -149,6 +149,27 @@ def test_the_signed_in_front_door_pages_pass_the_accessibility_scan(csp_free_pag
     assert not _serious(axe.run(csp_free_page))  # the case page
 
 
+def test_the_account_manager_and_operator_pages_pass_the_accessibility_scan(csp_free_page, live_server, settings):
+    from phta.frontdoor import cases
+    from phta.store import open_database
+    from tests.governance_support import make_principal
+
+    install(live_server, settings)
+    db = open_database(settings)
+    company = make_principal(db, "co@test.example", "innovator")
+    cases.submit_enquiry(db, company, {"organisation": "Acme", "stage": "idea", "sector": "ai", "needs": ["data"]},
+                         live_server.server.config.app.state.clock())
+    admin = make_user(settings, "hub_admin")
+    sign_in(csp_free_page, live_server.url, admin, totp=True)
+    axe, failures = Axe(), {}
+    for path in ["/cases", "/cases/1", "/operator", "/operator/triage-rules"]:
+        csp_free_page.goto(live_server.url + path)
+        found = _serious(axe.run(csp_free_page))
+        if found:
+            failures[path] = found
+    assert not failures, failures
+
+
 def _focused_id(page) -> str:
     return page.evaluate("document.activeElement ? (document.activeElement.id || document.activeElement.tagName) : ''")
 
