@@ -306,3 +306,18 @@ def test_nhs_teams_post_challenges_and_only_the_poster_and_the_hub_see_responses
     assert "Fewer falls on wards" not in httpx.get(f"{live_server.url}/challenges").text
     for c in (team, other_team, admin, student):
         c.close()
+
+
+def test_api_tokens_need_the_frontdoor_scope(door, live_server):
+    _, innovator, _, _ = door
+    tokens = {}
+    for name, scopes in (("narrow", ["account:read"]), ("door", ["frontdoor"])):
+        r = innovator.post("/api/v1/tokens", json={"name": name, "scopes": scopes})
+        assert r.status_code == 201, r.text
+        tokens[name] = r.json()["token"]
+    with httpx.Client(base_url=live_server.url, headers={"Authorization": f"Bearer {tokens['narrow']}"}) as narrow:
+        assert narrow.post("/api/v1/enquiries", json=ENQUIRY).status_code == 403
+    with httpx.Client(base_url=live_server.url, headers={"Authorization": f"Bearer {tokens['door']}"}) as door_token:
+        r = door_token.post("/api/v1/enquiries", json=ENQUIRY)  # no CSRF header needed with a token
+        assert r.status_code == 201
+        assert door_token.post(f"/api/v1/cases/{r.json()['id']}/messages", json={"body": "via the API"}).status_code == 201
