@@ -22,6 +22,7 @@ APPLICANTS = frozenset({"researcher", "innovator"})
 COMMITTEE = frozenset({"committee_member"})
 CHECKERS = frozenset({"output_checker", "output_checking_lead"})  # the lead decides escalated requests
 CUSTODIANS = frozenset({"data_custodian"})
+ENQUIRERS = frozenset({"innovator", "researcher", "public"})  # the front door's enquirers
 
 EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/"): ANYONE,
@@ -105,10 +106,63 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/register.json"): ANYONE,
     ("GET", "/register.csv"): ANYONE,
     ("GET", "/register/{project_id}"): ANYONE,
+    # the front door and the regional portal
+    ("GET", "/showcase"): ANYONE,
+    ("GET", "/api/v1/showcase"): ANYONE,
+    ("GET", "/assets"): ANYONE,
+    ("GET", "/api/v1/assets"): ANYONE,
+    ("GET", "/opportunities"): ANYONE,
+    ("GET", "/challenges"): ANYONE,
+    ("GET", "/challenges/{challenge_id}"): ANYONE,
+    ("POST", "/challenges/{challenge_id}/responses"): SIGNED_IN,
+    ("POST", "/api/v1/challenges/{challenge_id}/responses"): SIGNED_IN,
+    ("GET", "/challenges/new"): CUSTODIANS | {"hub_admin"},
+    ("POST", "/challenges/new"): CUSTODIANS | {"hub_admin"},
+    ("POST", "/api/v1/challenges"): CUSTODIANS | {"hub_admin"},
+    ("GET", "/api/v1/challenges/{challenge_id}/responses"): CUSTODIANS | {"hub_admin"},
+    ("GET", "/events"): ANYONE,
+    ("GET", "/events.ics"): ANYONE,
+    ("GET", "/enquire"): ENQUIRERS,
+    ("POST", "/enquire"): ENQUIRERS,
+    ("GET", "/enquiries"): ENQUIRERS,
+    ("POST", "/api/v1/enquiries"): ENQUIRERS,
+    ("GET", "/api/v1/enquiries"): ENQUIRERS,
+    ("GET", "/cases/{case_id}"): ENQUIRERS | ADMINS,
+    ("POST", "/cases/{case_id}/messages"): ENQUIRERS | ADMINS,
+    ("POST", "/cases/{case_id}/documents"): ENQUIRERS | ADMINS,
+    ("GET", "/cases/{case_id}/documents/{document_id}"): ENQUIRERS | ADMINS,
+    ("GET", "/api/v1/cases/{case_id}"): ENQUIRERS | ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/messages"): ENQUIRERS | ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/documents"): ENQUIRERS | ADMINS,
+    ("GET", "/cases"): ADMINS,
+    ("POST", "/cases/{case_id}/pick-up"): ADMINS,
+    ("POST", "/cases/{case_id}/status"): ADMINS,
+    ("POST", "/cases/{case_id}/tasks"): ADMINS,
+    ("POST", "/cases/{case_id}/tasks/{task_id}/done"): ADMINS,
+    ("POST", "/cases/{case_id}/links"): ADMINS,
+    ("GET", "/api/v1/cases"): ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/pick-up"): ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/assign"): ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/status"): ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/tasks"): ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/tasks/{task_id}/done"): ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/links"): ADMINS,
+    ("GET", "/operator"): ADMINS,
+    ("GET", "/operator/enquiries.csv"): ADMINS,
+    ("GET", "/api/v1/frontdoor/dashboard"): ADMINS,
+    ("GET", "/operator/triage-rules"): frozenset({"hub_admin"}),
+    ("POST", "/operator/triage-rules"): frozenset({"hub_admin"}),
+    ("GET", "/api/v1/frontdoor/triage-rules"): frozenset({"hub_admin"}),
+    ("PUT", "/api/v1/frontdoor/triage-rules"): frozenset({"hub_admin"}),
+    ("POST", "/operator/managers/{user_id}"): frozenset({"hub_admin"}),
+    ("GET", "/api/v1/frontdoor/managers"): frozenset({"hub_admin"}),
+    ("PUT", "/api/v1/frontdoor/managers/{user_id}"): frozenset({"hub_admin"}),
 }
 
 PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999", "{request_id}": "999999", "{file_id}": "999999",
-               "{user_id}": "999999", "{coapplicant_id}": "999999"}
+               "{user_id}": "999999", "{coapplicant_id}": "999999",
+               "{challenge_id}": "999999", "{case_id}": "999999", "{document_id}": "999999",
+               "{task_id}": "999999"}
 
 
 def app_endpoints(app) -> list[tuple[str, str]]:

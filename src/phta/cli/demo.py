@@ -60,6 +60,12 @@ def _demo_users_step(settings: Settings, console: Console) -> list[str]:
     return seed_demo_users(database) + seed_demo_project(database)
 
 
+def _frontdoor_step(settings: Settings, console: Console) -> list[str]:
+    from phta.frontdoor.demo import seed_demo_frontdoor
+
+    return seed_demo_frontdoor(open_database(settings))
+
+
 def _optouts_step(settings: Settings, console: Console) -> list[str]:
     from phta.cli import optouts
 
@@ -112,6 +118,7 @@ DEMO_STEPS: list[DemoStep] = [
     _optouts_step,
     _demo_users_step,
     _airlock_step,
+    _frontdoor_step,
     _atlas_step,
     _citizen_step,
     _audit_step,

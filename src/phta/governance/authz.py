@@ -63,6 +63,27 @@ ACTIONS: dict[str, Rule] = {
         "see an output request and download its files (researchers: their own; checkers and custodians: those they may check)",
         any_resource_roles=frozenset({Role.OUTPUT_CHECKER, Role.OUTPUT_CHECKING_LEAD, Role.DATA_CUSTODIAN}),
     ),
+    # The front door (phta.frontdoor): enquirers see and message only their own cases; the hub's
+    # account managers (and the hub admin) see and manage every case.
+    "frontdoor.enquire": Rule(frozenset({Role.INNOVATOR, Role.RESEARCHER, Role.PUBLIC}), "frontdoor",
+                              "make an enquiry at the front door; list your own enquiries"),
+    "frontdoor.case": Rule(
+        frozenset({Role.INNOVATOR, Role.RESEARCHER, Role.PUBLIC, Role.ACCOUNT_MANAGER, Role.HUB_ADMIN}),
+        "frontdoor", "see a case, message on it, add and read its documents (enquirers: their own)",
+        any_resource_roles=frozenset({Role.ACCOUNT_MANAGER, Role.HUB_ADMIN}),
+    ),
+    "frontdoor.manage": Rule(frozenset({Role.ACCOUNT_MANAGER, Role.HUB_ADMIN}), "frontdoor",
+                             "work the case queue: pick up, assign, status, tasks, open governance steps"),
+    "frontdoor.dashboard": Rule(frozenset({Role.ACCOUNT_MANAGER, Role.HUB_ADMIN}), "frontdoor",
+                                "the operator dashboard and its CSV export"),
+    "frontdoor.rules": Rule(frozenset({Role.HUB_ADMIN}), "admin",
+                            "configure the front door: triage rules, which pathways each account manager takes"),
+    "frontdoor.challenges": Rule(
+        frozenset({Role.DATA_CUSTODIAN, Role.HUB_ADMIN}), "frontdoor",
+        "post NHS teams' challenges on the board; see the responses (custodians: to their own challenges)",
+        any_resource_roles=frozenset({Role.HUB_ADMIN}),
+    ),
+    "frontdoor.respond": Rule(SIGNED_IN, "frontdoor", "respond to a challenge on the challenges board"),
     "users.list": Rule(frozenset({Role.HUB_ADMIN, Role.ACCOUNT_MANAGER}), "admin", "list users"),
     "audit.verify": Rule(frozenset({Role.HUB_ADMIN}), "admin", "verify the audit chain"),
 }

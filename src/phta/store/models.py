@@ -316,3 +316,236 @@ class QueryBudgetUse(Base):
     purpose: Mapped[str] = mapped_column(String(100))
     day: Mapped[str] = mapped_column(String(10))  # ISO date, UTC
     used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- The front door and the regional portal (phta.frontdoor owns the rules) -------------------
+# Lists (expertise, sectors, needs, ...) are stored as canonical JSON text, as elsewhere here.
+
+
+class FrontdoorAsset(Base):
+    """A facility or service of the region (the asset directory). ``sample_data`` marks rows
+    that are illustrative rather than public fact."""
+
+    __tablename__ = "fd_asset"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    expertise: Mapped[str] = mapped_column(Text, default="[]")
+    capabilities: Mapped[str] = mapped_column(Text, default="[]")
+    sectors: Mapped[str] = mapped_column(Text, default="[]")
+    datasets: Mapped[str] = mapped_column(Text, default="[]")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    availability: Mapped[str | None] = mapped_column(String(300))
+    contact_route: Mapped[str] = mapped_column(String(300))
+    sample_data: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FrontdoorPartner(Base):
+    """An organisation the front door refers innovators to (investment, export, IP, skills)."""
+
+    __tablename__ = "fd_partner"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    contact_route: Mapped[str] = mapped_column(String(300))
+    sample_data: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FrontdoorPathway(Base):
+    """A route through the region's offer; each has its first-response SLA in working days."""
+
+    __tablename__ = "fd_pathway"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    first_response_days: Mapped[int] = mapped_column(Integer, default=2)
+
+
+class FrontdoorManagerPathway(Base):
+    """Which account managers take which pathways (assignment is by pathway, then by load)."""
+
+    __tablename__ = "fd_manager_pathway"
+    __table_args__ = (UniqueConstraint("user_id", "pathway_slug"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    pathway_slug: Mapped[str] = mapped_column(String(80), index=True)
+
+
+class FrontdoorTriageRules(Base):
+    """One version of the triage rules (YAML text the hub operator edits; never code). The
+    newest row is in force; older rows are the history of who changed what."""
+
+    __tablename__ = "fd_triage_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    saved_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class FrontdoorOpportunity(Base):
+    """A studentship, apprenticeship, internship, graduate role or training pathway."""
+
+    __tablename__ = "fd_opportunity"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text)
+    organisation: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(60), default="")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    apply_route: Mapped[str] = mapped_column(String(300))
+    sandbox_linked: Mapped[bool] = mapped_column(Boolean, default=False)
+    closes_on: Mapped[str | None] = mapped_column(String(10))  # ISO date; NULL: open-ended
+    sample_data: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FrontdoorChallenge(Base):
+    """A clinical or data challenge posted by an NHS team on the challenges board."""
+
+    __tablename__ = "fd_challenge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))  # clinical | data
+    summary: Mapped[str] = mapped_column(Text)
+    posted_by: Mapped[str] = mapped_column(String(200))  # the team, as the board shows it
+    # who posted it on the platform (NULL for the fixture's sample challenges); they see responses
+    posted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    closes_on: Mapped[str | None] = mapped_column(String(10))
+    sample_data: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FrontdoorChallengeResponse(Base):
+    __tablename__ = "fd_challenge_response"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("fd_challenge.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    responder_kind: Mapped[str] = mapped_column(String(20))  # student | entrepreneur | company
+    summary: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FrontdoorEvent(Base):
+    __tablename__ = "fd_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(40))  # congress | inspiration | workshop | ...
+    summary: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closes_on: Mapped[str | None] = mapped_column(String(10))  # registration closes
+    sample_data: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FrontdoorEnquiry(Base):
+    """What the innovator asked, as they asked it (the case tracks what happens next)."""
+
+    __tablename__ = "fd_enquiry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    sector: Mapped[str] = mapped_column(String(40))
+    stage: Mapped[str] = mapped_column(String(20))
+    needs: Mapped[str] = mapped_column(Text)  # JSON list of need keys
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FrontdoorCase(Base):
+    __tablename__ = "fd_case"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enquiry_id: Mapped[int] = mapped_column(ForeignKey("fd_enquiry.id"), unique=True)
+    applicant_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    pathway_slug: Mapped[str | None] = mapped_column(String(80))
+    manager_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    suggestions: Mapped[str] = mapped_column(Text, default="{}")  # JSON, with the reasons
+    first_response_days: Mapped[int] = mapped_column(Integer, default=2)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FrontdoorCaseTask(Base):
+    __tablename__ = "fd_case_task"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("fd_case.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    due_on: Mapped[str | None] = mapped_column(String(10))
+    created_by_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FrontdoorCaseMessage(Base):
+    __tablename__ = "fd_case_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("fd_case.id"), index=True)
+    author_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    from_hub: Mapped[bool] = mapped_column(Boolean)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FrontdoorCaseDocument(Base):
+    """A document attached to a case; the bytes are in the content-addressed blob store."""
+
+    __tablename__ = "fd_case_document"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("fd_case.id"), index=True)
+    uploaded_by_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    file_name: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FrontdoorCaseHistory(Base):
+    """Append-only history of a case: status changes, assignment, links opened."""
+
+    __tablename__ = "fd_case_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("fd_case.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class FrontdoorCaseLink(Base):
+    """A governance step opened from a case (access request, feasibility query, evaluation),
+    pre-filled for the innovator to complete."""
+
+    __tablename__ = "fd_case_link"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("fd_case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    url: Mapped[str] = mapped_column(String(2000))
+    created_by_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

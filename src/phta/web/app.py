@@ -21,6 +21,10 @@ from phta.web import (
     errors,
     feasibility,
     feasibility_atlas,
+    frontdoor_api,
+    frontdoor_cases,
+    frontdoor_operator,
+    frontdoor_public,
     governance_api,
     hardening,
     pages,
@@ -74,4 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(airlock.router)
     app.include_router(airlock_checking.router)
     app.include_router(airlock_api.router)
+    app.include_router(frontdoor_public.router)
+    app.include_router(frontdoor_cases.router)
+    app.include_router(frontdoor_operator.router)
+    app.include_router(frontdoor_api.router)
     return app

@@ -50,7 +50,12 @@ def my_projects(request: Request, principal: Principal = Depends(require("projec
 
 @router.get("/projects/new", response_class=HTMLResponse, dependencies=[Depends(require("projects.apply"))])
 def new_project(request: Request) -> HTMLResponse:
-    return render(request, "project_form.html", project=None, **_form_context(request, request_form.normalise({})))
+    # Query parameters pre-fill the form (the front door opens a request from a case this way);
+    # only the form's own questions are read, and nothing is saved until the applicant saves.
+    params = request.query_params
+    prefill = {q.name: params.getlist(q.name) if q.kind == "multi" else params.get(q.name)
+               for q in request_form.QUESTIONS if q.name in params}
+    return render(request, "project_form.html", project=None, **_form_context(request, request_form.normalise(prefill)))
 
 
 @router.post("/projects/new", dependencies=[Depends(csrf_protected)])
