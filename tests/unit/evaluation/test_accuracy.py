@@ -5,7 +5,12 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from phta.evaluation._arrays import EvaluationError
-from phta.evaluation.accuracy import accuracy_at, predictive_values_at_prevalence, proportion, two_by_two
+from phta.evaluation.accuracy import (
+    accuracy_at,
+    predictive_values_at_prevalence,
+    proportion,
+    two_by_two,
+)
 
 # Newcombe (1998) Stat Med 17:857, Table I: Wilson score (method 3) and Clopper-Pearson (method 5)
 NEWCOMBE = [
