@@ -55,6 +55,12 @@ def bootstrap(statistic: Statistic, n: int, *, groups: ArrayLike | None = None,
             draws.setdefault(key, [])
         for key in draws:
             draws[key].append(float(values.get(key, float("nan"))))
+    return summarise(draws, replicates, confidence)
+
+
+def summarise(draws: dict[str, list[float]], replicates: int,
+              confidence: float = 0.95) -> dict[str, dict[str, Any]]:
+    """Percentile interval per key over its finite replicates, with how many were usable."""
     alpha = (1 - confidence) / 2
     out: dict[str, dict[str, Any]] = {}
     for key, values in draws.items():
