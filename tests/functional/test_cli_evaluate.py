@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -97,3 +98,35 @@ def test_net_benefit_needs_a_probability(tmp_path):
     path = _write(tmp_path, ["s,y", "3,0", "5,1", "4,0"])
     result = _run(path, "--score", "s", "--outcome", "y", "--net-benefit", "0.2")
     assert result.exit_code == 2 and "needs a score that is a probability" in result.output
+
+
+def test_report_command_writes_three_files_naming_the_protocol_hash(tmp_path):
+    protocol = tmp_path / "protocol.yaml"
+    protocol.write_text("title: demo\nindex_test: DiabRisk v1\noutcome: T2D within 1 year\n"
+                        "thresholds: [0.05]\nsubgroups: [ethnic_group]\nbootstrap_replicates: 20\n")
+    result = runner.invoke(app, ["evaluate", "report", "--synthetic", "3000", "--protocol", str(protocol),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    sha = re.search(r"sha256 ([0-9a-f]{64})", result.output).group(1)
+    assert sha in (tmp_path / "out" / "evaluation-report.html").read_text()
+    assert json.loads((tmp_path / "out" / "evaluation-report.json").read_text())["protocol"]["sha256"] == sha
+    assert (tmp_path / "out" / "evaluation-report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_report_command_from_a_linked_file(scored, tmp_path):
+    path, _, _ = scored
+    protocol = tmp_path / "protocol.json"
+    protocol.write_text(json.dumps({"title": "t", "index_test": "risk", "outcome": "diabetes", "thresholds": [0.3],
+                                    "subgroups": ["ethnicity"], "bootstrap_replicates": 10}))
+    result = runner.invoke(app, ["evaluate", "report", str(path), "--protocol", str(protocol), "--out", str(tmp_path / "o"),
+                                 "--score", "risk", "--outcome", "diabetes", "--group", "ethnicity", "--id", "person"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "o" / "evaluation-report.json").read_text())
+    assert set(doc["equity"]["ethnicity"]["groups"]) == {"White", "Asian", "Black"}
+
+
+def test_report_command_refuses_an_invalid_protocol_by_field(tmp_path):
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text("title: t\nindex_test: x\noutcome: y\nminimum_cell_size: 0\n")
+    result = runner.invoke(app, ["evaluate", "report", "--synthetic", "100", "--protocol", str(protocol), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "field minimum_cell_size" in result.output

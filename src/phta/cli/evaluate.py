@@ -68,3 +68,49 @@ def _fmt(p: dict) -> str:
         return "-"
     lo, hi = p["wilson"]
     return f"{p['estimate']:.3f} ({lo:.3f}-{hi:.3f})"
+
+
+@app.command("report")
+def report_command(
+    file: Path | None = typer.Argument(None, help="Linked CSV, one row per person (omit with --synthetic)."),
+    protocol: Path = typer.Option(..., "--protocol", help="Pre-registered protocol (YAML or JSON); frozen and hashed first."),
+    out: Path = typer.Option(..., "--out", help="Directory for evaluation-report.html, .json and .pdf."),
+    score: str = typer.Option("score", "--score", help="Column holding the predicted probability."),
+    outcome: str = typer.Option("outcome", "--outcome", help="Column holding the outcome, 0 or 1."),
+    group: list[str] = typer.Option([], "--group", help="Column naming a subgroup the protocol refers to (repeatable)."),
+    period: str | None = typer.Option(None, "--period", help="Column holding the period (e.g. 2025Q1) for drift."),
+    version: str | None = typer.Option(None, "--version", help="Column holding the model version."),
+    id_column: str | None = typer.Option(None, "--id", help="Person key column: refuses the file if a key repeats."),
+    policy: str = typer.Option("default", "--policy", help="Disclosure policy: a built-in name or a YAML/JSON file."),
+    synthetic: int = typer.Option(0, "--synthetic", help="Evaluate the demo's synthetic T2D risk model on this many people instead of FILE."),
+) -> None:
+    """Full evaluation report under a frozen protocol, every table disclosure-controlled."""
+    from phta.disclosure import PolicyError, load_policy
+    from phta.evaluation.evaluate import EvaluationData, run_evaluation
+    from phta.evaluation.protocol import load_protocol
+    from phta.evaluation.report import build_report
+    from phta.evaluation.synthetic import diabetes_population
+
+    try:
+        frozen = load_protocol(protocol)
+        typer.echo(f"protocol frozen: sha256 {frozen.sha256}")
+        applied = load_policy(policy)
+        if synthetic:
+            data = diabetes_population(synthetic)
+        elif file is None:
+            raise EvaluationError("give a FILE, or --synthetic N for the demo population")
+        else:
+            labels = [*group, *(c for c in (period, version) if c)]
+            scored = read_scored_file(file, score=score, outcome=outcome, id_column=id_column, label_columns=labels)
+            data = EvaluationData(score=scored.score, outcome=scored.outcome,
+                                  groups={g: scored.labels[g] for g in group},
+                                  period=scored.labels[period] if period else None,
+                                  version=scored.labels[version] if version else None,
+                                  flow=(("rows in the linked file", len(scored.outcome)),))
+        result = run_evaluation(frozen, data, applied)
+        paths = build_report(result).write(out)
+    except (EvaluationError, PolicyError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for p in paths:
+        typer.echo(f"wrote {p}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,8 @@ class ScoredFile:
     outcome: np.ndarray
     compare: np.ndarray | None
     group: np.ndarray | None
+    #: other label columns asked for by name (subgroups, period, model version)
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _number(text: str, where: str, column: str) -> float:
@@ -48,7 +50,8 @@ def _number(text: str, where: str, column: str) -> float:
 
 
 def read_scored_file(path: Path, *, score: str, outcome: str, compare: str | None = None,
-                     group: str | None = None, id_column: str | None = None) -> ScoredFile:
+                     group: str | None = None, id_column: str | None = None,
+                     label_columns: Sequence[str] = ()) -> ScoredFile:
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
@@ -57,11 +60,13 @@ def read_scored_file(path: Path, *, score: str, outcome: str, compare: str | Non
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         for role, column in (("--score", score), ("--outcome", outcome), ("--compare", compare),
-                             ("--group", group), ("--id", id_column)):
+                             ("--group", group), ("--id", id_column),
+                             *(("a label option", c) for c in label_columns)):
             if column is not None and column not in header:
                 raise ScoredFileError(f"{path}: no column {column!r} (asked for by {role}); "
                                       f"the header has {', '.join(map(repr, header)) or 'no columns'}")
         scores, outcomes, compares, groups = [], [], [], []
+        labels: dict[str, list[str]] = {c: [] for c in label_columns}
         seen_ids: dict[str, int] = {}
         try:
             for row in reader:
@@ -79,6 +84,10 @@ def read_scored_file(path: Path, *, score: str, outcome: str, compare: str | Non
                     if not row[group].strip():
                         raise ScoredFileError(f"{where}: column {group!r} is empty")
                     groups.append(row[group].strip())
+                for c in label_columns:
+                    if not row[c].strip():
+                        raise ScoredFileError(f"{where}: column {c!r} is empty")
+                    labels[c].append(row[c].strip())
                 if id_column is not None:
                     key = row[id_column]
                     if key in seen_ids:
@@ -93,7 +102,7 @@ def read_scored_file(path: Path, *, score: str, outcome: str, compare: str | Non
     if y_arr.sum() in (0, len(y_arr)):
         raise ScoredFileError(f"{path}: column {outcome!r} needs at least one 1 and one 0")
     return ScoredFile(np.asarray(scores), y_arr, np.asarray(compares) if compare else None,
-                      np.asarray(groups) if group else None)
+                      np.asarray(groups) if group else None, {c: np.asarray(v) for c, v in labels.items()})
 
 
 def _key(t: float) -> str:
