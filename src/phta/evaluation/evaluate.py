@@ -226,7 +226,7 @@ def _equity(p: np.ndarray, y: np.ndarray, data: EvaluationData, prot, policy: Po
             keep = np.isin(labels, shown)
             ref = ref if ref in shown else None
             entry["gaps"] = gaps(p[keep], y[keep], labels[keep], reference=ref,
-                                 replicates=prot.bootstrap_replicates or 200, seed=prot.seed)
+                                 replicates=prot.bootstrap_replicates, seed=prot.seed)
             try:
                 entry["calibration_test"] = calibration_differs_by_group(p[keep], y[keep], labels[keep])
             except (EvaluationError, np.linalg.LinAlgError) as exc:

@@ -66,3 +66,26 @@ def forest_plot_svg(estimates: Sequence[float], variances: Sequence[float], node
     fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
+
+
+def pool_node_results(results: dict[str, dict], *, estimator: str = "pm") -> dict:
+    """Pool what each node's ``run_evaluation`` published: AUROC with its DeLong variance, and
+    log O/E with the usual large-sample variance 1/observed events (Debray et al. 2017, BMJ
+    356:i6460). O/E is pooled on the log scale and reported back on the ratio scale."""
+    nodes = sorted(results)
+    out: dict = {"nodes": nodes}
+    aucs = [(n, results[n]["discrimination"]["auroc"]) for n in nodes if "discrimination" in results[n]]
+    if len(aucs) >= 2:
+        out["auroc"] = pool([a["estimate"] for _, a in aucs], [a["se"] ** 2 for _, a in aucs],
+                            [n for n, _ in aucs], estimator=estimator)
+    oes = [(n, results[n]["calibration"]["o_e"], results[n]["events"]) for n in nodes
+           if "calibration" in results[n] and results[n]["events"]]
+    if len(oes) >= 2:
+        pooled = pool([float(np.log(o)) for _, o, _ in oes], [1.0 / e for _, _, e in oes],
+                      [n for n, _, _ in oes], estimator=estimator)
+        for key in ("random_effect", "fixed_effect"):
+            pooled[key] = {"estimate": float(np.exp(pooled[key]["estimate"])),
+                           "ci95": [float(np.exp(v)) for v in pooled[key]["ci95"]]}
+        pooled["scale"] = "O/E (pooled as log O/E)"
+        out["o_e"] = pooled
+    return out

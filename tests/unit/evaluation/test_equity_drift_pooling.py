@@ -131,3 +131,21 @@ def test_pooling_refuses_a_single_node_and_draws_a_forest_plot():
         pool([0.7], [0.001], ["a"])
     svg = forest_plot_svg([0.7, 0.8], [0.001, 0.002], ["Node A", "Node B"])
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+
+
+def test_hub_pools_what_each_node_published():
+    from phta.disclosure import Policy
+    from phta.evaluation.evaluate import run_evaluation
+    from phta.evaluation.pooling import pool_node_results
+    from phta.evaluation.protocol import freeze, parse_protocol
+    from phta.evaluation.synthetic import diabetes_population
+
+    protocol = freeze(parse_protocol({"title": "t", "index_test": "m", "outcome": "o", "subgroups": [],
+                                      "metrics": ["discrimination", "calibration"], "bootstrap_replicates": 0}))
+    per_node = {f"node{i}": run_evaluation(protocol, diabetes_population(3000, seed=i), Policy()) for i in range(3)}
+    pooled = pool_node_results(per_node, estimator="dl")
+    assert pooled["auroc"]["estimator"] == "DerSimonian-Laird"
+    estimates = [r["discrimination"]["auroc"]["estimate"] for r in per_node.values()]
+    assert min(estimates) <= pooled["auroc"]["random_effect"]["estimate"] <= max(estimates)
+    oe = pooled["o_e"]["random_effect"]
+    assert oe["ci95"][0] < oe["estimate"] < oe["ci95"][1] and oe["estimate"] > 1  # the model under-predicts
