@@ -81,6 +81,12 @@ def _atlas_step(settings: Settings, console: Console) -> list[str]:
             "'Fill in an example' (or paste your own ATLAS JSON)"]
 
 
+def _evaluation_step(settings: Settings, console: Console) -> list[str]:
+    from phta.cli import evaluate
+
+    return evaluate.demo_step(settings, console)
+
+
 def _citizen_step(settings: Settings, console: Console) -> list[str]:
     """Nothing to seed: say where a citizen looks (no sign-in)."""
     return ["Citizens (no sign-in): /register (the demo project: its company co-applicant and conditions), "
@@ -95,6 +101,7 @@ DEMO_STEPS: list[DemoStep] = [
     _demo_users_step,
     _airlock_step,
     _atlas_step,
+    _evaluation_step,
     _citizen_step,
 ]
 

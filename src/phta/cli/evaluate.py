@@ -114,3 +114,25 @@ def report_command(
         raise typer.Exit(2) from None
     for p in paths:
         typer.echo(f"wrote {p}")
+
+
+DEMO_PEOPLE = 10_000
+
+
+def demo_step(settings, console) -> list[str]:
+    """Write the synthetic T2D model's evaluation report once, under the data directory."""
+    from importlib.resources import files
+
+    from phta.disclosure import load_policy
+    from phta.evaluation.evaluate import run_evaluation
+    from phta.evaluation.protocol import load_protocol
+    from phta.evaluation.report import build_report
+    from phta.evaluation.synthetic import diabetes_population
+
+    out = settings.data_dir / "evaluation"
+    html = out / "evaluation-report.html"
+    if not html.exists():
+        protocol = load_protocol(Path(str(files("phta.evaluation") / "examples" / "diabrisk_protocol.yaml")))
+        result = run_evaluation(protocol, diabetes_population(DEMO_PEOPLE), load_policy(settings.disclosure_policy or "default"))
+        build_report(result).write(out)
+    return [f"Evaluation report (synthetic T2D risk model, calibration differs by ethnic group): {html}"]

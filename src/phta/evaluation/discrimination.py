@@ -39,8 +39,14 @@ def auroc_estimate(score: NDArray[np.float64], y: NDArray[np.int8]) -> float:
     n = len(y) - m
     if m == 0 or n == 0:
         return float("nan")
-    ranks = stats.rankdata(score, method="average")
-    return float((ranks[y == 1].sum() - m * (m + 1) / 2.0) / (m * n))
+    order = np.argsort(score, kind="stable")
+    s, pos = score[order], y[order] == 1
+    # tie blocks of the sorted scores: each positive counts the negatives in earlier blocks and
+    # half the negatives in its own block (Mann-Whitney with ties)
+    block = np.r_[0, np.cumsum(s[1:] != s[:-1])]
+    neg_in_block = np.bincount(block, weights=~pos, minlength=block[-1] + 1)
+    neg_before = np.cumsum(neg_in_block) - neg_in_block
+    return float(((neg_before + 0.5 * neg_in_block)[block[pos]]).sum() / (m * n))
 
 
 def _delong_components(scores: NDArray[np.float64], y: NDArray[np.int8]

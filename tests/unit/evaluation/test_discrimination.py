@@ -125,3 +125,13 @@ def test_precision_recall_curve_equals_scikit_learn():
 def test_auroc_needs_both_outcomes():
     with pytest.raises(EvaluationError, match="at least one event and one non-event"):
         auroc([0.1, 0.2], [1, 1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(scores_and_outcomes)
+def test_the_bootstrap_inner_loop_auroc_equals_scikit_learn(data):
+    from phta.evaluation.discrimination import auroc_estimate
+
+    s, y = np.array(data[0], dtype=float), np.array(data[1], dtype=np.int8)
+    assert auroc_estimate(s, y) == pytest.approx(roc_auc_score(y, s))
+    assert math.isnan(auroc_estimate(s, np.zeros_like(y)))
