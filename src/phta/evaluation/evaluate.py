@@ -142,7 +142,8 @@ def _run(protocol: FrozenProtocol, data: EvaluationData, policy: Policy) -> dict
         curve = smoothed_curve(p, y)
         result["calibration"] = {"o_e": observed_expected(p, y), "citl": calibration_in_the_large(p, y),
                                  "slope": calibration_slope(p, y), "brier": brier_score(p, y),
-                                 "ici": curve["ici"], "e90": curve["e90"], "curve": curve["curve"]}
+                                 "ici": curve["ici"], "e90": curve["e90"],
+                                 "curve": curve["curve"] if 0.05 * n >= policy.threshold else None}
         result["calibration"]["bootstrap"] = _overall_bootstrap(p, y, prot, data)
     if "net_benefit" in metrics and is_prob:
         nb = net_benefit(p, y, prot.net_benefit_thresholds)
@@ -231,8 +232,11 @@ def _equity(p: np.ndarray, y: np.ndarray, data: EvaluationData, prot, policy: Po
                 entry["calibration_test"] = calibration_differs_by_group(p[keep], y[keep], labels[keep])
             except (EvaluationError, np.linalg.LinAlgError) as exc:
                 entry["calibration_test"] = {"not_computed": str(exc)}
+            # the curve's grid runs from the 5th to the 95th percentile of predictions: drawn only
+            # where at least `threshold` people lie beyond each end (the rule for percentiles)
             entry["calibration_curves"] = {g: smoothed_curve(p[labels == g], y[labels == g])["curve"]
-                                           for g in shown}
+                                           for g in shown
+                                           if 0.05 * np.count_nonzero(labels == g) >= policy.threshold}
         shares = data.reference_shares.get(name)
         if shares:
             counts_by_group = {g: int(np.count_nonzero(labels == g)) for g in levels}

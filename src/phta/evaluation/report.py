@@ -80,7 +80,7 @@ def _figures(result: dict) -> dict[str, object]:
     figs: dict[str, object] = {"flow": plots.flow_figure}
     if "discrimination" in result:
         figs["roc"], figs["pr"] = plots.roc_figure, plots.pr_figure
-    if "calibration" in result:
+    if result.get("calibration", {}).get("curve"):
         figs["calibration"] = plots.calibration_figure
         for name, eq in result.get("equity", {}).items():
             if eq.get("calibration_curves"):

@@ -94,3 +94,13 @@ def test_too_few_events_to_report_anything():
 def test_drift_rows_per_model_version(result):
     assert set(result["drift"]) == {"v1", "v2"}
     assert [r["period"] for r in result["drift"]["v2"]] == ["2025Q3", "2025Q4"]
+
+
+def test_attack_calibration_curves_are_not_drawn_for_groups_whose_percentiles_describe_few_people(result):
+    eq = result["equity"]["ethnic_group"]
+    shown = {g for g, v in eq["groups"].items() if "withheld" not in v}
+    curves = set(eq["calibration_curves"])
+    assert curves <= shown
+    for g in shown - curves:  # control: a group left out is one with under 200 people
+        assert eq["groups"][g]["n"] < 200 + 5
+    assert "White" in curves
