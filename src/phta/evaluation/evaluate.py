@@ -117,8 +117,9 @@ def _run(protocol: FrozenProtocol, data: EvaluationData, policy: Policy) -> dict
     if "discrimination" in metrics:
         a = auroc(p, y)
         pr = precision_recall_curve(p, y)
-        grid = np.linspace(0, 1, 21)
-        # published on a recall grid: the raw curve's thresholds are individual scores
+        # published on a recall grid (the raw curve's thresholds are individual scores), from
+        # 5%: at recall 0 precision is a convention, not a measurement
+        grid = np.linspace(0.05, 1, 20)
         prec = np.interp(grid, pr["recall"][::-1], pr["precision"][::-1])
         result["discrimination"] = {"auroc": a.to_dict(), "average_precision": pr["average_precision"],
                                     "pr_curve": {"recall": grid.tolist(), "precision": prec.tolist()},

@@ -54,10 +54,12 @@ def calibration_figure(result: dict, subgroup: str | None = None) -> Figure:
     fig, ax = plt.subplots(figsize=(4.5, 4))
     curve = result["calibration"]["curve"]
     ax.plot(curve["predicted"], curve["observed"], color="black", lw=2, label="everyone")
+    curves = [curve]
     if subgroup:
         for g, c in result["equity"][subgroup].get("calibration_curves", {}).items():
             ax.plot(c["predicted"], c["observed"], label=g)
-    top = max(max(curve["predicted"]), max(curve["observed"])) * 1.1
+            curves.append(c)
+    top = max(max(c["predicted"] + c["observed"]) for c in curves) * 1.1
     ax.plot([0, top], [0, top], ls=":", color="grey", label="perfect")
     ax.set(xlabel="predicted risk", ylabel="observed risk (lowess)", xlim=(0, top), ylim=(0, top),
            title="Calibration" + (f" by {subgroup}" if subgroup else ""))
