@@ -130,3 +130,11 @@ def test_report_command_refuses_an_invalid_protocol_by_field(tmp_path):
     protocol.write_text("title: t\nindex_test: x\noutcome: y\nminimum_cell_size: 0\n")
     result = runner.invoke(app, ["evaluate", "report", "--synthetic", "100", "--protocol", str(protocol), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "field minimum_cell_size" in result.output
+
+
+def test_unidentified_calibration_is_null_not_library_noise(tmp_path):
+    path = _write(tmp_path, ["s,y", "0.1,0", "0.2,0", "0.3,0", "0.8,1", "0.9,1"])
+    result = _run(path, "--score", "s", "--outcome", "y", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["calibration"]["slope"] is None
+    assert "Warning" not in result.output

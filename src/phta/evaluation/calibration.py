@@ -9,11 +9,15 @@ E90 as the mean and 90th percentile of |smoothed - predicted|).
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import numpy as np
 import statsmodels.api as sm
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import logit
 from statsmodels.nonparametric.smoothers_lowess import lowess
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from phta.evaluation._arrays import paired
 
@@ -35,18 +39,36 @@ def brier(p: ArrayLike, y: ArrayLike) -> float:
     return float(np.mean((probs - outcome) ** 2))
 
 
+def fit_logistic(outcome: NDArray, exog: NDArray, offset: NDArray | None = None) -> tuple[Any, str | None]:
+    """A binomial GLM, or (None, why) when it is not identified (perfect separation, a singular
+    design, no convergence): statsmodels warns in those cases, and a warning is not a result."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            fit = sm.GLM(outcome, exog, family=sm.families.Binomial(), offset=offset).fit(wls_method="qr")
+        except PerfectSeparationWarning:
+            return None, "not estimable: the score separates the outcomes perfectly"
+        except (ConvergenceWarning, RuntimeWarning, np.linalg.LinAlgError, ValueError):
+            return None, "not estimable: the logistic model did not converge"
+        except Warning:
+            return None, "not estimable: the logistic model is not identified"
+    return fit, None
+
+
 def calibration_in_the_large(p: ArrayLike, y: ArrayLike) -> dict:
     probs, outcome = paired(p, y, probability=True)
-    fit = sm.GLM(outcome, np.ones((len(probs), 1)), family=sm.families.Binomial(),
-                 offset=_logit(probs)).fit()
+    fit, why = fit_logistic(outcome, np.ones((len(probs), 1)), offset=_logit(probs))
+    if fit is None:
+        return {"estimate": None, "ci95": None, "note": why}
     low, high = fit.conf_int()[0]
     return {"estimate": float(fit.params[0]), "ci95": [float(low), float(high)]}
 
 
 def calibration_slope(p: ArrayLike, y: ArrayLike) -> dict:
     probs, outcome = paired(p, y, probability=True)
-    fit = sm.GLM(outcome, sm.add_constant(_logit(probs), has_constant="add"),
-                 family=sm.families.Binomial()).fit()
+    fit, why = fit_logistic(outcome, sm.add_constant(_logit(probs), has_constant="add"))
+    if fit is None:
+        return {"estimate": None, "intercept": None, "ci95": None, "note": why}
     low, high = fit.conf_int()[1]
     return {"estimate": float(fit.params[1]), "intercept": float(fit.params[0]),
             "ci95": [float(low), float(high)]}

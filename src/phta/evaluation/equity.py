@@ -18,7 +18,7 @@ from scipy import stats
 
 from phta.evaluation._arrays import EvaluationError, paired
 from phta.evaluation.bootstrap import summarise
-from phta.evaluation.calibration import _logit
+from phta.evaluation.calibration import _logit, fit_logistic
 from phta.evaluation.discrimination import auroc, auroc_estimate
 
 
@@ -115,10 +115,12 @@ def calibration_differs_by_group(p: ArrayLike, y: ArrayLike, groups: ArrayLike) 
     base_x = sm.add_constant(lp, has_constant="add")
     dummies = np.column_stack([(labels == g).astype(float) for g in names[1:]])
     full_x = np.column_stack([base_x, dummies, dummies * lp[:, None]])
-    family = sm.families.Binomial()
-    # QR for the weighted least squares steps: several times faster than lstsq at 50+ columns
-    base = sm.GLM(outcome, base_x, family=family).fit(wls_method="qr")
-    full = sm.GLM(outcome, full_x, family=family).fit(wls_method="qr")
+    # QR for the weighted least squares steps (in fit_logistic): several times faster than
+    # lstsq at 50+ columns
+    base, why = fit_logistic(outcome, base_x)
+    full, why_full = fit_logistic(outcome, full_x) if base is not None else (None, why)
+    if base is None or full is None:
+        raise EvaluationError(f"calibration by group: {why or why_full}")
     statistic = max(0.0, 2 * (full.llf - base.llf))
     df = 2 * (len(names) - 1)
     return {"test": "likelihood ratio, group x logit(p) interaction and group intercepts",

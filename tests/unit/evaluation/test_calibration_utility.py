@@ -92,3 +92,10 @@ def test_net_benefit_treat_all_is_prevalence_at_threshold_near_zero_and_checks_r
     assert curve["treat_all"][0] == pytest.approx(y.mean(), abs=1e-3)
     with pytest.raises(EvaluationError, match="strictly between 0 and 1"):
         net_benefit(p, y, [1.0])
+
+
+def test_perfect_separation_gives_no_estimate_with_the_reason_instead_of_a_warning():
+    p, y = [0.1, 0.2, 0.3, 0.8, 0.9], [0, 0, 0, 1, 1]
+    slope = calibration_slope(p, y)
+    assert slope["estimate"] is None and "separates the outcomes perfectly" in slope["note"]
+    assert calibration_summary(p, y, smooth=False)["slope"] is None
