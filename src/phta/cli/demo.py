@@ -96,6 +96,12 @@ def _budget(settings: Settings) -> str:
     return "unlimited" if limit is None else str(limit)
 
 
+def _evaluation_step(settings: Settings, console: Console) -> list[str]:
+    from phta.cli import evaluate
+
+    return evaluate.demo_step(settings, console)
+
+
 def _citizen_step(settings: Settings, console: Console) -> list[str]:
     """Nothing to seed: say where a citizen looks (no sign-in)."""
     return ["Citizens (no sign-in): /register (the demo project: its company co-applicant and conditions), "
@@ -120,6 +126,7 @@ DEMO_STEPS: list[DemoStep] = [
     _airlock_step,
     _frontdoor_step,
     _atlas_step,
+    _evaluation_step,
     _citizen_step,
     _audit_step,
 ]

@@ -8,7 +8,19 @@ from __future__ import annotations
 import typer
 
 from phta import __version__
-from phta.cli import audit, cohort, demo, frontdoor, optouts, outputs, serve, store, synth, users
+from phta.cli import (
+    audit,
+    cohort,
+    demo,
+    evaluate,
+    frontdoor,
+    optouts,
+    outputs,
+    serve,
+    store,
+    synth,
+    users,
+)
 
 app = typer.Typer(
     name="phta",
@@ -28,6 +40,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(cohort.app, name="cohort")
 app.add_typer(optouts.app, name="optouts")
 app.add_typer(frontdoor.app, name="frontdoor")
+app.add_typer(evaluate.app, name="evaluate")
 
 
 @app.command("version")
