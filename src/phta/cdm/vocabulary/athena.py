@@ -105,7 +105,7 @@ def load_athena(src: str | Path, store: Store | str | Path) -> dict:
             sql, params = _select(table, files[table])
             con.execute(f"DELETE FROM {table}")
             try:
-                row = con.execute(f"INSERT INTO {table} {sql}", params).fetchone()
+                row = con.execute(f"INSERT INTO {table} {sql}", params).fetchall()
             except duckdb.Error as exc:
                 # DuckDB's message may quote a row; name the file and the kind of failure only.
                 raise VocabularyLoadError(
@@ -113,11 +113,11 @@ def load_athena(src: str | Path, store: Store | str | Path) -> dict:
                     f"({type(exc).__name__}: a value does not fit its column, or a row has the "
                     "wrong number of fields); the store is unchanged"
                 ) from None
-            counts[table] = int(row[0]) if row else 0
+            counts[table] = int(row[0][0]) if row else 0
         version_row = con.execute(
             "SELECT vocabulary_version FROM vocabulary WHERE vocabulary_id = 'None'"
-        ).fetchone()
-        version = version_row[0] if version_row else None
+        ).fetchall()
+        version = version_row[0][0] if version_row else None
         con.execute(
             "INSERT INTO phta_vocabulary VALUES (?, ?, ?, ?)",
             [dt.datetime.now(dt.UTC).replace(tzinfo=None), str(src_path), version,
@@ -144,13 +144,13 @@ def vocabulary_version(store: Store) -> str | None:
     with store.connect(read_only=True) as con:
         present = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'phta_vocabulary'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not present:
             return None
         row = con.execute(
             "SELECT vocabulary_version FROM phta_vocabulary ORDER BY loaded_at DESC LIMIT 1"
-        ).fetchone()
-    return row[0] if row else None
+        ).fetchall()
+    return row[0][0] if row else None
 
 
 def export_athena(store: Store, out: Path, *, version: str = "PHTA embedded") -> dict[str, int]:
@@ -162,7 +162,7 @@ def export_athena(store: Store, out: Path, *, version: str = "PHTA embedded") ->
     counts: dict[str, int] = {}
     with store.connect(read_only=True) as con:
         con.execute("CREATE TEMP TABLE x_vocabulary AS SELECT * FROM vocabulary")
-        if not con.execute("SELECT count(*) FROM x_vocabulary").fetchone()[0]:
+        if not con.execute("SELECT count(*) FROM x_vocabulary").fetchall()[0][0]:
             con.execute("""INSERT INTO x_vocabulary SELECT DISTINCT vocabulary_id, vocabulary_id,
                            '', NULL, 0 FROM concept""")
         con.execute("DELETE FROM x_vocabulary WHERE vocabulary_id = 'None'")
@@ -176,7 +176,7 @@ def export_athena(store: Store, out: Path, *, version: str = "PHTA embedded") ->
         }
         for table in ATHENA_TABLES:
             source = "x_vocabulary" if table == "vocabulary" else table
-            if table in derived and not con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
+            if table in derived and not con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]:
                 source = f"({derived[table]})"
             fields = schema.table(table).fields
             cols = ", ".join(
@@ -189,7 +189,7 @@ def export_athena(store: Store, out: Path, *, version: str = "PHTA embedded") ->
                 f"COPY (SELECT {cols} FROM {source}) TO '{_sql_path(path)}' "
                 "(HEADER, DELIMITER '\t', QUOTE '', ESCAPE '')"
             )
-            counts[table] = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+            counts[table] = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
     return counts
 
 
