@@ -211,6 +211,8 @@ class FhirLoader:
                     pseudonym = self.pseudonymiser.pseudonym(str(ident.get("value", "")), where="identifier")
                 except NHSNumberError:
                     raise Rejected("identifier", "invalid NHS number (modulus-11 check failed)") from None
+        if r.get("gender") not in (None, "male", "female", "other", "unknown"):
+            raise Rejected("gender", "not a FHIR administrative gender (male, female, other, unknown)")
         if not r.get("birthDate"):
             raise Rejected("birthDate", "missing required value (OMOP needs the year of birth)")
         try:
