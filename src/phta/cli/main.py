@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from phta import __version__
-from phta.cli import audit, cohort, demo, optouts, outputs, serve, store, synth, users
+from phta.cli import audit, cohort, demo, ingest, optouts, outputs, serve, store, synth, users
 
 app = typer.Typer(
     name="phta",
@@ -22,6 +22,7 @@ app.command("demo")(demo.demo)
 app.add_typer(outputs.app, name="outputs")
 app.add_typer(store.load_app, name="load")
 app.add_typer(store.app, name="store")
+assert ingest.load_app is store.load_app  # ingest adds its commands to the load and store groups
 app.command("synth")(synth.synth)
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")

@@ -52,6 +52,7 @@ class IngestReport:
     unmapped_codes: list[dict] = field(default_factory=list)
     findings: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    vocabulary_version: str | None = None  # of the vocabulary the codes were mapped with
 
     def counts(self, kind: str) -> ResourceCounts:
         return self.resources.setdefault(kind, ResourceCounts())
@@ -86,6 +87,7 @@ class IngestReport:
             "unmapped_codes": self.unmapped_codes,
             "findings": self.findings,
             "notes": self.notes,
+            "vocabulary_version": self.vocabulary_version,
             "reconciled": self.reconciled,
             "totals": {"rows_read": self.rows_read, "rows_loaded": self.rows_loaded,
                        "rows_quarantined": self.rows_quarantined},
@@ -114,7 +116,8 @@ class LoadSession:
             """INSERT INTO phta_load_history (source, source_format, started_at)
             VALUES (?, ?, ?) RETURNING load_id""", [source, source_format, _now()],
         ).fetchall()[0][0]
-        self.report = IngestReport(load_id=load_id, source=source, source_format=source_format)
+        self.report = IngestReport(load_id=load_id, source=source, source_format=source_format,
+                                   vocabulary_version=self._vocabulary_version())
         self._buffers: dict[str, list[dict]] = defaultdict(list)
         self._next_id: dict[str, int] = {}
         self._quarantine: list[tuple] = []
@@ -131,6 +134,14 @@ class LoadSession:
         self.con.close()
         if isinstance(exc, duckdb.Error):
             raise LoadError(f"the load failed inside DuckDB ({type(exc).__name__}); nothing loaded") from None
+
+    def _vocabulary_version(self) -> str:
+        has_table = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'phta_vocabulary'").fetchall()[0][0]
+        rows = self.con.execute(
+            "SELECT vocabulary_version FROM phta_vocabulary ORDER BY loaded_at DESC LIMIT 1"
+        ).fetchall() if has_table else []
+        return (rows[0][0] if rows else None) or "PHTA embedded vocabulary"
 
     @property
     def load_id(self) -> int:
