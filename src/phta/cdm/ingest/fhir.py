@@ -356,6 +356,9 @@ def load_fhir(src: str | Path, store_dir: str | Path, *, pseudonymiser: Pseudony
     with tempfile.TemporaryDirectory(prefix="phta-fhir-") as tmp, \
             LoadSession(store_dir, str(src_path), "fhir-r4-ndjson", create=create, node_name=node_name) as session:
         index = ReferenceIndex(tmp)
+        if not session.con.execute("SELECT count(*) FROM concept").fetchall()[0][0]:
+            session.report.notes.append("the store has no vocabulary, so every code is unmapped (concept 0); "
+                                        "load one first (phta load vocabulary)")
         try:
             loader = FhirLoader(session, pseudonymiser, index)
             for kind, path in files:
