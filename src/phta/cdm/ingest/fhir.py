@@ -137,7 +137,7 @@ class FhirLoader:
         self.pseudonymiser = pseudonymiser
         self.index = index
         self.lookup = fm.ConceptLookup(session.con)
-        self.new_persons: list[int] = []
+        self.new_persons: tuple[int, int] | None = None  # first and last person_id made here
         self.models = {k: get_fhir_model_class(k) for k in ORDER}
 
     def load_file(self, kind: str, path: Path, observer: Observer | None) -> None:
@@ -243,7 +243,8 @@ class FhirLoader:
             "ethnicity_concept_id": 0, "person_source_value": pseudonym,
             "gender_source_value": r.get("gender"), "race_source_value": ethnic,
         })
-        self.new_persons.append(person_id)
+        first = self.new_persons[0] if self.new_persons else person_id
+        self.new_persons = (first, person_id)
         if died is not None:
             self.s.add_row("death", {"person_id": person_id, "death_date": died[0], "death_datetime": died[1],
                                      "death_type_concept_id": fm.EHR_TYPE_CONCEPT_ID})
@@ -343,7 +344,7 @@ class FhirLoader:
             FROM ({dates}) WHERE person_id >= ? AND person_id <= ?
               AND person_id NOT IN (SELECT person_id FROM observation_period)
             GROUP BY person_id""",
-            [min(self.new_persons), max(self.new_persons)],
+            list(self.new_persons),
         )
 
 
