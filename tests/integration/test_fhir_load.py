@@ -206,3 +206,29 @@ def test_reconciliation_holds_for_any_mix(tmp_path_factory, lines):
     assert _rows(store, "SELECT count(*) FROM condition_occurrence") == [(lines.count("good"),)]
     assert _rows(store, "SELECT count(*) FROM phta_quarantine WHERE file = 'Condition.ndjson'") == [
         (counts.quarantined,)]
+
+
+def test_free_text_where_a_code_belongs_is_not_listed(tmp_path):
+    """Attack: a name and a note sent as codes; the unmapped-code list withholds them (a real
+    code shape is listed as the control)."""
+    src = tmp_path / "export"
+    shutil.copytree(FIXTURES / "uk_core", src, ignore=shutil.ignore_patterns("[!P]*", "Procedure*"))
+    lines = [GOOD.replace("44054006", code) for code in ("Mrs Jane Smithers", "x" * 80, "R69.X")]
+    (src / "Condition.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    store = _store(tmp_path / "s")
+    report = load_fhir(src, store.path, pseudonymiser=Pseudonymiser(KEY))
+    listed = {u["code"]: u["count"] for u in report.unmapped_codes}
+    assert listed == {"(not shown: not shaped like a code)": 2, "R69.X": 1}
+    assert "Smithers" not in json.dumps(store.load_history(), default=str)
+
+
+def test_encounter_of_another_patient_is_quarantined(tmp_path):
+    src = tmp_path / "export"
+    shutil.copytree(FIXTURES / "uk_core", src, ignore=shutil.ignore_patterns("[!PE]*", "Procedure*"))
+    (src / "Condition.ndjson").write_text(
+        GOOD[:-1] + ', "encounter": {"reference": "Encounter/e2"}}\n'  # e2 is p2's
+        + GOOD[:-1] + ', "encounter": {"reference": "Encounter/e1"}}\n', encoding="utf-8")
+    store = _store(tmp_path / "s")
+    report = load_fhir(src, store.path, pseudonymiser=Pseudonymiser(KEY))
+    assert report.resources["Condition"].quarantine_reasons == {"the Encounter belongs to another Patient": 1}
+    assert report.resources["Condition"].loaded == 1

@@ -192,13 +192,15 @@ class FhirLoader:
             raise Rejected(element, "reference to a Patient not in this export")
         return found[1]
 
-    def _visit(self, resource: dict) -> int | None:
+    def _visit(self, resource: dict, person_id: int) -> int | None:
         if not resource.get("encounter"):
             return None
         ref = _ref_id(resource, "encounter", "Encounter")
         found = self.index.get("Encounter", ref) if ref else None
         if found is None:
             raise Rejected("encounter", "reference to an Encounter not in this export")
+        if found[1] != person_id:
+            raise Rejected("encounter", "the Encounter belongs to another Patient")
         return found[0]
 
     def _patient(self, r: dict) -> str:
@@ -291,11 +293,11 @@ class FhirLoader:
     def _event(self, kind: str, r: dict) -> str:
         spec = SPECS[kind]
         person_id = self._person(r, spec.subject)
-        visit_id = self._visit(r)
+        visit_id = self._visit(r, person_id)
         start, end = self._when(kind, r)
         mapped, system, code = self.lookup.code(r.get(spec.code))
         if mapped is None or mapped.concept_id == 0:
-            self.s.unmapped[(kind, str(system or ""), str(code or ""))] += 1
+            self.s.unmapped[(kind, fm.shown_code(system), fm.shown_code(code))] += 1
         value = r.get("valueQuantity") if kind == "Observation" else None
         default = spec.default_table
         if kind == "Observation" and value is not None:

@@ -164,6 +164,20 @@ def event_row(table: str, *, row_id: int, person_id: int, visit_id: int | None, 
     return row
 
 
+_CODE_SHAPE = re.compile(r"^[A-Za-z0-9.\-_:/\[\]{}%^*+#|]{1,64}$")
+NOT_SHOWN = "(not shown: not shaped like a code)"
+
+
+def shown_code(value: object) -> str:
+    """A code or system URI as the load report may list it. Codes are vocabulary, not patient
+    data, but a careless export can put free text (a name, a note) where a code belongs, so
+    anything not shaped like a code (spaces, over 64 characters, other characters) is withheld."""
+    if value is None or value == "":
+        return "(none)"
+    text = str(value)
+    return text if _CODE_SHAPE.match(text) else NOT_SHOWN
+
+
 def is_entered_in_error(resource: dict) -> bool:
     if resource.get("status") == "entered-in-error":
         return True
