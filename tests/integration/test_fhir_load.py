@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from phta.cdm import vocabulary
+from phta.cdm.ingest import LoadError
 from phta.cdm.ingest.fhir import load_fhir
 from phta.cdm.pseudonymise import Pseudonymiser
 from phta.cdm.store import Store
@@ -232,3 +233,10 @@ def test_encounter_of_another_patient_is_quarantined(tmp_path):
     report = load_fhir(src, store.path, pseudonymiser=Pseudonymiser(KEY))
     assert report.resources["Condition"].quarantine_reasons == {"the Encounter belongs to another Patient": 1}
     assert report.resources["Condition"].loaded == 1
+
+
+def test_failed_load_into_a_new_store_leaves_no_store(tmp_path):
+    """A load that stops (Patients with NHS numbers but no linkage key) removes the store it made."""
+    with pytest.raises(LoadError, match="no linkage key"):
+        load_fhir(FIXTURES / "uk_core", tmp_path / "new", pseudonymiser=None, create=True)
+    assert not (tmp_path / "new").exists()

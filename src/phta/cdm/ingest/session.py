@@ -100,12 +100,15 @@ class LoadSession:
     def __init__(self, store_dir: str | Path, source: str, source_format: str,
                  *, create: bool = False, node_name: str | None = None) -> None:
         store_path = Path(store_dir).resolve()
+        self._dir_existed = store_path.exists()
+        self._created = False
         try:
             self.store = Store.open(store_path)
         except StoreError:
             if not create:
                 raise LoadError(f"no store at {store_path}; pass --create to make one") from None
             self.store = Store.create(store_path, node_name=node_name)
+            self._created = True
         try:
             self.con = self.store.connect()
         except duckdb.Error as exc:
@@ -132,6 +135,8 @@ class LoadSession:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute("ROLLBACK")
         self.con.close()
+        if not self._finished and self._created:
+            self._remove_created()
         if isinstance(exc, duckdb.Error):
             raise LoadError(f"the load failed inside DuckDB ({type(exc).__name__}); nothing loaded") from None
 
@@ -142,6 +147,14 @@ class LoadSession:
             "SELECT vocabulary_version FROM phta_vocabulary ORDER BY loaded_at DESC LIMIT 1"
         ).fetchall() if has_table else []
         return (rows[0][0] if rows else None) or "PHTA embedded vocabulary"
+
+    def _remove_created(self) -> None:
+        """Undo ``Store.create`` after a failed load: the database files, and the directory if
+        this load made it (the store is then exactly as before: absent)."""
+        for path in self.store.path.glob(self.store.db_path.name + "*"):  # cdm.duckdb and its .wal
+            path.unlink(missing_ok=True)
+        if not self._dir_existed and self.store.path.is_dir() and not any(self.store.path.iterdir()):
+            self.store.path.rmdir()
 
     @property
     def load_id(self) -> int:
