@@ -240,3 +240,31 @@ def test_failed_load_into_a_new_store_leaves_no_store(tmp_path):
     with pytest.raises(LoadError, match="no linkage key"):
         load_fhir(FIXTURES / "uk_core", tmp_path / "new", pseudonymiser=None, create=True)
     assert not (tmp_path / "new").exists()
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(numbers=st.lists(st.integers(min_value=1_000_000_000, max_value=9_999_999_999), min_size=1, max_size=15))
+def test_patient_loaded_exactly_when_its_nhs_number_passes_modulus_11(tmp_path_factory, numbers):
+    from phta.cdm.pseudonymise import NHSNumberError, validate_nhs_number
+
+    def valid(n: int) -> bool:
+        try:
+            validate_nhs_number(str(n))
+        except NHSNumberError:
+            return False
+        return True
+
+    base = tmp_path_factory.mktemp("nhs")
+    src = base / "export"
+    src.mkdir()
+    (src / "Patient.ndjson").write_text("".join(
+        json.dumps({"resourceType": "Patient", "id": f"p{i}", "birthDate": "1970-01-01",
+                    "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": str(n)}]}) + "\n"
+        for i, n in enumerate(numbers)), encoding="utf-8")
+    store = _store(base / "s")
+    report = load_fhir(src, store.path, pseudonymiser=Pseudonymiser(KEY))
+    expected = [i + 1 for i, n in enumerate(numbers) if not valid(n)]
+    assert [line for (line,) in _rows(store, "SELECT line FROM phta_quarantine ORDER BY line")] == expected
+    assert report.resources["Patient"].loaded == len(numbers) - len(expected)
+    assert report.reconciled
