@@ -43,10 +43,12 @@ def loaded(tmp_path):
 def test_patient_pseudonymised_with_ethnic_category_and_death(loaded):
     store, _ = loaded
     rows = _rows(store, "SELECT person_id, gender_concept_id, year_of_birth, month_of_birth, day_of_birth, "
-                        "race_concept_id, race_source_value, person_source_value FROM person ORDER BY person_id")
+                        "race_concept_id, race_source_value, person_source_value, race_source_concept_id FROM person "
+                        "ORDER BY person_id")
     first = rows[0]
     assert first[1:7] == (GENDER_FEMALE, 1956, 3, 14, NHS_ETHNIC_CATEGORY_CONCEPT["H"], "H")
     assert first[7] == Pseudonymiser(KEY).pseudonym("9990000018")
+    assert first[8] == NHS_ETHNIC_CATEGORY_CONCEPT["H"]
     assert rows[1][3:5] == (11, None)  # a partial birth date keeps only what it states
     assert rows[1][7] == Pseudonymiser(KEY).pseudonym("9990000026")  # spaces in the number are fine
     every_text = json.dumps(_rows(store, "SELECT * FROM person"), default=str)

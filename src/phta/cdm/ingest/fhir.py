@@ -242,6 +242,7 @@ class FhirLoader:
             "month_of_birth": born.month if partial >= 7 else None,
             "day_of_birth": born.day if partial >= 10 else None,
             "race_concept_id": NHS_ETHNIC_CATEGORY_CONCEPT.get(ethnic or "", 0),
+            "race_source_concept_id": NHS_ETHNIC_CATEGORY_CONCEPT.get(ethnic or "", 0),
             "ethnicity_concept_id": 0, "person_source_value": pseudonym,
             "gender_source_value": r.get("gender"), "race_source_value": ethnic,
         })
