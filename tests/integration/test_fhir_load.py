@@ -127,6 +127,9 @@ def test_report_saved_with_the_load(loaded):
     assert history["report"]["resources"]["Patient"]["loaded"] == 2
     assert history["report"]["reconciled"] is True
     assert history["rows_read"] == report.rows_read
+    # findings counted over the store as load omop does (the fixture has none: explicit zeros)
+    assert report.findings["person"]["duplicate_primary_key"] == 0
+    assert report.findings["condition_occurrence"]["outside_observation_period"] == 0
 
 
 def test_each_bad_line_quarantined_with_its_reason(tmp_path):

@@ -23,6 +23,7 @@ import pydantic
 from fhir.resources.R4B import get_fhir_model_class
 
 from phta.cdm.ingest import fhir_map as fm
+from phta.cdm.ingest import findings
 from phta.cdm.ingest.csv_source import LoadError
 from phta.cdm.ingest.session import IngestReport, LoadSession
 from phta.cdm.pseudonymise import NHSNumberError, Pseudonymiser
@@ -368,6 +369,8 @@ def load_fhir(src: str | Path, store_dir: str | Path, *, pseudonymiser: Pseudony
             for kind, path in files:
                 loader.load_file(kind, path, observer)
             loader.observation_periods()
+            session.flush()
+            session.report.findings = findings.store_findings(session.con)  # as load omop reports them
         finally:
             index.close()
         session.report.notes.extend(f"ignored {name}: not NDJSON of a supported resource type"
