@@ -162,12 +162,14 @@ def test_quarantine_and_report_never_hold_values(tmp_path):
         json.dumps({"resourceType": "Patient", "id": "b", "birthDate": f"{secret}",
                     "name": [{"family": "Smithers"}]}),
         json.dumps({"resourceType": f"Patient {secret} Smithers"}),
+        json.dumps({"resourceType": "Patient", "id": "d", "birthDate": "1970-01-01", "Smithers": 1,
+                    "name": [{"family": "x", f"n{secret}": 1}]}),
         json.dumps({"resourceType": "Patient", "id": "c", "birthDate": "1970-01-01",
                     "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000035"}]}),
     ]) + "\n", encoding="utf-8")
     store = _store(tmp_path / "s")
     report = load_fhir(src, store.path, pseudonymiser=Pseudonymiser(KEY))
-    assert report.rows_quarantined == 4
+    assert report.rows_quarantined == 5
     text = json.dumps(_rows(store, "SELECT * FROM phta_quarantine"), default=str)
     text += json.dumps(store.load_history(), default=str)
     for value in (secret, "9990000035", "Smithers"):

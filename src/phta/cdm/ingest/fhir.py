@@ -122,8 +122,12 @@ def _ref_id(resource: dict, element: str, kind: str) -> str | None:
 
 def _validation_reason(exc: pydantic.ValidationError) -> Rejected:
     err = exc.errors(include_input=False, include_url=False)[0]
-    field = ".".join(str(p) for p in err["loc"]) or None
     kind = err["type"]
+    loc = list(err["loc"])
+    if kind == "extra_forbidden":
+        # The last part is the input's own key (it could be anything, even a name): never repeat it.
+        return Rejected(".".join(str(p) for p in loc[:-1]) or None, "an element FHIR R4 does not define")
+    field = ".".join(str(p) for p in loc) or None
     last = str(err["loc"][-1]).lower() if err["loc"] else ""
     if "date" in kind or "date" in last or last in ("start", "end", "issued", "recorded", "authoredon"):
         return Rejected(field, "invalid date")
@@ -235,7 +239,7 @@ class FhirLoader:
                 raise Rejected("deceasedDateTime", "invalid date") from None
         gender = {"male": GENDER_MALE, "female": GENDER_FEMALE}.get(r.get("gender"), GENDER_UNKNOWN)
         person_id = self.s.next_id("person")
-        if not self.index.add("Patient", str(r.get("id")), person_id, person_id):
+        if r.get("id") is not None and not self.index.add("Patient", str(r["id"]), person_id, person_id):
             raise Rejected("id", "duplicate Patient id in this export")
         partial = len(str(r["birthDate"]))
         self.s.add_row("person", {
@@ -266,7 +270,7 @@ class FhirLoader:
             raise Rejected("period", "invalid date") from None
         code = (r.get("class") or {}).get("code")
         visit_id = self.s.next_id("visit_occurrence")
-        if not self.index.add("Encounter", str(r.get("id")), visit_id, person_id):
+        if r.get("id") is not None and not self.index.add("Encounter", str(r["id"]), visit_id, person_id):
             raise Rejected("id", "duplicate Encounter id in this export")
         self.s.add_row("visit_occurrence", {
             "visit_occurrence_id": visit_id, "person_id": person_id,
