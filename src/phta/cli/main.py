@@ -14,6 +14,7 @@ from phta.cli import (
     demo,
     evaluate,
     frontdoor,
+    ingest,
     optouts,
     outputs,
     serve,
@@ -34,6 +35,7 @@ app.command("demo")(demo.demo)
 app.add_typer(outputs.app, name="outputs")
 app.add_typer(store.load_app, name="load")
 app.add_typer(store.app, name="store")
+assert ingest.load_app is store.load_app  # ingest adds its commands to the load and store groups
 app.command("synth")(synth.synth)
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
