@@ -73,4 +73,7 @@ def load_into(store: Store) -> dict[str, int]:
             )
             counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         con.execute("COMMIT")
+    from phta.cdm.vocabulary.search_index import build_index  # imports this package
+
+    build_index(store)
     return counts

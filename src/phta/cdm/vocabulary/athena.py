@@ -22,6 +22,7 @@ import duckdb
 
 from phta.cdm import schema
 from phta.cdm.store import Store
+from phta.cdm.vocabulary.search_index import build_index
 
 # Load order: small reference tables first; every file is optional except CONCEPT and VOCABULARY.
 ATHENA_TABLES = (
@@ -125,6 +126,7 @@ def load_athena(src: str | Path, store: Store | str | Path) -> dict:
         raise
     finally:
         con.close()
+    build_index(store)  # the search index follows the vocabulary it indexes
     return {"vocabulary_version": version, "rows": counts}
 
 
