@@ -11,6 +11,7 @@ from phta import __version__
 from phta.cli import (
     audit,
     cohort,
+    concepts,
     demo,
     evaluate,
     frontdoor,
@@ -40,6 +41,7 @@ app.command("synth")(synth.synth)
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(cohort.app, name="cohort")
+app.add_typer(concepts.app, name="concepts")
 app.add_typer(optouts.app, name="optouts")
 app.add_typer(frontdoor.app, name="frontdoor")
 app.add_typer(evaluate.app, name="evaluate")
