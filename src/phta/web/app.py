@@ -18,6 +18,8 @@ from phta.web import (
     airlock_checking,
     api_docs,
     budget,
+    concept_sets,
+    concepts,
     errors,
     feasibility,
     feasibility_atlas,
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(governance_api.router)
     app.include_router(projects.router)
+    app.include_router(concepts.router)
+    app.include_router(concept_sets.router)
     app.include_router(feasibility.router)
     app.include_router(feasibility_atlas.router)
     app.include_router(budget.router)
