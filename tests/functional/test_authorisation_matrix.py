@@ -73,6 +73,14 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/projects/{project_id}/reviews"): COMMITTEE,
     ("POST", "/api/v1/projects/{project_id}/coapplicants"): APPLICANTS,
     ("DELETE", "/api/v1/projects/{project_id}/coapplicants/{coapplicant_id}"): APPLICANTS,
+    ("GET", "/concepts"): ANYONE,  # the vocabulary is reference data
+    ("GET", "/api/v1/concepts"): ANYONE,
+    ("GET", "/concepts/{concept_id}"): ANYONE,
+    ("GET", "/api/v1/concepts/{concept_id}"): ANYONE,
+    ("POST", "/concepts/{concept_id}/persons"): APPLICANTS,  # person counts are patient data
+    ("GET", "/concept-sets"): ANYONE,
+    ("POST", "/concept-sets"): ANYONE,
+    ("POST", "/api/v1/concept-sets/resolve"): ANYONE,
     ("GET", "/feasibility"): APPLICANTS,
     ("POST", "/feasibility"): APPLICANTS,
     ("POST", "/api/v1/feasibility"): APPLICANTS,
@@ -162,7 +170,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
 PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999", "{request_id}": "999999", "{file_id}": "999999",
                "{user_id}": "999999", "{coapplicant_id}": "999999",
                "{challenge_id}": "999999", "{case_id}": "999999", "{document_id}": "999999",
-               "{task_id}": "999999"}
+               "{task_id}": "999999", "{concept_id}": "999999"}
 
 
 def app_endpoints(app) -> list[tuple[str, str]]:

@@ -100,7 +100,7 @@ async def builder_post(request: Request) -> Response:
                 return Response(sets.to_csv(sets.resolve(con, cs)), media_type="text/csv; charset=utf-8",
                                 headers={"content-disposition": 'attachment; filename="codelist.csv"'})
     except ConceptSetError as e:
-        return _page(request, cs if field["action"] != "import" else cs, error=str(e), status_code=400,
+        return _page(request, cs, error=str(e), status_code=400,
                      import_text=field["import_text"][:100_000])
     return _page(request, cs)
 

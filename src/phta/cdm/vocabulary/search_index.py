@@ -49,14 +49,20 @@ def _build(con: duckdb.DuckDBPyConnection, schema: str) -> None:
             SELECT unnest(regexp_split_to_array(lower(concept_name), '{WORD_SPLIT}')) AS term, concept_id
             FROM main.concept)
         WHERE term <> ''""")
-    # UK medicine names as extra words of the concepts that carry the US name.
-    pairs = [(us, uk_word) for us, uk in US_TO_UK.items() for uk_word in tokens(uk)]
+    # UK medicine names as extra words of the concepts that carry the US name: found through the
+    # postings of the US name's first word, then checked as a phrase (no regex per row).
+    pairs = [(us, tokens(us)[0], uk_word) for us, uk in US_TO_UK.items() for uk_word in tokens(uk)]
     con.execute(f"""INSERT INTO {schema}.phta_concept_token
         SELECT DISTINCT m.uk, c.concept_id
-        FROM main.concept c JOIN (SELECT unnest(?::VARCHAR[]) AS us, unnest(?::VARCHAR[]) AS uk) m
-          ON regexp_matches(lower(c.concept_name), '\\b' || m.us || '\\b')
+        FROM (SELECT unnest(?::VARCHAR[]) AS us, unnest(?::VARCHAR[]) AS first, unnest(?::VARCHAR[]) AS uk) m
+        JOIN {schema}.phta_concept_token k ON k.term = m.first
+        JOIN main.concept c ON c.concept_id = k.concept_id
+        WHERE contains(lower(c.concept_name), m.us)
         EXCEPT SELECT term, concept_id FROM {schema}.phta_concept_token""",
-                [[p[0] for p in pairs], [p[1] for p in pairs]])
+                [[p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs]])
+    # Postings in term order: a search's join then reads only the row groups of its words.
+    con.execute(f"""CREATE OR REPLACE {kind}TABLE {schema}.phta_concept_token AS
+        SELECT * FROM {schema}.phta_concept_token ORDER BY term, concept_id""")
     con.execute(f"""CREATE OR REPLACE {kind}TABLE {schema}.phta_concept_term AS
         SELECT term, count(*) AS df FROM {schema}.phta_concept_token GROUP BY term""")
     con.execute(f"""CREATE OR REPLACE {kind}TABLE {schema}.phta_concept_index_info AS
