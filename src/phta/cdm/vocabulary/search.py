@@ -102,9 +102,11 @@ def parse_code(query: str) -> tuple[str | None, str] | None:
 
 def by_code(con: duckdb.DuckDBPyConnection, code: str, vocabulary: str | None = None) -> list[Concept]:
     """Concepts with ``code`` (case-insensitive; ICD-10 codes also match without their dot)."""
+    schema = index_schema(con)
     rows = con.execute(
-        f"""SELECT {CONCEPT_SELECT} FROM main.concept c
-            WHERE (upper(c.concept_code) = upper($code) OR replace(upper(c.concept_code), '.', '') = upper($code))
+        f"""SELECT {CONCEPT_SELECT} FROM {schema}.phta_concept_code k
+            JOIN main.concept c ON c.concept_id = k.concept_id
+            WHERE k.code_key = upper(replace($code, '.', ''))
               AND ($vocab IS NULL OR lower(c.vocabulary_id) = lower($vocab))
             ORDER BY c.standard_concept = 'S' DESC NULLS LAST, c.vocabulary_id, c.concept_id LIMIT 50""",
         {"code": code, "vocab": vocabulary}).fetchall()

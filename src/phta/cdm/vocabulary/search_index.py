@@ -7,6 +7,8 @@ Two tables in the store, rebuilt whenever the vocabulary is (re)loaded:
   words even for the full Athena vocabulary) with DuckDB's built-in ``jaro_winkler_similarity``,
   never against millions of names. (DuckDB's ``fts`` extension is a download, which a node may
   not make at run time.)
+- ``phta_concept_code(code_key, concept_id)``: codes upper-cased without dots, sorted, so that a
+  code lookup reads one row group instead of scanning every code.
 - ``phta_concept_token(term, concept_id)``: the postings, one row per word per concept. Medicines
   also get their UK (dm+d / BAN) names as words, so "paracetamol" finds RxNorm's
   "acetaminophen".
@@ -30,7 +32,7 @@ from phta.cdm.vocabulary.uk_names import US_TO_UK
 WORD_SPLIT = "[^a-z0-9]+"
 _WORD_SPLIT_RE = re.compile(WORD_SPLIT)
 
-TABLES = ("phta_concept_term", "phta_concept_token", "phta_concept_index_info")
+TABLES = ("phta_concept_term", "phta_concept_token", "phta_concept_code", "phta_concept_index_info")
 
 
 def tokens(text: str) -> list[str]:
@@ -65,6 +67,10 @@ def _build(con: duckdb.DuckDBPyConnection, schema: str) -> None:
         SELECT * FROM {schema}.phta_concept_token ORDER BY term, concept_id""")
     con.execute(f"""CREATE OR REPLACE {kind}TABLE {schema}.phta_concept_term AS
         SELECT term, count(*) AS df FROM {schema}.phta_concept_token GROUP BY term""")
+    # Codes without case or dots (ICD-10 "E11.9" = "e119"), sorted: a lookup reads one row group.
+    con.execute(f"""CREATE OR REPLACE {kind}TABLE {schema}.phta_concept_code AS
+        SELECT upper(replace(concept_code, '.', '')) AS code_key, concept_id FROM main.concept
+        ORDER BY code_key""")
     con.execute(f"""CREATE OR REPLACE {kind}TABLE {schema}.phta_concept_index_info AS
         SELECT count(*) AS concepts, now()::TIMESTAMP AS built_at FROM main.concept""")
 
