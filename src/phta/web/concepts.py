@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from phta.cdm.store import Store, StoreError
+from phta.cdm.vocabulary import embedded_connection
 from phta.cdm.vocabulary.search import ConceptNotFound, SearchError, concept_detail, search
 from phta.execution.network import network_feasibility, region_stores
 from phta.governance.principal import Principal
@@ -35,10 +36,15 @@ MAX_CONCEPT_ID = 2**63 - 1
 @contextmanager
 def vocabulary_connection(request: Request) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to the vocabulary: the region's first node store (every node of a
-    region loads the same vocabulary release)."""
+    region loads the same vocabulary release), or the embedded vocabulary before any is loaded."""
     stores = region_stores(request.app.state.settings)
     if not stores:
-        raise HTTPException(503, "no node store is loaded, so there is no vocabulary to search")
+        con = embedded_connection()
+        try:
+            yield con
+        finally:
+            con.close()
+        return
     try:
         con = Store.open(stores[0].path).connect(read_only=True)
     except (StoreError, duckdb.Error):

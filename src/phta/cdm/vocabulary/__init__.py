@@ -57,6 +57,21 @@ def standard_id(ref: str) -> int:
     return _maps_to()[concept_id(ref)]
 
 
+def embedded_connection():
+    """An in-memory DuckDB connection holding only the embedded vocabulary's tables: what the
+    vocabulary pages read when no node store is loaded yet."""
+    import duckdb
+
+    from phta.cdm import schema
+
+    con = duckdb.connect()
+    for name in TABLE_FILES:
+        con.execute(schema.create_table_sql(schema.tables(schema.CURRENT_VERSION)[name]))
+        con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM read_csv(?, header = true, all_varchar = true)",
+                    [str(TABLE_FILES[name])])
+    return con
+
+
 def load_into(store: Store) -> dict[str, int]:
     """Replace the store's vocabulary tables with the embedded vocabulary; returns row counts.
 
