@@ -88,7 +88,10 @@ def _atlas_step(settings: Settings, console: Console) -> list[str]:
             # the vocabulary and the budget: nothing to seed, say what a researcher will meet
             f"Query vocabulary and budget: feasibility queries use ages and calendar months, not dates of birth "
             f"or exact dates (phta cohort vocabulary); each researcher has {_budget(settings)} feasibility "
-            f"queries a day, shown at /budget"]
+            f"queries a day, shown at /budget",
+            "Concepts (no sign-in): /concepts searches the vocabulary (try 'diabtes type 2' or 'E11'); a concept's "
+            "page shows its hierarchy and mapped codes, and the demo researcher can ask for its protected "
+            "person count per node; /concept-sets builds, imports and exports concept sets"]
 
 
 def _budget(settings: Settings) -> str:
