@@ -7,7 +7,8 @@ persons with a concept is patient data and is NOT here (it goes through ``phta.e
 
 Ranking of a text query, per concept: each query word scores its best match among the
 concept's words (1.0 the same word, 0.9 a word it begins, 0.8 x Jaro-Winkler similarity for a
-near spelling of a word of 4+ letters); concepts matching every query word come first, then
+near spelling of a word of 4+ letters; at most the 16 best such words stand for one query word);
+concepts matching every query word come first, then
 standard concepts, then an exact or leading name match, then shorter names. A query that is a
 code (``SNOMED:44054006``, ``ICD10:E11.9``, or a bare ``E11.9`` / ``4548-4``) finds the concept
 with that code first.
@@ -28,6 +29,9 @@ MAX_QUERY_WORDS = 8
 MAX_LIMIT = 200
 #: How alike two spellings must be (Jaro-Winkler) to count as a typo of each other.
 TYPO_SIMILARITY = 0.88
+#: At most this many vocabulary words stand for one query word (the exact word, then prefixes
+#: and near spellings by score).
+MAX_TERMS_PER_WORD = 16
 
 #: Names people write for a vocabulary -> OMOP vocabulary_id (compared lower case, without
 #: spaces, dashes, dots and underscores).
@@ -126,7 +130,10 @@ def _text_sql(schema: str, require_all: bool) -> str:
         WHERE t.term = q.qt
            OR (length(q.qt) >= 2 AND starts_with(t.term, q.qt))
            OR (length(q.qt) >= 4 AND abs(length(t.term) - length(q.qt)) <= 2
-               AND jaro_winkler_similarity(t.term, q.qt) >= {TYPO_SIMILARITY})),
+               AND jaro_winkler_similarity(t.term, q.qt) >= {TYPO_SIMILARITY})
+        -- the best few spellings per query word (rarer words first among equals): a short
+        -- prefix must not drag in the postings of hundreds of words
+        QUALIFY row_number() OVER (PARTITION BY q.qt ORDER BY s DESC, t.df, t.term) <= {MAX_TERMS_PER_WORD}),
     best AS (
         SELECT k.concept_id, cand.qt, max(cand.s) AS s
         FROM cand JOIN {schema}.phta_concept_token k ON k.term = cand.term
