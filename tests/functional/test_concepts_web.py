@@ -9,9 +9,11 @@ import re
 
 import httpx
 
-from phta.audit import entries
+from phta.audit import entries, verify_chain
 from phta.cdm import vocabulary
+from phta.query import serial
 from phta.store import open_database
+from phta.web.concepts import persons_with
 from tests.governance_support import csrf_token, make_user, sign_in
 
 T2DM = vocabulary.concept_id("SNOMED:44054006")
@@ -73,8 +75,13 @@ def test_person_counts_are_protected_and_go_through_the_execution_path(region_se
     cells = [html.unescape(c) for c in re.findall(r'<td class="num">([^<]+)</td>', counted.text)]
     assert cells and all(c.startswith("suppressed (<10)") or int(c.split()[0].replace(",", "")) % 10 == 0
                          for c in cells)
-    db = open_database(region_settings)
-    assert any(e.action.startswith("query") or "query" in e.action for e in entries(db))
+    # every node ran it through the execution path, with opt-outs applied, and the chain holds
+    query_hash = serial.content_hash(persons_with(T2DM, "condition"))
+    runs = [e for e in entries(open_database(region_settings))
+            if e.action == "query.run" and e.details["query_hash"] == query_hash]
+    assert len(runs) == 6  # 3 nodes x 2 requests
+    assert all("national" in {o["kind"] for o in e.details["opt_outs"]} for e in runs)
+    assert verify_chain(open_database(region_settings)).ok
 
 
 def test_a_source_code_is_not_counted(region_server, region_settings):
