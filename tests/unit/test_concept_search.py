@@ -225,3 +225,22 @@ def test_csv_spanning_vocabularies_carries_a_vocabulary_column(con):
 def test_bad_csv_names_the_line(con, text, where):
     with pytest.raises(ConceptSetError, match=where):
         sets.from_csv(con, text)
+
+
+def test_an_athena_load_leaves_a_fresh_index(store: Store, tmp_path):
+    from phta.cdm.vocabulary.athena import export_athena, load_athena
+
+    export_athena(store, tmp_path / "athena")
+    target = Store.create(tmp_path / "target")
+    load_athena(tmp_path / "athena", target)
+    with target.connect(read_only=True) as c:
+        assert index_schema(c) == "main"
+        assert refs(search(c, "diabtes type 2"))[0] == T2DM
+
+
+@pytest.mark.parametrize("hostile", ["'; DROP TABLE concept; --", "diabetes' OR '1'='1", "SNOMED:' OR 1=1 --",
+                                     "%", "_", "\\", "E11'); --"])
+def test_hostile_text_is_a_value_never_sql(con, hostile):
+    search(con, hostile, vocabulary=hostile, domain=hostile)  # no error, no effect
+    assert search(con, hostile, vocabulary="'; DROP TABLE concept; --") == []
+    assert con.execute("SELECT count(*) FROM concept").fetchone()[0] == len(vocabulary.concepts())
