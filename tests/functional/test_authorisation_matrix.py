@@ -78,6 +78,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/concepts/{concept_id}"): ANYONE,
     ("GET", "/api/v1/concepts/{concept_id}"): ANYONE,
     ("POST", "/concepts/{concept_id}/persons"): APPLICANTS,  # person counts are patient data
+    ("POST", "/api/v1/concepts/{concept_id}/persons"): APPLICANTS,
     ("GET", "/concept-sets"): ANYONE,
     ("POST", "/concept-sets"): ANYONE,
     ("POST", "/api/v1/concept-sets/resolve"): ANYONE,

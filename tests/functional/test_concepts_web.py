@@ -67,11 +67,17 @@ def test_person_counts_are_protected_and_go_through_the_execution_path(region_se
         forged = client.post(f"/concepts/{T2DM}/persons", data={})
         counted = client.post(f"/concepts/{T2DM}/persons", data={"csrf_token": token})
         again = client.post(f"/concepts/{T2DM}/persons", data={"csrf_token": token})
+        api = client.post(f"/api/v1/concepts/{T2DM}/persons", headers={"X-CSRF-Token": token})
+        api_source = client.post(f"/api/v1/concepts/{vocabulary.concept_id('ICD10:E11')}/persons",
+                                 headers={"X-CSRF-Token": token})
     assert forged.status_code == 403
     assert counted.status_code == 200, counted.text
     total = html.unescape(re.search(r'<strong id="network-total">([^<]+)</strong>', counted.text).group(1))
     assert total.startswith("suppressed") or int(total.split()[0].replace(",", "")) % 10 == 0
     assert total in html.unescape(again.text)  # same persons, same noise: repetition averages nothing
+    assert api.status_code == 200 and api.json()["audited"] is True and len(api.json()["nodes"]) == 3
+    assert all(n["total"]["value"] is None or n["total"]["value"] % 10 == 0 for n in api.json()["nodes"])
+    assert api_source.status_code == 400
     cells = [html.unescape(c) for c in re.findall(r'<td class="num">([^<]+)</td>', counted.text)]
     assert cells and all(c.startswith("suppressed (<10)") or int(c.split()[0].replace(",", "")) % 10 == 0
                          for c in cells)
@@ -79,7 +85,7 @@ def test_person_counts_are_protected_and_go_through_the_execution_path(region_se
     query_hash = serial.content_hash(persons_with(T2DM, "condition"))
     runs = [e for e in entries(open_database(region_settings))
             if e.action == "query.run" and e.details["query_hash"] == query_hash]
-    assert len(runs) == 6  # 3 nodes x 2 requests
+    assert len(runs) == 9  # 3 nodes x 3 requests (page twice, API once)
     assert all("national" in {o["kind"] for o in e.details["opt_outs"]} for e in runs)
     assert verify_chain(open_database(region_settings)).ok
 

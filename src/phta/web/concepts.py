@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import duckdb
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from phta.cdm.store import Store, StoreError
 from phta.cdm.vocabulary import embedded_connection
@@ -25,7 +25,7 @@ from phta.governance.principal import Principal
 from phta.query import ir
 from phta.query.domains import DOMAINS
 from phta.query.simple_cohort import FEASIBILITY_STRATA
-from phta.web.network_counts import counts_page, render_counts
+from phta.web.network_counts import counts_json, counts_page, render_counts
 from phta.web.security import csrf_protected, require
 
 router = APIRouter(tags=["concepts"])
@@ -147,3 +147,19 @@ async def concept_persons(request: Request, concept_id: int,
         return _concept_page(request, detail, **kw)
 
     return await counts_page(request, principal, network_feasibility, persons_with(concept_id, domain), page)
+
+
+@router.post("/api/v1/concepts/{concept_id}/persons", summary="Protected person counts per node for a concept",
+             dependencies=[Depends(csrf_protected)])
+async def concept_persons_api(request: Request, concept_id: int,
+                              principal: Principal = Depends(require("feasibility.run"))) -> Response:
+    """Persons with any record of the concept or its descendants, per node and in total: the
+    protected counts of ``POST /api/v1/feasibility`` (purpose network feasibility, its budget,
+    disclosure control, audit). Standard concepts of a clinical domain only. No body."""
+    detail = _detail(request, concept_id)
+    domain = _countable_domain(detail.concept.domain_id)
+    if domain is None or detail.concept.standard_concept != "S":
+        return JSONResponse({"detail": "persons are counted for standard concepts of a clinical domain only"},
+                            status_code=400)
+    return await counts_json(request, principal, network_feasibility, lambda _body: persons_with(concept_id, domain),
+                             ())
