@@ -17,6 +17,7 @@ from phta.web import (
     airlock_api,
     airlock_checking,
     api_docs,
+    beacon_api,
     budget,
     errors,
     feasibility,
@@ -82,4 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(frontdoor_cases.router)
     app.include_router(frontdoor_operator.router)
     app.include_router(frontdoor_api.router)
+    app.include_router(beacon_api.router)
+    app.include_router(beacon_api.page_router)
     return app
