@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from phta.cdm import data_source, optout_register
+from phta.cdm import data_source, optout_register, vocabulary
 from phta.cdm.extensions import ensure_extension_tables
 from phta.cdm.pseudonymise import Pseudonymiser, reserved_range_nhs_numbers
 from phta.cdm.store import Store
@@ -27,6 +27,7 @@ RARE_THREE = ("17", 7674220, "C", "T", "TP53")
 def _node(path: Path, name: str, persons: list[tuple[int, int]], variants: list[tuple[int, tuple]],
           asthma: list[int], numbers: list[str]) -> Store:
     store = Store.create(path, node_name=name)
+    vocabulary.load_into(store)
     with store.connect() as con:
         for pid, gender in persons:
             con.execute("INSERT INTO person (person_id, gender_concept_id, year_of_birth, race_concept_id, "
