@@ -97,7 +97,8 @@ def _request_summary(request: BeaconRequest | None, granularity: str) -> dict:
         if request.filters:
             summary["filters"] = list(request.filters)
         if request.parameters:
-            summary["requestParameters"] = {k: v for k, v in request.parameters.items()}
+            # the framework's placeholder schema wants an object per parameter: echo {"value": ...}
+            summary["requestParameters"] = {k: {"value": v} for k, v in request.parameters.items()}
     return summary
 
 

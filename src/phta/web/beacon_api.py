@@ -19,10 +19,10 @@ from phta.beacon.service import answer, present_terms
 from phta.execution.budget import BudgetExhausted
 from phta.execution.policy import NotAuthorised
 from phta.query.vocabulary_check import VocabularyRefused
+from phta.web.errors import BEACON_PREFIX as PREFIX
 from phta.web.rendering import render
 from phta.web.security import client_ip, csrf_protected
 
-PREFIX = "/api/beacon/v2"
 router = APIRouter(prefix=PREFIX, tags=["beacon"])
 page_router = APIRouter(tags=["beacon"])
 MAX_BODY = 64 * 1024
