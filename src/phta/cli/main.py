@@ -10,6 +10,7 @@ import typer
 from phta import __version__
 from phta.cli import (
     audit,
+    beacon,
     cohort,
     demo,
     evaluate,
@@ -43,6 +44,7 @@ app.add_typer(cohort.app, name="cohort")
 app.add_typer(optouts.app, name="optouts")
 app.add_typer(frontdoor.app, name="frontdoor")
 app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(beacon.app, name="beacon")
 
 
 @app.command("version")
