@@ -160,3 +160,21 @@ def test_unknown_paths_and_methods_get_beacon_errors(server, method, path):
     response = httpx.request(method, live.url + API + path, timeout=60)
     assert response.status_code in (404, 405)
     assert _check(response, "responses/beaconErrorResponse.json")["error"]["errorCode"] == response.status_code
+
+
+def test_a_signed_in_browser_post_needs_its_csrf_token(server):
+    # Attack: another site makes the signed-in browser POST (spending the user's budget under their
+    # name). Control: the same POST with the session's CSRF token is answered with counts.
+    live, settings = server
+    from tests.governance_support import csrf_token
+
+    body = {"query": {"requestParameters": {"geneId": "BRCA1"}, "requestedGranularity": "count"}}
+    with httpx.Client(base_url=live.url, timeout=120) as client:
+        assert sign_in(client, make_user(settings, "researcher", email="csrf@test.example")).status_code == 303
+        refused = client.post(API + "/g_variants", json=body)
+        assert refused.status_code == 403
+        assert _check(refused, "responses/beaconErrorResponse.json")["error"]["errorCode"] == 403
+        token = csrf_token(client, "/beacon")
+        answered = client.post(API + "/g_variants", json=body, headers={"X-CSRF-Token": token})
+        assert answered.status_code == 200
+        assert _check(answered, "responses/beaconCountResponse.json")["meta"]["returnedGranularity"] == "count"

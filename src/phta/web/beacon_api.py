@@ -21,7 +21,7 @@ from phta.execution.policy import NotAuthorised
 from phta.query.vocabulary_check import VocabularyRefused
 from phta.web.errors import BEACON_PREFIX as PREFIX
 from phta.web.rendering import render
-from phta.web.security import client_ip, csrf_protected
+from phta.web.security import CsrfError, client_ip, csrf_protected
 
 router = APIRouter(prefix=PREFIX, tags=["beacon"])
 page_router = APIRouter(tags=["beacon"])
@@ -94,6 +94,8 @@ async def _answer(request: Request, entry: str) -> JSONResponse:
                         client_address=client_ip(request))
     except BeaconRequestError as e:
         return _error(400, str(e), beacon_request)
+    except CsrfError:
+        return _error(403, "a signed-in browser's POST needs the X-CSRF-Token header (or use an API token)")
     except VocabularyRefused:
         return _error(403, "this Beacon does not answer that kind of query", beacon_request)
     except BudgetExhausted:
