@@ -57,7 +57,7 @@ def test_individuals_counts_by_node_and_the_release_ledger_withholding_a_near_po
     # single out three persons, so node A's ledger withholds the second answer.
     lines = runner.invoke(app, ["beacon", "query", *COMMON, "--user", "researcher@test.example",
                                 "--data-dir", data_dir]).output.splitlines()
-    assert lines == ["NODEB: 10", "NODEA: did not take part", "overall: 10"]
+    assert lines == ["NODEA: did not take part", "NODEB: 10", "overall: 10"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -64,18 +64,19 @@ def answer(settings: Settings, database: Database, principal: Principal | None, 
     (all audited) before any node runs when the request is refused."""
     actor = None if principal is not None else anonymous_actor(client_address)
     admit_network_request(settings, database, principal, BEACON_PURPOSE, cohort, actor=actor)
-    outcome = gather(NetworkFeasibility(serial.content_hash(cohort), BEACON_PURPOSE),
-                     region_stores(settings) if stores is None else stores,
+    nodes = region_stores(settings) if stores is None else stores
+    outcome = gather(NetworkFeasibility(serial.content_hash(cohort), BEACON_PURPOSE), nodes,
                      lambda node: run_governed(settings, database, principal, BEACON_PURPOSE, cohort, node.path,
                                                outputs=("count",), charge_budget=False))
     granularity = granularity_for(principal, requested)
     total = outcome.total
     count = 0 if total.suppressed else total.value
+    published = {node.code: result.total for node, result in outcome.nodes}
     sites = []
-    for node, result in outcome.nodes:
-        assert result.total is not None
-        sites.append(SiteCount(node.name, 0 if result.total.suppressed else int(result.total.value or 0), True))
-    sites += [SiteCount(node.name, 0, False) for node, _ in outcome.not_taken_part]
+    for node in nodes:  # in the region's order, whether or not the node took part
+        cell = published.get(node.code)
+        sites.append(SiteCount(node.name, 0 if cell is None or cell.suppressed else int(cell.value or 0),
+                               cell is not None))
     threshold = outcome.threshold
     if granularity == "boolean":
         return BeaconAnswer("boolean", count > 0, 0, threshold, ())

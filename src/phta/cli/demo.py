@@ -91,6 +91,12 @@ def _atlas_step(settings: Settings, console: Console) -> list[str]:
             f"queries a day, shown at /budget"]
 
 
+def _beacon_step(settings: Settings, console: Console) -> list[str]:
+    """Nothing to seed (the Beacon reads the region's variant tables); say where it answers."""
+    return ["GA4GH Beacon v2: /api/beacon/v2/info; variant search at /beacon (a yes/no for the public, "
+            "protected counts by site when signed in); `phta beacon query --gene BRCA1` from the command line"]
+
+
 def _budget(settings: Settings) -> str:
     limit = settings.query_budget_for("network_feasibility")
     return "unlimited" if limit is None else str(limit)
@@ -126,6 +132,7 @@ DEMO_STEPS: list[DemoStep] = [
     _airlock_step,
     _frontdoor_step,
     _atlas_step,
+    _beacon_step,
     _evaluation_step,
     _citizen_step,
     _audit_step,
