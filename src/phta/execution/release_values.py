@@ -54,7 +54,11 @@ def reuse_cells(output: ProtectedOutput, reused: dict[tuple[str, ...], Reuse], p
             cells.append(replace(cell, value=margin.value, reasons=margin.reasons))
         else:
             cells.append(reuse_cell(cell, reused.get(cell.cell), policy))
-    return replace(output, cells=tuple(cells))
+    # The decisions record exact values (the attacker's LP interval is computed on the true
+    # counts; a "rounded" decision appears only where rounding changed the count): kept for an
+    # output checker of project outputs, never shipped under a standing purpose.
+    decisions = () if policy.small_counts_alike else output.decisions
+    return replace(output, cells=tuple(cells), decisions=decisions)
 
 
 def reference_levels(stratum: str, cohort: ir.Cohort | None) -> tuple[str, ...]:
