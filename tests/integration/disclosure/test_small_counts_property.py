@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 
 from phta.cdm.record_keys import index_record_keys
 from phta.disclosure import load_policy
-from phta.execution import LOCAL_CUSTODIAN_QUALITY, ExecutionContext, ExecutionPolicy, ExecutionRequest, execute
+from phta.execution import (
+    LOCAL_CUSTODIAN_QUALITY,
+    ExecutionContext,
+    ExecutionPolicy,
+    ExecutionRequest,
+    execute,
+)
 from phta.execution.governed import protect
 from phta.execution.ledger import ledger_check
 from phta.query import ir
