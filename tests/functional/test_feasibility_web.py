@@ -210,3 +210,62 @@ def test_api_answers_a_nested_cohort_with_the_earlier_value_and_repeats(region_s
     assert node["total"]["same_as_earlier"] is True
     outcomes = [e.details["outcome"] for e in entries(open_database(region_settings)) if e.action == "query.run"]
     assert not any(o.startswith("withheld") for o in outcomes)
+
+
+def _withhold_at(monkeypatch, codes: set[str]) -> None:
+    """The ledger withholds at these nodes (as where reuse cannot work), answers elsewhere."""
+    from phta.execution import governed
+    from phta.execution.ledger import ledger_check
+    from phta.execution.policy import ReleaseWithheld
+
+    real = ledger_check
+
+    def check(data_dir, policy, project):
+        inner = real(data_dir, policy, project)
+
+        def hook(candidate):
+            if candidate.request.node in codes:
+                raise ReleaseWithheld("Withheld by the release ledger: test. Try a broader question.", "block")
+            return inner(candidate)
+
+        return hook
+
+    monkeypatch.setattr(governed, "ledger_check", check)
+
+
+def test_a_withheld_node_reads_withheld_and_the_total_names_the_nodes_included(region_server, region_settings,
+                                                                                monkeypatch):
+    from phta.execution.network import region_stores
+
+    stores = region_stores(region_settings)
+    _withhold_at(monkeypatch, {stores[0].code})
+    with _client_as(region_server, region_settings, "researcher") as client:
+        page = _post_form(client, condition=str(HYPERTENSION), age_min="18")
+        token = csrf_token(client, "/feasibility")
+        api = client.post("/api/v1/feasibility", content=serial.to_json(build_cohort(HYPERTENSION)),
+                          headers={"X-CSRF-Token": token, "content-type": "application/json"})
+    text = html.unescape(page.text)
+    assert f"Total across 2 of 3 nodes ({stores[0].code} withheld" in " ".join(text.split())
+    assert re.search(rf"{re.escape(stores[0].name)}</th><td class=\"num\">withheld</td>", page.text)
+    assert "Try a broader question" in text
+    total = api.json()["total"]
+    assert total["nodes_withheld"] == [stores[0].code] and stores[0].code not in total["nodes_included"]
+    assert all(n["code"] != stores[0].code for n in api.json()["nodes"])  # never a 0 for it
+
+
+def test_when_every_node_is_withheld_the_page_says_so_and_shows_no_zero_and_no_empty_hash(
+        region_server, region_settings, monkeypatch):
+    from phta.execution.network import region_stores
+
+    _withhold_at(monkeypatch, {s.code for s in region_stores(region_settings)})
+    with _client_as(region_server, region_settings, "researcher") as client:
+        page = _post_form(client, condition=str(HYPERTENSION))
+        token = csrf_token(client, "/feasibility")
+        api = client.post("/api/v1/feasibility", content=serial.to_json(build_cohort(HYPERTENSION)),
+                          headers={"X-CSRF-Token": token, "content-type": "application/json"})
+    total = re.search(r'<strong id="network-total">([^<]+)</strong>', page.text).group(1)
+    assert total == "withheld" and "No node answered" in page.text and "not a count of zero" in page.text
+    assert "<code></code>" not in page.text and "Total across 0" not in page.text
+    payload = api.json()
+    assert payload["total"]["value"] is None and payload["total"]["nodes_included"] == []
+    assert payload["policy"]["sha256"] is None and "no node answered" in payload["policy"]["note"]

@@ -166,7 +166,8 @@ class NetworkFeasibility(PolicyOfNodes):
 
 def network_cell_json(c: NetworkCell, outcome=None) -> dict:
     """A network sum in JSON; for the total, which nodes it includes and which were withheld."""
-    out = {"value": None if c.suppressed else c.value, "suppressed": c.suppressed,
+    # no node published it (suppressed everywhere, or no node answered): no sum, never a 0
+    out = {"value": c.value if c.published_at else None, "suppressed": c.suppressed,
            "suppressed_at": list(c.suppressed_at), "hidden_to_protect_another_cell_at": list(c.hidden_at),
            "same_as_earlier_at": list(c.reused_at)}
     if outcome is not None:
