@@ -69,6 +69,7 @@ def test_researcher_gets_protected_counts_on_the_page(region_server, region_sett
     for cell in cells:
         assert cell.startswith(("suppressed (<10)", "hidden to protect another cell")) \
             or int(cell.split()[0].replace(",", "")) % 5 == 0, cell
+    assert "0" not in cells  # no cell says "nobody": an empty level reads like a small one
 
 
 def test_api_counts_are_rounded_or_suppressed_and_repeat_exactly(region_server, region_settings):
@@ -84,6 +85,9 @@ def test_api_counts_are_rounded_or_suppressed_and_repeat_exactly(region_server, 
     values = _protected_values(payload)
     assert any(v for v in values), "expected some published counts in a 2,000-person region"
     assert all(v is None or v % 5 == 0 for v in values)
+    # every node lists every level the network lists: which levels a node has says nothing
+    for node in payload["nodes"]:
+        assert {s: set(v) for s, v in node["strata"].items()} == {s: set(v) for s, v in payload["strata"].items()}
     # the cell-key property: the same persons give the same noise, however often asked
     assert without_labels(second.json()) == without_labels(payload)
 

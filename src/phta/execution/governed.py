@@ -60,6 +60,9 @@ class ProtectedCohortResult(CohortResult):
     policy_sha256: str = ""
     threshold: int = 0  # the policy's threshold, so a page can say "suppressed (<10)"
     legal_basis: str = ""
+    #: zeros are reported like 1..threshold-1 (a standing purpose): a level this node does not
+    #: list is shown as suppressed, never as 0
+    zeros_hidden: bool = False
 
     def table(self, stratum: str) -> ProtectedOutput | None:
         return dict(self.tables).get(stratum)
@@ -110,7 +113,7 @@ def protect(result: CohortResult, policy: Policy, cohort: ir.Cohort | None = Non
         attrition=(), strata=(), membership=None, cell_keys=None,
         disclosure=f"{policy.name} (sha256 {policy.sha256})",
         total=total, tables=tuple(tables), policy_name=policy.name, policy_sha256=policy.sha256,
-        threshold=policy.threshold,
+        threshold=policy.threshold, zeros_hidden=policy.small_counts_alike,
     )
 
 

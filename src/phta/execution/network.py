@@ -148,20 +148,31 @@ class NetworkFeasibility(PolicyOfNodes):
 
     def to_dict(self) -> dict:
         """The JSON form: protected values only."""
+        strata = self.strata()
         return {
             "query_hash": self.query_hash,
             "purpose": self.purpose,
             "policy": self.policy_json(),
             "total": network_cell_json(self.total, self),
-            "strata": {s: {lv: network_cell_json(c) for lv, c in levels.items()} for s, levels in self.strata().items()},
+            "strata": {s: {lv: network_cell_json(c) for lv, c in levels.items()} for s, levels in strata.items()},
             "nodes": [
-                {"code": n.code, "name": n.name, "total": published_json(r.total),
-                 "strata": {s: {c.cell[0]: published_json(c) for c in o.cells if not c.is_margin} for s, o in r.tables}}
+                {"code": n.code, "name": n.name, "total": published_json(r.total), "strata": node_strata(r, strata)}
                 for n, r in self.nodes
             ],
             "not_taken_part": [{"code": n.code, "name": n.name, "reason": why} for n, why in self.not_taken_part],
             "audited": True,
         }
+
+
+def node_strata(result, strata: dict[str, dict]) -> dict:
+    """One node's strata in JSON. Where zeros are hidden, every level the network lists is there
+    (a level this node does not list reads as suppressed), so which levels a node lists says
+    nothing about who is in it; elsewhere a missing level is a published zero, left out."""
+    own = {s: {c.cell[0]: published_json(c) for c in o.cells if not c.is_margin} for s, o in result.tables}
+    if getattr(result, "zeros_hidden", False):
+        for stratum, levels in strata.items():
+            own[stratum] = {lv: own.get(stratum, {}).get(lv, published_json(None)) for lv in levels}
+    return own
 
 
 def network_cell_json(c: NetworkCell, outcome=None) -> dict:

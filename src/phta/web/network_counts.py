@@ -48,10 +48,12 @@ def shown(cell: NetworkCell | None, threshold: int, nodes: int) -> str:
     return f"{cell.value:,}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
-def shown_node(published, threshold: int) -> str:
+def shown_node(published, threshold: int, zeros_hidden: bool = False) -> str:
     """One node's cell: "suppressed (<10)" only for its own small count (primary suppression)."""
-    if not published:  # the level does not occur at this node (only where zeros are published)
-        return "0"
+    if not published:
+        # where zeros are hidden a level the node does not list (its cohort is under the threshold,
+        # or nobody there has it) reads like any small count; elsewhere it is a published zero
+        return f"suppressed (<{threshold})" if zeros_hidden else "0"
     if published.suppressed:
         return f"suppressed (<{threshold})" if is_primary(published) else HIDDEN
     value = f"{int(published.value or 0):,}"

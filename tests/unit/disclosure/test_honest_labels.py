@@ -83,3 +83,8 @@ def test_nearest_population_is_the_closest_within_the_threshold_earliest_on_a_ti
     assert nearest_population(frozenset(base), [near, _stored("tie", base - {"d3", "d4"})], 10) is near
     assert nearest_population(frozenset(base), [_stored("ten off", base - {f"d{i}" for i in range(10)})], 10) is None
     assert nearest_population(frozenset(base), [_stored("same", base)], 10).label == "same"
+
+
+def test_a_level_a_node_does_not_list_reads_suppressed_where_zeros_are_hidden():
+    assert shown_node(None, 10, zeros_hidden=True) == "suppressed (<10)"
+    assert shown_node(None, 10) == "0"  # a project's published zero
