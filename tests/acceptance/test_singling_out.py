@@ -68,6 +68,11 @@ def node_answer(response: httpx.Response, code: str):
     return without_labels({k: v for k, v in nodes[code].items() if k not in ("code", "name")})
 
 
+def refused(answer) -> bool:
+    """The purpose's vocabulary refused the query (4xx): the attacker got nothing at all."""
+    return isinstance(answer, tuple) and answer[:1] == ("refused",)
+
+
 def people(store) -> list[tuple]:
     """(person_id, date of birth, sex, condition concept ids) of a node's persons: the attacker's
     outside knowledge (demographics, and for the test, who truly has what)."""
@@ -154,7 +159,7 @@ def test_trackers_a_versus_a_union_b(region_server, region_settings, node, targe
         with researcher(region_server, region_settings, f"tracker{i}@uni.example") as client:
             plain = node_answer(ask(client, build_cohort(HYPERTENSION)), node.code)
             tracked = node_answer(ask(client, not_born_on(build_cohort(HYPERTENSION), born)), node.code)
-        results.append(plain == tracked)
+        results.append(plain == tracked or refused(tracked))
     assert results == [True, True]
 
 
@@ -166,7 +171,7 @@ def test_complement_everyone_except_the_target(region_server, region_settings, n
         whole = node_answer(ask(client, everyone), node.code)
         has = node_answer(ask(client, not_born_on(everyone, targets[0][1])), node.code)
         hasnt = node_answer(ask(client, not_born_on(everyone, targets[1][1])), node.code)
-    assert whole == has == hasnt
+    assert has == hasnt and (whole == has or refused(has))
 
 
 def test_ledger_poisoning_fails_the_plain_count_is_still_answered(region_server, region_settings, node, targets):
@@ -178,7 +183,8 @@ def test_ledger_poisoning_fails_the_plain_count_is_still_answered(region_server,
         plain = ask(honest, build_cohort(HYPERTENSION))
     assert plain.status_code == 200 and not plain.json()["not_taken_part"]
     assert plain.json()["total"]["nodes_included"] == [s.code for s in region_stores(region_settings)]
-    assert plain.json()["total"]["value"] == poisoned.json()["total"]["value"]
+    if not refused(node_answer(poisoned, node.code)):  # the vocabulary may refuse the poison outright
+        assert plain.json()["total"]["value"] == poisoned.json()["total"]["value"]
 
 
 def test_averaging_repeats_give_one_answer(region_server, region_settings, node, targets):
