@@ -75,6 +75,14 @@ def require_chromium() -> str:
     return CHROMIUM
 
 
+def require_dsl_sandbox() -> None:
+    """The DSL sandbox's OS features: bubblewrap, user namespaces, seccomp (docs/security.md)."""
+    from phta.execution.os_sandbox import missing_feature
+
+    missing = missing_feature()
+    require("the DSL sandbox", missing is None, missing or "")
+
+
 def require_reference() -> Path:
     require(
         "shared/reference",

@@ -80,7 +80,7 @@ def complete_request(title: str = "Heart failure readmissions in the Black Count
         "aims": "Describe readmission rates by area deprivation.",
         "nodes": "uhb, swbh",
         "tre_only": "on",
-        "datasets": "OMOP CDM inpatient episodes",
+        "datasets": ["demographics", "diagnoses", "visits"],
         "cohort": "Adults with a heart failure diagnosis, 2020-2025",
         "fields": "age band, sex, IMD quintile, admissions",
         "linkage": "",
@@ -93,4 +93,20 @@ def complete_request(title: str = "Heart failure readmissions in the Black Count
         "article9": "9(2)(j)",
         "common_law": "s251",
         "s251_reference": "CAG 21/CAG/0001",
+        "ethics": "approved",
+        "iras_id": "312345",
+        "funder": "NIHR",
+        "dpia": "completed",
+        "dpia_reference": "DPIA-2026-014",
+        "commercial": "no",
     }
+
+
+def register_nodes(settings: Settings, *nodes: str) -> None:
+    """Register nodes (an airlock setting each, as ``phta outputs node`` does), so data access
+    requests may name them; ``complete_request`` names uhb and swbh."""
+    from phta.governance import airlock
+
+    db = open_database(settings)
+    for node in nodes or ("uhb", "swbh"):
+        airlock.set_node_setting(db, node, custodian_signoff=False, custodian_organisation=None, actor="test")

@@ -7,15 +7,24 @@ setting listed here is documented there).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from phta.node_names import node_key
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_SPARK_MASTER = "local[2]"
 ENGINES = ("duckdb", "spark")
 DEFAULT_ENGINE = "duckdb"
+MB = 1024 * 1024
+DEFAULT_MAX_REQUEST_BYTES = 2 * MB  # a cohort definition or a form is kilobytes
+DEFAULT_MAX_UPLOAD_BYTES = 64 * MB  # the airlock's files (each type has its own smaller limit)
+DEFAULT_QUERY_BUDGET = 500
+#: built-in per-purpose budgets (PHTA_QUERY_BUDGETS adds to and overrides them); None: unlimited
+DEFAULT_QUERY_BUDGETS: dict[str, int | None] = {"custodian_quality": None}
 
 # name -> (description, default shown in docs)
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
@@ -52,6 +61,67 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "check`: a YAML/JSON policy file (per-node overrides may only be stricter) or a built-in name.",
         "project (built-in)",
     ),
+    "PHTA_UNSAFE_DSL_WITHOUT_SANDBOX": (
+        "Development only: `1` runs DSL query files even where the operating-system sandbox "
+        "(bubblewrap, user namespaces, seccomp) is unavailable, with only the in-process audit hook "
+        "and resource limits, and logs a warning each time. Never set it beside patient data.",
+        "unset (DSL files are refused where the sandbox is unavailable)",
+    ),
+    "PHTA_TRUSTED_PROXIES": (
+        "Addresses or networks (CIDR) of the reverse proxies in front of the web app, separated by "
+        "commas. `X-Forwarded-For`, `Forwarded` and `X-Real-IP` are believed only on connections "
+        "from these; from anyone else they are ignored (throttling and the audit chain use the "
+        "connection's address).",
+        "none",
+    ),
+    "PHTA_AUDIT_CHECKPOINT_MAX_LAG": (
+        "Seconds the newest signed audit checkpoint may lag the audit chain's head before "
+        "`phta audit verify` fails (entries no checkpoint covers: checkpoints trimmed or deleted).",
+        "300",
+    ),
+    "PHTA_AUDIT_ANCHOR_URL": (
+        "URL that `phta audit anchor --post` sends the newest signed checkpoint to (JSON, POST), "
+        "to keep a copy outside the data directory.",
+        "none",
+    ),
+    "PHTA_MAX_REQUEST_BYTES": (
+        "Largest request body the web app reads (JSON, forms); larger ones get 413 before they are "
+        "read. JSON bodies are also refused (400) when nested more than 100 levels deep.",
+        str(DEFAULT_MAX_REQUEST_BYTES),
+    ),
+    "PHTA_MAX_UPLOAD_BYTES": (
+        "Largest file-upload request (`multipart/form-data`, e.g. outputs for the airlock); larger "
+        "ones get 413.",
+        str(DEFAULT_MAX_UPLOAD_BYTES),
+    ),
+    "PHTA_API_DOCS": (
+        "`true` serves the interactive API docs at `/docs` (Swagger UI from the package's own "
+        "files, nothing from another site); `false` turns them off (production). `/openapi.json` "
+        "is always served.",
+        "true",
+    ),
+    "PHTA_SECURE_COOKIES": (
+        "`true` marks the session and CSRF cookies `Secure` on every response (set it when TLS "
+        "ends at a proxy); `false` marks them `Secure` only when the request's scheme is https "
+        "(which `X-Forwarded-Proto` sets when it comes from a proxy in `PHTA_TRUSTED_PROXIES`).",
+        "false",
+    ),
+    "PHTA_AIRLOCK_ESCALATION_DAYS": (
+        "Working days (England and Wales) an airlock request whose two output checkers disagreed "
+        "waits for a third checker before it escalates to the output-checking lead.",
+        str(5),
+    ),
+    "PHTA_QUERY_BUDGET": (
+        "Queries each user may run per purpose per UTC day (a network request counts once, however "
+        "many nodes answer it); `unlimited` for no limit. Applies to every purpose without an override.",
+        "500",
+    ),
+    "PHTA_QUERY_BUDGETS": (
+        "Per-purpose daily query budgets, `purpose=N` (or `purpose=unlimited`) separated by commas "
+        "(`network_feasibility=300,project=2000`); `project` stands for every `project:<id>` purpose. "
+        "A custodian's own quality checks are unlimited unless set here.",
+        "custodian_quality=unlimited",
+    ),
     "PHTA_LINKAGE_KEY": (
         "Regional linkage key (hex) for NHS-number pseudonyms; held by nodes, never by the hub.",
         "read from <PHTA_DATA_DIR>/keys/linkage.key (created 0600)",
@@ -75,6 +145,21 @@ class Settings:
     disclosure_policy: str | None = None
     engine: str = DEFAULT_ENGINE
     node_engines: dict[str, str] = field(default_factory=dict)
+    #: reverse proxies whose forwarded-address headers are believed (PHTA_TRUSTED_PROXIES)
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    #: seconds the newest audit checkpoint may lag the chain's head (PHTA_AUDIT_CHECKPOINT_MAX_LAG)
+    audit_checkpoint_max_lag: int = 300
+    #: where ``phta audit anchor --post`` sends the newest checkpoint (PHTA_AUDIT_ANCHOR_URL)
+    audit_anchor_url: str | None = None
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    api_docs: bool = True
+    secure_cookies: bool = False
+    #: working days a checkers' disagreement waits for a third checker before the lead decides
+    airlock_escalation_days: int = 5
+    #: queries per user, purpose and UTC day (None: unlimited), and per-purpose overrides
+    query_budget: int | None = DEFAULT_QUERY_BUDGET
+    query_budgets: dict[str, int | None] = field(default_factory=lambda: dict(DEFAULT_QUERY_BUDGETS))
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -85,9 +170,16 @@ class Settings:
     def engine_for(self, *names: str | None) -> str:
         """The engine of the node known by any of ``names`` (node name, store directory name)."""
         for name in names:
-            if name and name in self.node_engines:
-                return self.node_engines[name]
+            if name and node_key(name) in self.node_engines:
+                return self.node_engines[node_key(name)]
         return self.engine
+
+    def query_budget_for(self, purpose: str) -> int | None:
+        """The daily budget of ``purpose`` (``project:<id>`` falls back to ``project``); None: unlimited."""
+        for key in (purpose, "project" if purpose.startswith("project:") else None):
+            if key is not None and key in self.query_budgets:
+                return self.query_budgets[key]
+        return self.query_budget
 
     def spark_parquet_uri_for(self, node: str) -> str | None:
         """Where the cluster reads this node's export (None: the store's own directory)."""
@@ -107,7 +199,75 @@ def _node_engines(text: str) -> dict[str, str]:
         node, sep, engine = (part.strip() for part in entry.partition("="))
         if not sep or not node:
             raise SettingsError(f"PHTA_NODE_ENGINES: {entry!r} is not node=engine")
-        out[node] = _engine(engine, f"PHTA_NODE_ENGINES ({node})")
+        out[node_key(node)] = _engine(engine, f"PHTA_NODE_ENGINES ({node})")
+    return out
+
+
+def _networks(text: str, setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    out = []
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        try:
+            out.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise SettingsError(f"{setting}: {entry!r} is not an IP address or network") from None
+    return tuple(out)
+
+
+def _seconds(value: str, setting: str) -> int:
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise SettingsError(f"{setting}: {value!r} is not a whole number of seconds") from None
+    if seconds < 0:
+        raise SettingsError(f"{setting}: {value!r} must not be negative")
+    return seconds
+
+
+def _bytes(env: dict[str, str], setting: str, default: int) -> int:
+    text = env.get(setting, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1024:
+        raise SettingsError(f"{setting}: {text!r} is not a number of bytes (at least 1024)")
+    return int(text)
+
+
+def _flag(env: dict[str, str], setting: str, default: bool) -> bool:
+    text = env.get(setting, "").strip().lower()
+    if not text:
+        return default
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise SettingsError(f"{setting}: {text!r} is not true or false")
+    return text in ("true", "1", "yes")
+
+
+def _whole_days(value: str, setting: str) -> int:
+    try:
+        days = int(value.strip())
+    except ValueError:
+        days = -1
+    if days < 1:
+        raise SettingsError(f"{setting}: {value!r} is not a whole number of working days (1 or more)")
+    return days
+
+
+def _budget(value: str, setting: str) -> int | None:
+    value = value.strip()
+    if value == "unlimited":
+        return None
+    if not value.isdigit():
+        raise SettingsError(f"{setting}: expected a whole number of queries or 'unlimited', got {value!r}")
+    return int(value)
+
+
+def _query_budgets(text: str) -> dict[str, int | None]:
+    """``purpose=N,purpose=unlimited`` over the built-in defaults; a malformed entry is an error."""
+    out = dict(DEFAULT_QUERY_BUDGETS)
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        purpose, sep, value = (part.strip() for part in entry.partition("="))
+        if not sep or not purpose:
+            raise SettingsError(f"PHTA_QUERY_BUDGETS: {entry!r} is not purpose=N")
+        out[purpose] = _budget(value, f"PHTA_QUERY_BUDGETS ({purpose})")
     return out
 
 
@@ -125,4 +285,17 @@ def load_settings(data_dir: str | Path | None = None, env: dict[str, str] | None
         disclosure_policy=env.get("PHTA_DISCLOSURE_POLICY") or None,
         engine=_engine(env.get("PHTA_ENGINE") or DEFAULT_ENGINE, "PHTA_ENGINE"),
         node_engines=_node_engines(env.get("PHTA_NODE_ENGINES", "")),
+        trusted_proxies=_networks(env.get("PHTA_TRUSTED_PROXIES", ""), "PHTA_TRUSTED_PROXIES"),
+        audit_checkpoint_max_lag=_seconds(
+            env.get("PHTA_AUDIT_CHECKPOINT_MAX_LAG") or "300", "PHTA_AUDIT_CHECKPOINT_MAX_LAG"
+        ),
+        audit_anchor_url=env.get("PHTA_AUDIT_ANCHOR_URL") or None,
+        max_request_bytes=_bytes(env, "PHTA_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES),
+        max_upload_bytes=_bytes(env, "PHTA_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
+        api_docs=_flag(env, "PHTA_API_DOCS", True),
+        secure_cookies=_flag(env, "PHTA_SECURE_COOKIES", False),
+        airlock_escalation_days=_whole_days(env.get("PHTA_AIRLOCK_ESCALATION_DAYS", "5"),
+                                            "PHTA_AIRLOCK_ESCALATION_DAYS"),
+        query_budget=_budget(env.get("PHTA_QUERY_BUDGET") or str(DEFAULT_QUERY_BUDGET), "PHTA_QUERY_BUDGET"),
+        query_budgets=_query_budgets(env.get("PHTA_QUERY_BUDGETS", "")),
     )

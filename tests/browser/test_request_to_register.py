@@ -9,6 +9,7 @@ from tests.browser.signing import sign_in, sign_out
 from tests.governance_support import (
     complete_request,
     make_user,
+    register_nodes,
 )
 
 pytestmark = pytest.mark.browser
@@ -19,16 +20,17 @@ def _fill(page, answers):
         field = page.locator(f"[name='{name}']")
         if name in ("tre_only", "pseudonymised"):
             page.locator(f"#q-{name}").check()
-        elif name == "task_types":
-            for v in value:
-                page.locator(f"#q-task_types-{v}").check()
-        elif name in ("article6", "article9", "common_law"):
+        elif name in ("task_types", "datasets", "nodes"):
+            for v in value.split(", ") if isinstance(value, str) else value:
+                page.locator(f"#q-{name}-{v}").check()
+        elif name in ("article6", "article9", "common_law", "ethics", "dpia", "commercial"):
             field.select_option(value)
         else:
             field.fill(value)
 
 
 def test_researcher_submits_two_reviewers_approve_project_is_public(page, live_server, settings):
+    register_nodes(settings)
     base = live_server.url
     researcher = make_user(settings, "researcher", organisation="University of Birmingham", name="Ravi")
     expert = make_user(settings, "committee_member", email="expert@hub.example", organisation="PHTA Hub")

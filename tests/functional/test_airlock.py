@@ -87,9 +87,11 @@ def test_automatic_checks_refuse_scripts_and_highlight_failing_cells(live_server
         # failing cells highlighted, the reason beside each
         assert 'class="cell-fail"><td>0-39 / F</td>' in page.text
         assert "fewer than 10" in page.text
-        # approving files with failing cells needs a justification
-        assert decide(c1, body["id"], "approve").status_code == 400
-        assert decide(c1, body["id"], "approve", "The small cell is a known published figure").status_code == 200
+        # files with failing cells cannot be approved as they are, even with a reason; their
+        # protected version can
+        refused = decide(c1, body["id"], "approve", "The small cell is a known published figure")
+        assert refused.status_code == 400 and "cannot be released as they are" in refused.json()["detail"]
+        assert decide(c1, body["id"], "approve_protected").status_code == 200
 
 
 def test_first_pass_is_blinded(live_server, settings, people):

@@ -20,16 +20,18 @@ SIGNED_IN = frozenset(ALL_ROLES)
 ADMINS = frozenset({"hub_admin", "account_manager"})
 APPLICANTS = frozenset({"researcher", "innovator"})
 COMMITTEE = frozenset({"committee_member"})
-CHECKERS = frozenset({"output_checker"})
+CHECKERS = frozenset({"output_checker", "output_checking_lead"})  # the lead decides escalated requests
 CUSTODIANS = frozenset({"data_custodian"})
+ENQUIRERS = frozenset({"innovator", "researcher", "public"})  # the front door's enquirers
 
 EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/"): ANYONE,
     ("GET", "/health"): ANYONE,
+    ("GET", "/opt-out"): ANYONE,
+    ("GET", "/privacy"): ANYONE,
     ("GET", "/openapi.json"): ANYONE,
     ("GET", "/docs"): ANYONE,
-    ("GET", "/docs/oauth2-redirect"): ANYONE,
-    ("GET", "/redoc"): ANYONE,
+    ("GET", "/static/api-docs"): ANYONE,
     ("GET", "/static"): ANYONE,
     ("GET", "/sign-in"): ANYONE,
     ("POST", "/sign-in"): ANYONE,
@@ -42,6 +44,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/account/tokens"): SIGNED_IN,
     ("POST", "/account/tokens/{token_id}/revoke"): SIGNED_IN,
     ("GET", "/api/v1/me"): SIGNED_IN,
+    ("GET", "/budget"): SIGNED_IN,
+    ("GET", "/api/v1/budget"): SIGNED_IN,
     ("GET", "/api/v1/tokens"): SIGNED_IN,
     ("POST", "/api/v1/tokens"): SIGNED_IN,
     ("DELETE", "/api/v1/tokens/{token_id}"): SIGNED_IN,
@@ -57,7 +61,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/projects/{project_id}/withdraw"): APPLICANTS,
     ("POST", "/projects/{project_id}/acknowledge"): APPLICANTS,
     ("POST", "/projects/{project_id}/coapplicants"): APPLICANTS,
-    ("POST", "/projects/{project_id}/coapplicants/{user_id}/remove"): APPLICANTS,
+    ("POST", "/projects/{project_id}/coapplicants/{coapplicant_id}/remove"): APPLICANTS,
     ("GET", "/api/v1/projects"): APPLICANTS,
     ("GET", "/api/v1/projects/{project_id}"): APPLICANTS | COMMITTEE | {"hub_admin"},
     ("POST", "/api/v1/projects"): APPLICANTS,
@@ -68,7 +72,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/projects/{project_id}/acknowledge"): APPLICANTS,
     ("POST", "/api/v1/projects/{project_id}/reviews"): COMMITTEE,
     ("POST", "/api/v1/projects/{project_id}/coapplicants"): APPLICANTS,
-    ("DELETE", "/api/v1/projects/{project_id}/coapplicants/{user_id}"): APPLICANTS,
+    ("DELETE", "/api/v1/projects/{project_id}/coapplicants/{coapplicant_id}"): APPLICANTS,
     ("GET", "/feasibility"): APPLICANTS,
     ("POST", "/feasibility"): APPLICANTS,
     ("POST", "/api/v1/feasibility"): APPLICANTS,
@@ -102,10 +106,63 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/register.json"): ANYONE,
     ("GET", "/register.csv"): ANYONE,
     ("GET", "/register/{project_id}"): ANYONE,
+    # the front door and the regional portal
+    ("GET", "/showcase"): ANYONE,
+    ("GET", "/api/v1/showcase"): ANYONE,
+    ("GET", "/assets"): ANYONE,
+    ("GET", "/api/v1/assets"): ANYONE,
+    ("GET", "/opportunities"): ANYONE,
+    ("GET", "/challenges"): ANYONE,
+    ("GET", "/challenges/{challenge_id}"): ANYONE,
+    ("POST", "/challenges/{challenge_id}/responses"): SIGNED_IN,
+    ("POST", "/api/v1/challenges/{challenge_id}/responses"): SIGNED_IN,
+    ("GET", "/challenges/new"): CUSTODIANS | {"hub_admin"},
+    ("POST", "/challenges/new"): CUSTODIANS | {"hub_admin"},
+    ("POST", "/api/v1/challenges"): CUSTODIANS | {"hub_admin"},
+    ("GET", "/api/v1/challenges/{challenge_id}/responses"): CUSTODIANS | {"hub_admin"},
+    ("GET", "/events"): ANYONE,
+    ("GET", "/events.ics"): ANYONE,
+    ("GET", "/enquire"): ENQUIRERS,
+    ("POST", "/enquire"): ENQUIRERS,
+    ("GET", "/enquiries"): ENQUIRERS,
+    ("POST", "/api/v1/enquiries"): ENQUIRERS,
+    ("GET", "/api/v1/enquiries"): ENQUIRERS,
+    ("GET", "/cases/{case_id}"): ENQUIRERS | ADMINS,
+    ("POST", "/cases/{case_id}/messages"): ENQUIRERS | ADMINS,
+    ("POST", "/cases/{case_id}/documents"): ENQUIRERS | ADMINS,
+    ("GET", "/cases/{case_id}/documents/{document_id}"): ENQUIRERS | ADMINS,
+    ("GET", "/api/v1/cases/{case_id}"): ENQUIRERS | ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/messages"): ENQUIRERS | ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/documents"): ENQUIRERS | ADMINS,
+    ("GET", "/cases"): ADMINS,
+    ("POST", "/cases/{case_id}/pick-up"): ADMINS,
+    ("POST", "/cases/{case_id}/status"): ADMINS,
+    ("POST", "/cases/{case_id}/tasks"): ADMINS,
+    ("POST", "/cases/{case_id}/tasks/{task_id}/done"): ADMINS,
+    ("POST", "/cases/{case_id}/links"): ADMINS,
+    ("GET", "/api/v1/cases"): ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/pick-up"): ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/assign"): ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/status"): ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/tasks"): ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/tasks/{task_id}/done"): ADMINS,
+    ("POST", "/api/v1/cases/{case_id}/links"): ADMINS,
+    ("GET", "/operator"): ADMINS,
+    ("GET", "/operator/enquiries.csv"): ADMINS,
+    ("GET", "/api/v1/frontdoor/dashboard"): ADMINS,
+    ("GET", "/operator/triage-rules"): frozenset({"hub_admin"}),
+    ("POST", "/operator/triage-rules"): frozenset({"hub_admin"}),
+    ("GET", "/api/v1/frontdoor/triage-rules"): frozenset({"hub_admin"}),
+    ("PUT", "/api/v1/frontdoor/triage-rules"): frozenset({"hub_admin"}),
+    ("POST", "/operator/managers/{user_id}"): frozenset({"hub_admin"}),
+    ("GET", "/api/v1/frontdoor/managers"): frozenset({"hub_admin"}),
+    ("PUT", "/api/v1/frontdoor/managers/{user_id}"): frozenset({"hub_admin"}),
 }
 
 PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999", "{request_id}": "999999", "{file_id}": "999999",
-               "{user_id}": "999999"}
+               "{user_id}": "999999", "{coapplicant_id}": "999999",
+               "{challenge_id}": "999999", "{case_id}": "999999", "{document_id}": "999999",
+               "{task_id}": "999999"}
 
 
 def app_endpoints(app) -> list[tuple[str, str]]:

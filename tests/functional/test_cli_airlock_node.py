@@ -36,3 +36,11 @@ def test_the_organisation_that_holds_a_node_is_kept_when_sign_off_changes(settin
     assert "(held by Sandwell and West Birmingham)" in r.output  # turning sign-off off keeps the holder
     setting = airlock.node_setting(open_database(settings), "SWBH")
     assert not setting.custodian_signoff and setting.custodian_organisation == "Sandwell and West Birmingham"
+
+
+def test_escalate_with_nothing_overdue_says_so(settings):
+    """``phta outputs escalate`` (the escalation rule itself is tested with a controlled clock in
+    tests/functional/test_airlock_release.py)."""
+    r = runner.invoke(app, ["outputs", "escalate", "--data-dir", str(settings.data_dir)])
+    assert r.exit_code == 0, r.output
+    assert "0 request(s) escalated to the output-checking lead" in r.output

@@ -85,3 +85,22 @@ def test_run_on_a_node_set_to_spark_without_an_export_names_the_store_and_the_co
     assert str(store.path) in result.output and "phta store export-parquet" in result.output
     result = CliRunner().invoke(app, args, env={"PHTA_ENGINE": "sparkk"})
     assert result.exit_code == 1 and "PHTA_ENGINE: unknown engine 'sparkk'" in result.output
+
+
+def test_a_dsl_file_is_refused_where_the_sandbox_is_missing_and_json_still_works(store, tmp_path, monkeypatch):
+    from phta.execution import dsl_sandbox, os_sandbox
+
+    monkeypatch.setattr(os_sandbox, "BWRAP", "bwrap-is-not-installed-here")
+    monkeypatch.delenv(dsl_sandbox.UNSAFE_SETTING, raising=False)
+    dsl_sandbox.check_support.cache_clear()
+    try:
+        definition = tmp_path / "t2dm.py"
+        definition.write_text(DSL)
+        result = CliRunner().invoke(app, ["cohort", "sql", str(definition)])
+        assert result.exit_code != 0 and "Traceback" not in result.output
+        assert "DSL query files are disabled on this machine: bubblewrap is not installed" in result.output
+        as_json = tmp_path / "t2dm.json"
+        as_json.write_text(serial.to_json(ir.Cohort(index_date=ir.FirstDate(ir.Events("condition")))))
+        assert CliRunner().invoke(app, ["cohort", "sql", str(as_json)]).exit_code == 0
+    finally:
+        dsl_sandbox.check_support.cache_clear()

@@ -72,7 +72,7 @@ def test_demo_seeds_one_user_per_role_idempotently(settings):
     from phta.governance.roles import ALL_ROLES
 
     lines = prepare_demo(settings, console=None)
-    assert any("10 created now" in line for line in lines)  # one per role, a lay member, a second checker
+    assert any("11 created now" in line for line in lines)  # one per role, a lay member, a second checker
     assert any("0 created now" in line for line in prepare_demo(settings, console=None))
     users = accounts.list_users(open_database(settings))
     assert {r for u in users for r in u.roles} == set(ALL_ROLES)

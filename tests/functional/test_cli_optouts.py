@@ -139,7 +139,8 @@ def test_demo_loads_registers_once_and_feasibility_applies_them(settings, tmp_pa
     assert {r.kind for r in optout_register.registers(Store.open(gp))} == {"national", "type1"}
 
     query = tmp_path / "everyone.json"
-    query.write_text(serial.to_json(ir.Cohort(ir.DateOfBirth())), encoding="utf-8")
+    # everyone: a census cohort on the 1st of a month (network feasibility's vocabulary has no date of birth)
+    query.write_text(serial.to_json(ir.Cohort(ir.Literal("date", dt.date(2025, 1, 1)))), encoding="utf-8")
     counts = {}
     for purpose in ("custodian_quality", "network_feasibility"):
         r = CliRunner().invoke(app, ["cohort", "run", str(query), "--store", str(gp), "--json", "--purpose", purpose],

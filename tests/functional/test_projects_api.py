@@ -8,7 +8,13 @@ from contextlib import ExitStack
 
 import httpx
 
-from tests.governance_support import complete_request, csrf_token, make_user, sign_in
+from tests.governance_support import (
+    complete_request,
+    csrf_token,
+    make_user,
+    register_nodes,
+    sign_in,
+)
 
 
 def _session(live_server, email: str) -> httpx.Client:
@@ -32,6 +38,7 @@ def _fields(response: httpx.Response) -> dict[str, str]:
 
 
 def test_the_whole_request_lifecycle_through_the_api(live_server, settings):
+    register_nodes(settings)
     lead = make_user(settings, "researcher", organisation="University of Birmingham")
     co = make_user(settings, "innovator", email="ines@medtech.example", organisation="Midlands MedTech Ltd")
     make_user(settings, "committee_member", email="lay@public.example", lay_member=True)
@@ -61,8 +68,13 @@ def test_the_whole_request_lifecycle_through_the_api(live_server, settings):
         answers = complete_request("Readmissions") | {"tre_only": True, "pseudonymised": True}
         assert a.put(f"/api/v1/projects/{pid}", json={"answers": answers}).json()["answers"]["tre_only"] is True
         # the co-applicant is named while the request is a draft; they see nothing yet
-        assert _fields(a.post(f"/api/v1/projects/{pid}/coapplicants", json={"email": "lay@public.example"}))["email"]
+        # (an address that is no researcher's account is named just the same: no account oracle)
+        assert a.post(f"/api/v1/projects/{pid}/coapplicants", json={"email": "lay@public.example"}).status_code == 200
         r = a.post(f"/api/v1/projects/{pid}/coapplicants", json={"email": co})
+        named = r.json()["coapplicants"]
+        assert [(x["email"], x["name"], x["account"]) for x in named] == [
+            ("lay@public.example", None, None), (co, None, None)]
+        r = a.delete(f"/api/v1/projects/{pid}/coapplicants/{named[0]['id']}")
         assert [x["email"] for x in r.json()["coapplicants"]] == [co]
         assert a.post(f"/api/v1/projects/{pid}/resubmit").status_code == 409  # a draft is submitted, not resubmitted
         assert a.post(f"/api/v1/projects/{pid}/submit").json()["state"] == "submitted"
@@ -100,7 +112,8 @@ def test_the_whole_request_lifecycle_through_the_api(live_server, settings):
         assert history == ["draft", "submitted", "in_review", "feedback_requested", "resubmitted", "in_review",
                            "approved_with_conditions"]
         # removing the co-applicant ends their access
-        r = a.delete(f"/api/v1/projects/{pid}/coapplicants/{seen['coapplicants'][0]['user_id']}")
+        assert seen["coapplicants"][0]["account"] is True  # approved: now it may be told
+        r = a.delete(f"/api/v1/projects/{pid}/coapplicants/{seen['coapplicants'][0]['id']}")
         assert r.status_code == 200 and r.json()["coapplicants"] == []
         assert c.get(f"/api/v1/projects/{pid}").status_code == 403
         # a second request, withdrawn; a third, rejected
@@ -116,6 +129,7 @@ def test_the_whole_request_lifecycle_through_the_api(live_server, settings):
 
 
 def test_api_tokens_with_the_projects_scope_drive_a_draft_without_csrf(live_server, settings):
+    register_nodes(settings)
     owner = make_user(settings, "researcher")
     with ExitStack() as clients:
         session = _session(live_server, owner)

@@ -31,3 +31,6 @@ def test_demo_generates_the_region_once(settings):
     assert any("XG001" in line for line in first)
     second = prepare_demo(settings, console)
     assert any("already in" in line for line in second)
+    assert any("`phta audit anchor`" in line and "newest signed checkpoint: entry" in line for line in second)
+    # the demo says what a researcher meets: the query vocabulary and the daily budget
+    assert any("phta cohort vocabulary" in line and "500 feasibility queries a day" in line for line in second)

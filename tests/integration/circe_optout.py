@@ -27,6 +27,7 @@ from phta.execution import ExecutionContext, ExecutionPolicy, Purpose, policy_fo
 from phta.execution.circe import CirceRequest, execute_circe
 from phta.execution.circe_disclosure import protect_circe
 from phta.query.circe.importer import import_expression
+from phta.query.vocabulary_check import first_refused
 from tests.integration.query_strategies import store_from_template
 from tests.integration.web_optout import without
 from tests.spec.circe import synthetic
@@ -96,6 +97,10 @@ def via_cohort_run_cli(store, purpose_code, expression, db):
     definition.write_text(json.dumps(expression), encoding="utf-8")
     out = CliRunner().invoke(cli, ["cohort", "run", str(definition), "--store", str(store.path), "--json",
                                    "--purpose", purpose_code])
+    if first_refused(import_expression(expression), purpose_code) is not None:
+        # outside the purpose's vocabulary: refused before anything is counted
+        assert out.exit_code == 1 and "query vocabulary" in out.output, out.output
+        return None
     assert out.exit_code == 0, out.output
     got = json.loads(out.output)
     applied = tuple((o["kind"], o["as_of"]) for o in got.pop("opt_outs"))

@@ -7,6 +7,7 @@ import pytest
 from phta.cdm.store import Store
 from phta.execution.dsl_sandbox import DSLFileError, compile_dsl_file, compile_dsl_source
 from phta.query import ir
+from tests.dsl_sandbox_support import _dsl_sandbox_available  # noqa: F401 - autouse fixture
 
 HEADER = "from phta.query.dsl import *\n"
 POPULATION = 'population = cohort(index_date=conditions.first_date(), rules={NAME: conditions.exists()})\n'
@@ -65,8 +66,8 @@ def test_cannot_write_files():
         compile_dsl_source(HEADER + "open('out.txt', 'w').write('x')\n")
 
 
-def test_the_working_directory_is_an_empty_temporary_one_and_cannot_be_listed():
-    assert "phta-dsl-" in rule_name_of("import os\nNAME = os.getcwd()\n" + POPULATION)
+def test_the_working_directory_is_the_sandboxs_own_tmpfs_and_cannot_be_listed():
+    assert rule_name_of("import os\nNAME = os.getcwd()\n" + POPULATION) == "/tmp"
     with pytest.raises(DSLFileError, match="listing a directory"):
         compile_dsl_source(HEADER + "import os\nos.listdir('.')\n")
 
@@ -99,3 +100,8 @@ def test_the_users_own_traceback_is_shown():
 def test_a_file_without_population_is_explained():
     with pytest.raises(DSLFileError, match=r"define `population = cohort\(...\)`"):
         compile_dsl_source(HEADER + "x = 1\n")
+
+
+def test_source_that_is_not_valid_text_is_an_error_naming_the_file():
+    with pytest.raises(DSLFileError, match=r"query\.py: the source is not valid text \(character 5\)"):
+        compile_dsl_source("x = '\ud800'\n")

@@ -61,6 +61,7 @@ from phta.governance.roles import Role
 from phta.query import ir, serial
 from phta.query.circe.importer import import_expression
 from phta.query.simple_cohort import SEXES, build_cohort
+from phta.query.vocabulary_check import first_refused
 from phta.store import open_database
 from phta.store.models import Project
 from phta.web.app import create_app
@@ -156,6 +157,9 @@ def via_cohort_run_cli(store: Store, purpose_code: str, query, db) -> object | N
     definition.write_text(serial.to_json(query), encoding="utf-8")
     out = CliRunner().invoke(cli, ["cohort", "run", str(definition), "--store", str(store.path), "--json",
                                    "--purpose", purpose_code])
+    if first_refused(query, purpose_code) is not None:  # outside the purpose's vocabulary: refused, nothing counted
+        assert out.exit_code == 1 and "query vocabulary" in out.output, out.output
+        return None
     assert out.exit_code == 0, out.output
     got = json.loads(out.output)
     return SimpleNamespace(
@@ -324,20 +328,24 @@ def test_the_web_feasibility_page_and_api_never_count_an_opted_out_person(worksp
                                                case["registers"], case["sources"], replicate=_replicated)
         # the governed result on the pruned copy: the oracle, straight from the execution path
         web_optout.serve(web.settings, pruned)
-        want = _as_json(network_feasibility(web.settings, web.db, web.innovator, case["query"]))
+        # a query outside network feasibility's vocabulary is refused (400) before any node counts anyone
+        refused = first_refused(case["query"], "network_feasibility") is not None
+        want = None if refused else _as_json(network_feasibility(web.settings, web.db, web.innovator, case["query"]))
         page_want = network_feasibility(web.settings, web.db, web.innovator, case["page_query"])
         want_page = web_optout.post_page(web.page, "/feasibility", case["page"])  # the page on the pruned copy
         assert web_optout.network_total(want_page) == headline(page_want)
         # the surfaces, on the store holding the opted-out persons
         web_optout.serve(web.settings, full)
         got = web_optout.post_api(web.api, "/api/v1/feasibility", serial.to_json(case["query"]),
-                                  form_page="/feasibility")
-        assert web_optout.last_run_opt_outs(web.db) == kinds, GOVERNED_SURFACES[0]
-        assert got == want, GOVERNED_SURFACES[0]
+                                  form_page="/feasibility", status=400 if refused else 200)
+        if not refused:
+            assert web_optout.last_run_opt_outs(web.db) == kinds, GOVERNED_SURFACES[0]
+            assert got == want, GOVERNED_SURFACES[0]
         got_page = web_optout.post_page(web.page, "/feasibility", case["page"])
         assert web_optout.last_run_opt_outs(web.db) == kinds, GOVERNED_SURFACES[1]
         assert got_page == want_page, GOVERNED_SURFACES[1]
-    event(f"web: the API's network total {'suppressed' if got['total']['suppressed'] else 'published'}")
+    event("web: the API refused the query (vocabulary)" if refused else
+          f"web: the API's network total {'suppressed' if got['total']['suppressed'] else 'published'}")
     event(f"web: the page's network total {'suppressed' if page_want.total.suppressed else 'published'}")
 
 
@@ -364,6 +372,12 @@ def test_the_atlas_feasibility_page_and_api_never_count_an_opted_out_person(work
         full, pruned, kinds = _full_and_pruned(workspace[0], Path(tmp), base, copies, registers, sources,
                                                load=circe_optout.circe_store)
         web_optout.serve(web.settings, pruned)
+        if first_refused(import_expression(expression), "network_feasibility") is not None:
+            # outside network feasibility's vocabulary: refused before any node counts anyone
+            web_optout.post_api(web.api, "/api/v1/feasibility/atlas", definition, form_page="/feasibility/atlas",
+                                status=400)
+            event("atlas web: refused (vocabulary)")
+            return
         # the governed result on the pruned copy (the oracle), and the page showing it
         oracle = atlas_network_feasibility(web.settings, web.db, web.innovator, import_expression(expression))
         want = _as_json(oracle)

@@ -106,11 +106,12 @@ def serve(settings, root: Path) -> None:
     settings.stores_dir.symlink_to(root, target_is_directory=True)
 
 
-def post_api(client: httpx.Client, path: str, body: str, *, form_page: str) -> dict:
-    """POST a JSON body to an API route as the signed-in client (CSRF token from ``form_page``)."""
+def post_api(client: httpx.Client, path: str, body: str, *, form_page: str, status: int = 200) -> dict:
+    """POST a JSON body to an API route as the signed-in client (CSRF token from ``form_page``);
+    the answer must have ``status`` (400: a query outside the purpose's vocabulary)."""
     headers = {"X-CSRF-Token": csrf_token(client, form_page), "content-type": "application/json"}
     r = client.post(path, content=body, headers=headers)
-    assert r.status_code == 200, r.text
+    assert r.status_code == status, r.text
     return r.json()
 
 

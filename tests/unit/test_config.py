@@ -36,7 +36,7 @@ def test_engine_defaults_to_duckdb_for_every_node(tmp_path: Path):
 def test_per_node_engines_override_the_default_by_node_or_store_name(tmp_path: Path):
     s = load_settings(tmp_path, env={"PHTA_NODE_ENGINES": " XR001=spark , big node = spark,XG001=duckdb",
                                      "PHTA_SPARK_PARQUET_URI": "hdfs://nn/phta/{node}/parquet"})
-    assert s.node_engines == {"XR001": "spark", "big node": "spark", "XG001": "duckdb"}
+    assert s.node_engines == {"xr001": "spark", "big node": "spark", "xg001": "duckdb"}  # keyed by node_key
     assert s.engine_for("Queen Elizabeth Hospital", "XR001") == "spark"  # by store directory
     assert s.engine_for("big node", "XR009") == "spark"  # by node name
     assert s.engine_for("other", "XR002") == "duckdb"
@@ -57,3 +57,13 @@ def test_a_malformed_engine_setting_is_an_error_naming_it(tmp_path: Path, env, n
         load_settings(tmp_path, env=env)
     for name in names:
         assert name in str(bad.value)
+
+
+def test_airlock_escalation_days_default_and_bad_values(tmp_path: Path):
+    from phta.config import SettingsError
+
+    assert load_settings(tmp_path, env={}).airlock_escalation_days == 5
+    assert load_settings(tmp_path, env={"PHTA_AIRLOCK_ESCALATION_DAYS": "3"}).airlock_escalation_days == 3
+    for bad in ("0", "three", "-2"):
+        with pytest.raises(SettingsError, match="PHTA_AIRLOCK_ESCALATION_DAYS"):
+            load_settings(tmp_path, env={"PHTA_AIRLOCK_ESCALATION_DAYS": bad})

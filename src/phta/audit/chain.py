@@ -117,12 +117,13 @@ def record(
     action: str,
     target: str = "",
     details: dict[str, Any] | None = None,
-    data_dir=None,
+    data_dir,
 ) -> EntryView:
     """Append an entry inside the caller's transaction; it is committed with the caller's work.
 
-    When ``data_dir`` is given, a signed checkpoint of the new head is written once the
-    transaction commits (never before: a rolled-back entry must not be checkpointed).
+    A signed checkpoint of the new head is written to ``data_dir`` once the transaction commits
+    (never before: a rolled-back entry must not be checkpointed). ``data_dir`` is required: an
+    entry no checkpoint covers would make verification fail once it is older than the allowed lag.
     """
     details_text = canonical_details(details)
     _lock_head(session)
@@ -145,8 +146,7 @@ def record(
         )
     )
     session.flush()
-    if data_dir is not None:
-        _checkpoint_after_commit(session, data_dir, seq, digest)
+    _checkpoint_after_commit(session, data_dir, seq, digest)
     return EntryView(
         seq, created_at, actor, action, target, json.loads(details_text), prev_hash, digest
     )

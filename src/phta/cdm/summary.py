@@ -13,6 +13,7 @@ from phta.cdm import schema
 from phta.cdm.ingest.findings import EVENT_DATE
 from phta.cdm.parquet_export import export_parquet
 from phta.cdm.store import Store
+from phta.cdm.vocabulary.athena import vocabulary_version
 
 __all__ = ["export_parquet", "summarise"]
 
@@ -64,6 +65,7 @@ def summarise(store: Store) -> dict:
     return {
         "store": str(store.path),
         **info,
+        "vocabulary_version": vocabulary_version(store) or "PHTA embedded vocabulary",
         "tables": tables,
         "load_history": history,
         "quarantine": quarantine,

@@ -33,6 +33,7 @@ from phta.execution import (
     ExecutionPolicy,
     NotAuthorised,
 )
+from phta.execution.budget import BudgetExhausted
 from phta.execution.circe import CirceRequest, CirceResult, ProtectedCirceResult, execute_circe
 from phta.execution.circe_disclosure import protect_circe
 from phta.execution.governed import purpose_policy, run_governed_circe
@@ -43,6 +44,7 @@ from phta.governance.purposes import STANDING_PURPOSES
 from phta.query import serial
 from phta.query.circe.importer import import_expression, looks_like_circe
 from phta.query.ir import IRError
+from phta.query.vocabulary_check import check_vocabulary
 from phta.store import open_database
 
 console = Console()
@@ -113,12 +115,13 @@ def run_circe_file(definition: Path, store: Path, as_json: bool, purpose: str = 
         if purpose.startswith("project:"):
             result = _run_project(cohort, opened, purpose, user, data_dir)
         elif purpose == FEASIBILITY.code:
+            check_vocabulary(cohort, purpose, data_node=node)  # the purpose's vocabulary, before compiling
             request = CirceRequest(cohort, FEASIBILITY, opened, node)
             result = execute_circe(request, ExecutionContext.local_custodian(opened), _feasibility_policy(opened, node))
         else:
             request = CirceRequest(cohort, LOCAL_CUSTODIAN_QUALITY, opened, node)
             result = execute_circe(request, ExecutionContext.local_custodian(opened))
-    except (StoreError, NotAuthorised, IRError, PolicyError) as e:
+    except (StoreError, NotAuthorised, IRError, PolicyError, BudgetExhausted) as e:
         raise _fail(str(e)) from None
     if isinstance(result, ProtectedCirceResult):
         if as_json:

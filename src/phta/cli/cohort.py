@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from phta.cdm.store import StoreError
-from phta.cli import circe
+from phta.cli import circe, vocabulary
 from phta.config import SettingsError, load_settings
 from phta.disclosure import PolicyError
 from phta.execution import (
@@ -33,9 +33,11 @@ from phta.execution.governed import purpose_policy
 from phta.execution.ledger import ledger_preview
 from phta.governance.purposes import STANDING_PURPOSES
 from phta.query.ir import IRError
+from phta.query.vocabulary_check import check_vocabulary
 
 app = typer.Typer(help="Define cohorts and count them (PHTA JSON or DSL .py files).", no_args_is_help=True)
 circe.register(app)  # phta cohort import (ATLAS / Circe JSON -> PHTA JSON)
+vocabulary.register(app)  # phta cohort check, phta cohort vocabulary
 console = Console()
 errors = Console(stderr=True)
 
@@ -77,6 +79,7 @@ def run(
     try:
         # On the engine the settings give this node (PHTA_ENGINE, PHTA_NODE_ENGINES): DuckDB or Spark.
         request = ExecutionRequest.build(cohort, purposes[purpose], store, settings=load_settings())
+        check_vocabulary(cohort, purpose, data_node=request.node)  # the purpose's vocabulary, before compiling
         # policy_for applies the opt-out registers governance says apply to this purpose here.
         policy = policy_for(purposes[purpose], request.store)
         if purpose != LOCAL_CUSTODIAN_QUALITY.code:

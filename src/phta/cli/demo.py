@@ -60,6 +60,12 @@ def _demo_users_step(settings: Settings, console: Console) -> list[str]:
     return seed_demo_users(database) + seed_demo_project(database)
 
 
+def _frontdoor_step(settings: Settings, console: Console) -> list[str]:
+    from phta.frontdoor.demo import seed_demo_frontdoor
+
+    return seed_demo_frontdoor(open_database(settings))
+
+
 def _optouts_step(settings: Settings, console: Console) -> list[str]:
     from phta.cli import optouts
 
@@ -69,7 +75,7 @@ def _optouts_step(settings: Settings, console: Console) -> list[str]:
 def _airlock_step(settings: Settings, console: Console) -> list[str]:
     from phta.execution.airlock_demo import seed_demo_airlock
 
-    lines = seed_demo_airlock(open_database(settings), settings.disclosure_policy)
+    lines = seed_demo_airlock(open_database(settings), settings.disclosure_policy, settings.airlock_escalation_days)
     # the release ledger has nothing to seed; say where it is and what it does, so a repeated
     # answer labelled "same as an earlier answer" is no surprise
     return [*lines, f"Release ledger: every feasibility or project count is compared with earlier ones at its node "
@@ -80,7 +86,37 @@ def _airlock_step(settings: Settings, console: Console) -> list[str]:
 def _atlas_step(settings: Settings, console: Console) -> list[str]:
     """Nothing to seed (the page carries its example); say where ATLAS definitions run."""
     return ["ATLAS cohorts: sign in as the demo researcher, open /feasibility/atlas and "
-            "'Fill in an example' (or paste your own ATLAS JSON)"]
+            "'Fill in an example' (or paste your own ATLAS JSON)",
+            # the vocabulary and the budget: nothing to seed, say what a researcher will meet
+            f"Query vocabulary and budget: feasibility queries use ages and calendar months, not dates of birth "
+            f"or exact dates (phta cohort vocabulary); each researcher has {_budget(settings)} feasibility "
+            f"queries a day, shown at /budget"]
+
+
+def _budget(settings: Settings) -> str:
+    limit = settings.query_budget_for("network_feasibility")
+    return "unlimited" if limit is None else str(limit)
+
+
+def _evaluation_step(settings: Settings, console: Console) -> list[str]:
+    from phta.cli import evaluate
+
+    return evaluate.demo_step(settings, console)
+
+
+def _citizen_step(settings: Settings, console: Console) -> list[str]:
+    """Nothing to seed: say where a citizen looks (no sign-in)."""
+    return ["Citizens (no sign-in): /register (the demo project: its company co-applicant and conditions), "
+            "/opt-out and /privacy"]
+def _audit_step(settings: Settings, console: Console) -> list[str]:
+    """Nothing to seed; say how the audit chain is checked and anchored outside the data dir."""
+    from phta.audit.checkpoints import anchor_record
+
+    newest = anchor_record(settings.data_dir)
+    covered = f" (newest signed checkpoint: entry {newest['seq']})" if newest else ""
+    return [f"Audit chain{covered}: `phta audit verify` checks it; `phta audit anchor` prints the "
+            "newest checkpoint to keep outside the data directory (`--post` sends it to "
+            "PHTA_AUDIT_ANCHOR_URL)"]
 
 
 DEMO_STEPS: list[DemoStep] = [
@@ -90,7 +126,11 @@ DEMO_STEPS: list[DemoStep] = [
     _optouts_step,
     _demo_users_step,
     _airlock_step,
+    _frontdoor_step,
     _atlas_step,
+    _evaluation_step,
+    _citizen_step,
+    _audit_step,
 ]
 
 
@@ -113,11 +153,16 @@ def demo(
     for line in prepare_demo(settings, console):
         console.print(line)
     url = f"http://{settings.host}:{port or settings.port}/"
-    console.print(f"\n[bold green]Open {url} in your browser.[/] Press Ctrl+C to stop.\n")
+    console.print(f"\n[bold green]Open {url} in your browser.[/] Press Ctrl+C to stop.")
+    if settings.api_docs:  # served from the package's own files: works offline
+        console.print(f"The JSON API's interactive docs: {url}docs\n")
     if prepare_only:
         return
     import uvicorn
 
     from phta.web.app import create_app
+    from phta.web.client_address import SERVER_OPTIONS
 
-    uvicorn.run(create_app(settings), host=settings.host, port=port or settings.port)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=port or settings.port, **SERVER_OPTIONS
+    )

@@ -8,7 +8,20 @@ from __future__ import annotations
 import typer
 
 from phta import __version__
-from phta.cli import audit, cohort, demo, optouts, outputs, serve, store, synth, users
+from phta.cli import (
+    audit,
+    cohort,
+    demo,
+    evaluate,
+    frontdoor,
+    ingest,
+    optouts,
+    outputs,
+    serve,
+    store,
+    synth,
+    users,
+)
 
 app = typer.Typer(
     name="phta",
@@ -22,11 +35,14 @@ app.command("demo")(demo.demo)
 app.add_typer(outputs.app, name="outputs")
 app.add_typer(store.load_app, name="load")
 app.add_typer(store.app, name="store")
+assert ingest.load_app is store.load_app  # ingest adds its commands to the load and store groups
 app.command("synth")(synth.synth)
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(cohort.app, name="cohort")
 app.add_typer(optouts.app, name="optouts")
+app.add_typer(frontdoor.app, name="frontdoor")
+app.add_typer(evaluate.app, name="evaluate")
 
 
 @app.command("version")

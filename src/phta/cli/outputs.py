@@ -13,6 +13,7 @@ from phta.disclosure.check import check as check_result
 from phta.disclosure.file_checks import check_file
 from phta.disclosure.policy import PolicyError, load_policy
 from phta.disclosure.table_files import TableFileError, parse_table_file
+from phta.node_names import node_key
 
 app = typer.Typer(help="Check research outputs (tables, results) before they are released.", no_args_is_help=True)
 
@@ -38,14 +39,14 @@ def check(
         raise typer.BadParameter(str(exc)) from None
     # the airlock's automatic checks first: scripts, hidden or embedded data, size
     report = check_file(file.name, data)
-    is_table = file.suffix.lower() in (".csv", ".json")
+    is_table = file.suffix.lower() in (".csv", ".json", ".xlsx")
     # a malformed table is bad input (exit 2), reported with its line by the table reader below
     blocking = [f for f in report.findings if not (is_table and f.rule == "malformed")]
     if blocking or not is_table:
         _print_file_report(report, as_json)
         raise typer.Exit(1 if report.findings else 0)
     try:
-        result = parse_table_file(file.name, data.decode("utf-8-sig"))
+        result = parse_table_file(file.name, data)
         output = check_result(result, applied)
     except (TableFileError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -107,10 +108,26 @@ def node(
             raise typer.BadParameter(str(exc)) from None
     settings = airlock.list_node_settings(database)
     if name is not None:
-        settings = [s for s in settings if s.node == name.strip().lower()] or [airlock.node_setting(database, name)]
+        settings = [s for s in settings if s.node == node_key(name)] or [airlock.node_setting(database, name)]
     for s in settings:
         who = (f" by a data custodian of {s.custodian_organisation}" if s.custodian_signoff
                else f" (held by {s.custodian_organisation})" if s.custodian_organisation else "")
         typer.echo(f"{s.node}: custodian sign-off {'required' if s.custodian_signoff else 'not required'}{who}")
     if not settings:
         typer.echo("No node has an airlock setting: no node requires custodian sign-off.")
+
+
+@app.command("escalate")
+def escalate(
+    data_dir: Path = typer.Option(None, help="Data directory (default PHTA_DATA_DIR or ./data)."),
+) -> None:
+    """Escalate airlock requests whose checkers disagreed PHTA_AIRLOCK_ESCALATION_DAYS working days ago
+    to the output-checking lead (the pages do this too whenever they are read; run it daily from cron)."""
+    from phta.config import load_settings
+    from phta.governance import airlock_review
+    from phta.store import open_database
+
+    settings = load_settings(data_dir)
+    done = airlock_review.escalate_overdue(open_database(settings), after_working_days=settings.airlock_escalation_days)
+    typer.echo(f"{len(done)} request(s) escalated to the output-checking lead"
+               + (f": {', '.join(str(i) for i in done)}" if done else ""))

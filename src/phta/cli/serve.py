@@ -18,7 +18,10 @@ def serve(
     import uvicorn
 
     from phta.web.app import create_app
+    from phta.web.client_address import SERVER_OPTIONS
 
     settings = load_settings(data_dir)
     app = create_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(
+        app, host=host or settings.host, port=port or settings.port, log_level="info", **SERVER_OPTIONS
+    )

@@ -139,7 +139,8 @@ def info(
     console = Console()
     console.print(
         f"Store {summary['store']}: OMOP CDM v{summary['cdm_version']}, "
-        f"node {summary['node_name'] or '(unnamed)'}, created {summary['created_at']}"
+        f"node {summary['node_name'] or '(unnamed)'}, created {summary['created_at']}, "
+        f"vocabulary {summary['vocabulary_version']}"
     )
     tables = Table(title="Tables")
     for col in ("table", "rows", "date field", "from", "to"):

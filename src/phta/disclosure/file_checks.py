@@ -24,8 +24,13 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as parse_xml
 
+from phta.disclosure.file_findings import FileFinding
+from phta.disclosure.markup_checks import markup_findings
+from phta.disclosure.person_level import person_level_reason
+from phta.disclosure.xlsx_checks import xlsx_findings
+
 MB = 1024 * 1024
-DEFAULT_LIMITS = {"csv": 5 * MB, "json": 5 * MB, "png": 10 * MB, "svg": 2 * MB, "html": 5 * MB}
+DEFAULT_LIMITS = {"csv": 5 * MB, "json": 5 * MB, "xlsx": 5 * MB, "png": 10 * MB, "svg": 2 * MB, "html": 5 * MB}
 MAX_TEXT_VALUE = 1000  # a longer single value in CSV/JSON is more likely a blob than a statistic
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_ALLOWED_CHUNKS = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"pHYs", b"bKGD"}
@@ -34,13 +39,6 @@ HIDING_TAGS = {"template", "noscript", "metadata"}
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0(\.0*)?\s*(;|$)", re.I)
 EXTERNAL_CSS = re.compile(r"@import|url\s*\(", re.I)
 EXTERNAL_URL = re.compile(r"^\s*(https?:|//|ftp:)", re.I)
-
-
-@dataclass(frozen=True)
-class FileFinding:
-    rule: str
-    where: str
-    explanation: str
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,11 @@ def _check_csv(data: bytes) -> list[FileFinding]:
     if text is None:
         return findings
     width = None
-    for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    rows = list(csv.reader(io.StringIO(text)))
+    reason = person_level_reason(rows)
+    if reason:
+        findings.append(FileFinding("person_level", "file", reason))
+    for line_no, row in enumerate(rows, start=1):
         if not row:
             continue
         if width is None:
@@ -135,6 +137,23 @@ def _check_json(data: bytes) -> list[FileFinding]:
     return findings
 
 
+def _check_xlsx(data: bytes) -> list[FileFinding]:
+    findings, rows = xlsx_findings(data)
+    if rows is not None:
+        reason = person_level_reason(rows)
+        if reason:
+            findings.append(FileFinding("person_level", "sheet", reason))
+        for line_no, row in enumerate(rows, start=1):
+            for column, cell in enumerate(row, start=1):
+                if len(cell) > MAX_TEXT_VALUE:
+                    findings.append(FileFinding("embedded_data", f"row {line_no}, column {column}",
+                                                f"a value of {len(cell)} characters may hide embedded data"))
+                elif cell[:1] in ("=", "+", "-", "@") and not _is_number(cell):
+                    findings.append(FileFinding("formula", f"row {line_no}, column {column}",
+                                                "starts like a spreadsheet formula, which a spreadsheet would run"))
+    return findings
+
+
 def _check_png(data: bytes) -> list[FileFinding]:
     if not data.startswith(PNG_SIGNATURE):
         return [FileFinding("malformed", "byte 0", "not a PNG (wrong signature)")]
@@ -176,7 +195,7 @@ def _attribute_findings(tag: str, attrs: list[tuple[str, str | None]], where: st
         elif name.startswith("data-"):
             findings.append(FileFinding("hidden_data", where, f"attribute {raw_name!r} carries data that is not rendered"))
         elif name in ("href", "src", "action", "formaction", "srcset", "poster", "background"):
-            if re.match(r"^\s*javascript:", value, re.I):
+            if _scheme(value) in ("javascript", "vbscript"):
                 findings.append(FileFinding("script", where, f"{raw_name} is a javascript: URL"))
             elif re.match(r"^\s*data:", value, re.I):
                 findings.append(FileFinding("embedded_data", where, f"{raw_name} embeds a data: URI"))
@@ -193,6 +212,13 @@ def _attribute_findings(tag: str, attrs: list[tuple[str, str | None]], where: st
         elif name == "http-equiv" and value.lower() == "refresh":
             findings.append(FileFinding("script", where, "a meta refresh navigates away"))
     return findings
+
+
+def _scheme(url: str) -> str:
+    """A URL's scheme as a browser reads it: tabs, newlines and control characters inside it are
+    ignored (``java&#9;script:`` is ``javascript:``)."""
+    squeezed = re.sub(r"[\x00-\x20\x7f]", "", url)
+    return squeezed.split(":", 1)[0].lower() if ":" in squeezed else ""
 
 
 def _tag_findings(tag: str, where: str) -> list[FileFinding]:
@@ -231,7 +257,7 @@ def _check_svg(data: bytes) -> list[FileFinding]:
         if tag == "style" and element.text and EXTERNAL_CSS.search(element.text):
             findings.append(FileFinding("external_resource", where, "a stylesheet loads a resource"))
         findings.extend(_attribute_findings(tag, list(element.attrib.items()), where))
-    return findings
+    return findings + markup_findings(text, "svg")
 
 
 class _HtmlScanner(HTMLParser):
@@ -271,7 +297,8 @@ def _check_html(data: bytes) -> list[FileFinding]:
     scanner = _HtmlScanner()
     scanner.feed(text)
     scanner.close()
-    return findings + scanner.findings
+    return findings + scanner.findings + markup_findings(text, "html")
 
 
-_CHECKERS = {"csv": _check_csv, "json": _check_json, "png": _check_png, "svg": _check_svg, "html": _check_html}
+_CHECKERS = {"csv": _check_csv, "json": _check_json, "xlsx": _check_xlsx, "png": _check_png, "svg": _check_svg,
+             "html": _check_html}

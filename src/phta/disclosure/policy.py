@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 import yaml
 
+from phta.node_names import node_key
+
 
 class PolicyError(ValueError):
     """A policy file or value is invalid; the message names the file and the key."""
@@ -213,8 +215,10 @@ def policy_from_dict(data: dict[str, Any], *, source: str, node: str | None = No
             raise PolicyError(
                 f"{where}.{key}: {getattr(policy, key)!r} would weaken the deployment's {key} "
                 f"({getattr(deployment, key)!r}); a node's override may only make the rules stricter")
-        per_node[str(name)] = policy
-    return per_node.get(node, deployment) if node is not None else deployment
+        if node_key(str(name)) in per_node:
+            raise PolicyError(f"{where}: names the same node as another entry (node names ignore case)")
+        per_node[node_key(str(name))] = policy
+    return per_node.get(node_key(node), deployment) if node is not None else deployment
 
 
 def load_policy(spec: str | Path = "default", *, node: str | None = None) -> Policy:

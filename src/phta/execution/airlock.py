@@ -19,14 +19,16 @@ from dataclasses import dataclass
 from phta.disclosure.check import check as check_result
 from phta.disclosure.file_checks import DEFAULT_LIMITS, check_file
 from phta.disclosure.policy import Policy, load_policy
+from phta.disclosure.protected_files import protected_bytes, protected_name, unchanged
 from phta.disclosure.results import FrequencyTable
-from phta.disclosure.table_files import TableFileError, parse_table_file
+from phta.disclosure.table_files import TableFileError, read_table_file
 from phta.governance import airlock
 from phta.governance.principal import Principal
 from phta.store import Database
 from phta.store.blobs import BlobStore
 
 PROJECT_POLICY = "project"
+TABLE_KINDS = ("csv", "json", "xlsx")
 MAX_NAME = 200
 # Anything larger than the largest per-type limit is refused before it is read into memory.
 MAX_UPLOAD_BYTES = max(DEFAULT_LIMITS.values())
@@ -79,14 +81,26 @@ def airlock_policy(spec: str | None, node: str) -> Policy:
     return load_policy(spec or PROJECT_POLICY, node=node)
 
 
-def table_checks(file_name: str, data: bytes, node: str, policy: Policy | None = None) -> tuple[dict, str]:
-    """Disclosure rules on a CSV crosstab or JSON result: (check record, status)."""
+@dataclass(frozen=True)
+class TableChecks:
+    """The rules' verdict on one table file, and the protected version they produce."""
+
+    checks: dict
+    status: str  # airlock.CHECK_STATUSES: pass | changed | suppressed | review | unreadable
+    protected: tuple[str, bytes] | None = None  # (file name, bytes) unless the file passes as it is
+
+
+def table_checks(file_name: str, data: bytes, node: str, policy: Policy | None = None) -> TableChecks:
+    """Disclosure rules on a CSV/XLSX table or JSON result. A file that cannot be read as a table
+    fails ("unreadable", with the reason): nobody can say its cells are safe."""
     policy = policy or airlock_policy(None, node)
     try:
-        result = parse_table_file(file_name, data.decode("utf-8-sig"))
+        table = read_table_file(file_name, data)
+        result = table.result
         output = check_result(result, policy)
     except (TableFileError, ValueError) as exc:
-        return {"table_error": str(exc), "policy": policy.name, "policy_sha256": policy.sha256}, "not_a_table"
+        return TableChecks({"table_error": str(exc), "policy": policy.name, "policy_sha256": policy.sha256},
+                           "unreadable")
     submitted = _submitted_values(result)
     cells = []
     for cell in output.cells:
@@ -97,8 +111,12 @@ def table_checks(file_name: str, data: bytes, node: str, policy: Policy | None =
                       "suppressed": cell.suppressed, "margin": cell.is_margin,
                       "fails": cell.suppressed or any(d.outcome == "review" for d in output.decisions_for(cell.cell)),
                       "reasons": reasons})
-    return {"table": {"status": output.status, "cells": cells}, "policy": policy.name,
-            "policy_sha256": output.policy_sha256}, output.status
+    checks = {"table": {"status": output.status, "cells": cells}, "policy": policy.name,
+              "policy_sha256": output.policy_sha256}
+    if unchanged(table, output):
+        return TableChecks(checks, "pass")
+    status = "changed" if output.status == "pass" else output.status
+    return TableChecks(checks, status, (protected_name(file_name), protected_bytes(table, output)))
 
 
 def check_uploads(database: Database, uploads: list[Upload], node: str,
@@ -117,12 +135,18 @@ def check_uploads(database: Database, uploads: list[Upload], node: str,
             continue
         sha256 = blobs.put(upload.data)
         assert sha256 == report.sha256  # both hash the same bytes
-        if report.kind in ("csv", "json"):
-            checks, status = table_checks(name, upload.data, node, policy)
+        protected = None
+        if report.kind in TABLE_KINDS:
+            verdict = table_checks(name, upload.data, node, policy)
+            checks, status = verdict.checks, verdict.status
+            if verdict.protected is not None:
+                p_name, p_bytes = verdict.protected
+                protected = airlock.ProtectedVersion(p_name, blobs.put(p_bytes), len(p_bytes))
         else:
-            checks, status = {"note": "a figure or report: no table to check; the checkers look at it"}, "not_a_table"
+            checks, status = {"note": "a figure or report: no table to check; the checkers look at it"}, "figure"
         checks["file_checks"] = "passed"
-        records.append(airlock.FileRecord(name, report.kind, report.size, sha256, upload.what_it_shows, checks, status))
+        records.append(airlock.FileRecord(name, report.kind, report.size, sha256, upload.what_it_shows, checks, status,
+                                          protected=protected))
     if refused:
         raise FilesRefused(refused)
     return records
@@ -132,8 +156,7 @@ def submit(database: Database, principal: Principal, project_id: int, node: str,
            uploads: list[Upload], *, policy_spec: str | None = None) -> int:
     """Run the automatic checks, then create the request for the output checkers. ``policy_spec``
     is the deployment's disclosure policy (``Settings.disclosure_policy``)."""
-    if node not in airlock.project_nodes(database, principal, project_id):
-        raise airlock.AirlockError("choose one of your approved projects and a node its grant covers")
+    node = airlock.grant_node(database, principal, project_id, node)
     return airlock.create_request(database, principal, project_id, node, context,
                                   check_uploads(database, uploads, node, policy_spec))
 

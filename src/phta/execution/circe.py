@@ -51,6 +51,7 @@ from phta.query.circe.negative_controls import NegativeControlOutcome, compile_n
 from phta.query.compiler import Statement, python_value
 from phta.query.ir_circe import CirceCohort
 from phta.query.restrict import exclude_persons
+from phta.query.vocabulary_check import check_vocabulary
 
 __all__ = ["CirceNotGoverned", "CirceRequest", "CirceResult", "InclusionStats", "ProtectedCirceResult", "RuleStat",
            "execute_circe", "execute_negative_control"]
@@ -212,6 +213,7 @@ def execute_negative_control(outcome: NegativeControlOutcome, purpose: Purpose, 
     event = AuditEvent(query_hash, purpose.code, node, context.user, "refused", dt.datetime.now(dt.UTC))
     try:
         _refuse_ungoverned(policy)
+        check_vocabulary(outcome, purpose.code, data_node=node)
         policy.authorise(request, context)  # type: ignore[arg-type]
         if not purpose.record_level_allowed:
             raise PermissionError(f"purpose {purpose.code!r} does not allow record-level outcome cohorts")

@@ -5,6 +5,10 @@
 
 - **authorise**: ``phta.governance.is_use_allowed`` for this principal, purpose and node; a
   refusal raises :class:`NotAuthorised` with governance's reason (before anything is compiled);
+- **vocabulary and budget** (also in authorise): the query must keep to the purpose's vocabulary
+  (``phta.query.vocabulary_check``: refused at validation, naming the node, the purpose and the
+  data node), then, when the entry point charges it, one unit of the user's daily query budget
+  (``phta.execution.budget``);
 - **governance rewrite** (opt-outs): ``phta.execution.optouts.policy_for`` wraps this policy,
   applying the registers governance says apply (and refusing if one was never loaded);
 - **disclosure**: the decision's disclosure policy (``phta.disclosure.load_policy``) applied to the
@@ -28,6 +32,7 @@ from phta.disclosure import Policy, ProtectedOutput, PublishedCell, check, load_
 from phta.disclosure.policy import strictest
 from phta.disclosure.results import Dimension, FrequencyTable
 from phta.execution.audit_chain import chain_audit
+from phta.execution.budget import charge_query
 from phta.execution.circe import CirceRequest, execute_circe
 from phta.execution.circe_disclosure import protect_circe
 from phta.execution.circe_results import CirceResult, ProtectedCirceResult
@@ -40,7 +45,9 @@ from phta.execution.request import ExecutionContext, ExecutionRequest, Purpose
 from phta.execution.results import CohortResult
 from phta.governance import UseDecision, is_use_allowed
 from phta.governance.principal import Principal
+from phta.node_names import same_node
 from phta.query import ir
+from phta.query.vocabulary_check import check_vocabulary
 from phta.store import Database
 
 #: the controller's own staff checking their own node: nothing is released, so nothing is recorded
@@ -129,16 +136,20 @@ def purpose_policy(settings: Settings, name: str, node: str | None) -> Policy:
 
 def governed_policy(settings: Settings, principal: Principal | None, purpose: str, *, node: str | None,
                     database: Database, task_type: str = "feasibility",
-                    decision: UseDecision | None = None) -> ExecutionPolicy:
-    """The ExecutionPolicy for ``principal`` using data for ``purpose`` on ``node``."""
+                    decision: UseDecision | None = None, charge_budget: bool = False) -> ExecutionPolicy:
+    """The ExecutionPolicy for ``principal`` using data for ``purpose`` on ``node``; with
+    ``charge_budget``, an authorised run takes one unit of the principal's daily query budget."""
     decision = decision or is_use_allowed(principal, purpose, node=node, task_type=task_type, database=database)
     disclosure_policy = purpose_policy(settings, decision.disclosure_policy, node) if decision.allowed else None
 
     def authorise(request: ExecutionRequest, context: ExecutionContext) -> None:
-        if request.purpose.code != purpose or (node is not None and request.node != node):
+        if request.purpose.code != purpose or (node is not None and not same_node(request.node, node)):
             raise NotAuthorised("this policy was prepared for another purpose or node")
         if not decision.allowed:
             raise NotAuthorised(decision.reason)
+        check_vocabulary(request.query, purpose, data_node=request.node)
+        if charge_budget:
+            charge_query(settings, database, principal, purpose)
 
     def disclosure(result: CohortResult, request: ExecutionRequest) -> CohortResult:
         assert disclosure_policy is not None  # authorise refused otherwise
@@ -162,12 +173,15 @@ def context_for(principal: Principal | None) -> ExecutionContext:
 
 
 def run_governed(settings: Settings, database: Database, principal: Principal | None, purpose: str,
-                 query: ir.Cohort, store, outputs=("count", "strata")) -> ProtectedCohortResult:
+                 query: ir.Cohort, store, outputs=("count", "strata"), *,
+                 charge_budget: bool = True) -> ProtectedCohortResult:
     """Run one cohort query on one node store through the governed path, on the engine the
-    settings give that node."""
+    settings give that node. ``charge_budget=False``: the caller charged the request already (a
+    network request is charged once, not once per node)."""
     request = ExecutionRequest.build(query, purpose_named(purpose), store, outputs=outputs, settings=settings)
     decision = is_use_allowed(principal, purpose, node=request.node, task_type="feasibility", database=database)
-    policy = governed_policy(settings, principal, purpose, node=request.node, database=database, decision=decision)
+    policy = governed_policy(settings, principal, purpose, node=request.node, database=database, decision=decision,
+                             charge_budget=charge_budget)
     if decision.allowed:
         # Only an allowed use reaches the opt-out registers: a refused one touches no store table,
         # and its refusal carries governance's reason.
@@ -178,7 +192,8 @@ def run_governed(settings: Settings, database: Database, principal: Principal | 
 
 
 def run_governed_circe(settings: Settings, database: Database, principal: Principal | None, purpose: str,
-                       query, store, task_type: str = "feasibility") -> ProtectedCirceResult:
+                       query, store, task_type: str = "feasibility", *,
+                       charge_budget: bool = True) -> ProtectedCirceResult:
     """Run one ATLAS / Circe cohort on one node store through the governed path: governance's
     authorisation, the opt-out registers that apply, its disclosure policy, the audit chain.
 
@@ -187,7 +202,8 @@ def run_governed_circe(settings: Settings, database: Database, principal: Princi
     opened = store if isinstance(store, Store) else Store.open(store)
     request = CirceRequest(query, purpose_named(purpose), opened, opened.info()["node_name"] or opened.path.name)
     decision = is_use_allowed(principal, purpose, node=request.node, task_type=task_type, database=database)
-    policy = governed_policy(settings, principal, purpose, node=request.node, database=database, decision=decision)
+    policy = governed_policy(settings, principal, purpose, node=request.node, database=database, decision=decision,
+                             charge_budget=charge_budget)
     if decision.allowed:  # as run_governed: a refused use reaches no register
         policy = policy_for(request.purpose, opened, database=database, base=policy)
     result = execute_circe(request, context_for(principal), policy)

@@ -38,26 +38,41 @@ from phta.disclosure.ledger import (
 )
 from phta.disclosure.policy import Policy
 from phta.execution.policy import TOTAL_CELL, ReleaseCandidate, ReleasePlan, ReleaseWithheld, Reuse
-from phta.store.keyfiles import load_or_create_key
+from phta.node_names import node_key
+from phta.store.keyfiles import keys_dir, load_or_create_key
 
 LEDGER_DIR = "ledgers"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
-def _file_stem(node: str) -> str:
-    # the node name becomes a file name: keep it to one harmless path component
-    stem = _UNSAFE.sub("_", node.strip())
+def _file_stem(node: str, key=node_key) -> str:
+    # the node name becomes a file name: keep it to one harmless path component. One ledger per
+    # node whatever the spelling (node_key): ``XT001`` and ``xt001`` must share their releases.
+    stem = _UNSAFE.sub("_", key(node))
     if not stem or stem.strip("_") == "":
         raise ValueError(f"node name {node!r} cannot name a ledger file")
     return stem
 
 
+def _adopt_legacy(folder: Path, node: str, template: str) -> None:
+    """Ledgers written before node names were normalised used the name as given: move such a
+    file to the normalised name, so no earlier release is forgotten."""
+    legacy = folder / template.format(_file_stem(node, key=str.strip))
+    current = folder / template.format(_file_stem(node))
+    if legacy.name != current.name and legacy.exists() and not current.exists():
+        legacy.rename(current)
+
+
 def ledger_path(data_dir: Path, node: str) -> Path:
-    return Path(data_dir) / LEDGER_DIR / f"{_file_stem(node)}.sqlite"
+    folder = Path(data_dir) / LEDGER_DIR
+    if folder.is_dir():
+        _adopt_legacy(folder, node, "{}.sqlite")
+    return folder / f"{_file_stem(node)}.sqlite"
 
 
 def ledger_key(data_dir: Path, node: str) -> bytes:
     """The node's ledger key, created on first use; never logged or shown."""
+    _adopt_legacy(keys_dir(Path(data_dir)), node, "ledger-{}.key")
     return load_or_create_key(Path(data_dir), f"ledger-{_file_stem(node)}.key", lambda: secrets.token_bytes(32))
 
 

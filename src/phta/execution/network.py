@@ -24,6 +24,7 @@ from phta.cdm.synth import MANIFEST
 from phta.config import Settings
 from phta.engines.errors import EngineError
 from phta.engines.spark_views import ParquetExportError
+from phta.execution.admission import admit_network_request
 from phta.execution.governed import ProtectedCohortResult, run_governed
 from phta.execution.path import UnknownConcepts
 from phta.execution.policy import ReleaseWithheld
@@ -208,10 +209,14 @@ def network_feasibility(settings: Settings, database: Database, principal: Princ
                         stores: list[NodeStore] | None = None) -> NetworkFeasibility:
     """Run ``query`` on every node store through the governed path and combine protected counts.
 
-    Raises ``NotAuthorised`` (from the first node) when governance refuses the purpose."""
+    Raises ``VocabularyRefused`` or ``BudgetExhausted`` before any node runs (the query uses what
+    the purpose's vocabulary refuses; the user's daily budget is used up), ``NotAuthorised`` (from
+    the first node) when governance refuses the purpose."""
     outcome = NetworkFeasibility(serial.content_hash(query), purpose)
+    admit_network_request(settings, database, principal, purpose, query)  # validation, then the budget
     return gather(outcome, region_stores(settings) if stores is None else stores,
-                  lambda node: run_governed(settings, database, principal, purpose, query, node.path))
+                  lambda node: run_governed(settings, database, principal, purpose, query, node.path,
+                                              charge_budget=False))
 
 
 def gather(outcome, nodes: list[NodeStore], run):

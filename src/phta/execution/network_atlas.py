@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from phta.config import Settings
+from phta.execution.admission import admit_network_request
 from phta.execution.circe_results import ProtectedCirceResult
 from phta.execution.governed import run_governed_circe
 from phta.execution.network import (
@@ -79,8 +80,12 @@ def atlas_network_feasibility(settings: Settings, database: Database, principal:
                               stores: list[NodeStore] | None = None) -> AtlasNetworkFeasibility:
     """Run an ATLAS definition on every node store through the governed path; combine protected counts.
 
-    Raises ``NotAuthorised`` (from the first node) when governance refuses the purpose."""
+    Raises ``VocabularyRefused`` or ``BudgetExhausted`` before any node runs (the query uses what
+    the purpose's vocabulary refuses; the user's daily budget is used up), ``NotAuthorised`` (from
+    the first node) when governance refuses the purpose."""
     outcome = AtlasNetworkFeasibility(serial.content_hash(query), purpose,
                                       tuple(r.name for r in query.inclusion_rules))
+    admit_network_request(settings, database, principal, purpose, query)  # validation, then the budget
     return gather(outcome, region_stores(settings) if stores is None else stores,
-                  lambda node: run_governed_circe(settings, database, principal, purpose, query, node.path))
+                  lambda node: run_governed_circe(settings, database, principal, purpose, query, node.path,
+                                              charge_budget=False))

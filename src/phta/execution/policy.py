@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from phta.execution.request import ExecutionContext, ExecutionRequest
 from phta.execution.results import AppliedOptOut, CohortResult
+from phta.node_names import same_node
 from phta.query import ir
 
 log = logging.getLogger("phta.execution")
@@ -101,7 +102,7 @@ def custodian_of_own_store(request: ExecutionRequest, context: ExecutionContext)
     """Default authorisation: a local custodian running a query on their own node's store."""
     if "custodian" not in context.roles:
         raise NotAuthorised(f"{context.user!r} is not a custodian; no other purposes are configured")
-    if context.node != request.node:
+    if not same_node(context.node, request.node):
         raise NotAuthorised(f"{context.user!r} is custodian of {context.node!r}, not of {request.node!r}")
 
 

@@ -7,8 +7,9 @@ disclosure rules: the automatic checks (``phta.disclosure``) run in ``phta.execu
 which hands their results here as plain data (``FileRecord.checks``).
 
 States: submitted | resubmitted -> in_review (one checker has decided) -> released | returned |
-rejected | needs_third_checker (the two checkers disagreed) | awaiting_custodian (the node's
-custodian must sign off). ``returned`` goes back to the researcher, whose resubmission starts a
+rejected | needs_third_checker (the two checkers disagreed) -> escalated (no third checker
+decided within PHTA_AIRLOCK_ESCALATION_DAYS working days: the output-checking lead decides) |
+awaiting_custodian (the node's custodian must sign off). ``returned`` goes back to the researcher, whose resubmission starts a
 new round with fresh files and fresh checkers' decisions.
 """
 
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from phta import audit
 from phta.governance import projects
-from phta.governance.nodes import node_key
+from phta.governance.nodes import node_key, node_setting_row
 from phta.governance.principal import Principal
 from phta.store import Database
 from phta.store.models import (
@@ -40,13 +41,14 @@ from phta.store.models import (
 )
 
 WAITING_FOR_CHECKERS = {"submitted", "resubmitted", "in_review"}
-OPEN_FOR_CHECKERS = WAITING_FOR_CHECKERS | {"needs_third_checker"}
+OPEN_FOR_CHECKERS = WAITING_FOR_CHECKERS | {"needs_third_checker", "escalated"}
 FINAL = {"released", "rejected"}
 STATE_LABELS = {
     "submitted": "Submitted",
     "resubmitted": "Resubmitted",
     "in_review": "In review",
     "needs_third_checker": "Checkers disagree: waiting for a third checker",
+    "escalated": "Checkers disagree: escalated to the output-checking lead",
     "awaiting_custodian": "Approved by checkers: waiting for the custodian's sign-off",
     "returned": "Returned with comments",
     "rejected": "Rejected",
@@ -59,10 +61,33 @@ CONTEXT_FIELDS = {
     "controls": ("The disclosure controls you applied", 2000),
 }
 MAX_FILES = 20
+# What the automatic checks said of a file. Only ``pass`` (a table the rules publish exactly as
+# submitted) and ``figure`` (a PNG/SVG/HTML that passed the file checks) may be released as they
+# are; ``changed``, ``suppressed`` and ``review`` tables have a protected version the rules wrote;
+# an ``unreadable`` table (a CSV/JSON/XLSX that could not be read as a table) fails the checks
+# and can only be returned for resubmission.
+CHECK_STATUSES = {
+    "pass": "passes the automatic checks",
+    "figure": "a figure or report: passed the file checks",
+    "changed": "fails: the rules change some values (rounding)",
+    "suppressed": "fails: the rules suppress some cells",
+    "review": "fails: some cells need a person's judgement",
+    "unreadable": "fails: could not be read as a table",
+}
+PASSING_STATUSES = frozenset({"pass", "figure"})
 
 
 class AirlockError(ValueError):
     """The request cannot be made or changed as asked; the message says why (never any data)."""
+
+
+@dataclass(frozen=True)
+class ProtectedVersion:
+    """The protected version of a table (what the rules would publish), in the blob store."""
+
+    file_name: str
+    sha256: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -75,8 +100,9 @@ class FileRecord:
     sha256: str
     what_it_shows: str
     checks: dict[str, Any]
-    check_status: str  # pass | suppressed | review | not_a_table
+    check_status: str  # one of CHECK_STATUSES
     file_findings: tuple[dict, ...] = ()
+    protected: ProtectedVersion | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +117,19 @@ class FileView:
     checks: dict[str, Any]
     check_status: str
     released_at: datetime | None
+    protected: ProtectedVersion | None = None
+    released_name: str | None = None  # exactly what was released: the file as it is, or its protected version
+    released_sha256: str | None = None
+
+    @property
+    def passes(self) -> bool:
+        return self.check_status in PASSING_STATUSES
+
+    @property
+    def check_summary(self) -> str:
+        if self.check_status == "unreadable":
+            return f"fails: could not be read as a table: {self.checks.get('table_error', '')}"
+        return CHECK_STATUSES.get(self.check_status, self.check_status)
 
 
 @dataclass(frozen=True)
@@ -127,6 +166,8 @@ class RequestView:
 
     @property
     def state_label(self) -> str:
+        if self.state == "escalated" and self.escalated_at is not None:
+            return f"Checkers disagree: escalated to the output-checking lead on {self.escalated_at:%-d %B %Y}"
         return STATE_LABELS[self.state]
 
     @property
@@ -135,7 +176,21 @@ class RequestView:
 
     @property
     def has_failing_cells(self) -> bool:
-        return any(f.check_status in ("suppressed", "review") for f in self.current_files)
+        """Whether any file of this round fails the automatic checks (an unreadable table fails:
+        nobody has shown its cells are safe)."""
+        return any(not f.passes for f in self.current_files)
+
+    @property
+    def check_summary(self) -> str:
+        """One line for a queue: pass, or which files fail and why."""
+        failing = [f for f in self.current_files if not f.passes]
+        if not failing:
+            return "pass"
+        return "; ".join(f"{f.file_name}: {f.check_summary}" for f in failing)
+
+    @property
+    def escalated_at(self) -> datetime | None:
+        return next((at for at, _from, to, _note in reversed(self.history) if to == "escalated"), None)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -145,11 +200,11 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def move(session: Session, request: OutputRequest, to_state: str, actor_user_id: int | None, note: str,
-         data_dir) -> None:
+         data_dir, at: datetime | None = None) -> None:
     """Change state, appending to the request's history and to the audit chain."""
     from_state = request.state
     request.state = to_state
-    session.add(OutputRequestEvent(request_id=request.id, at=datetime.now(UTC), actor_user_id=actor_user_id,
+    session.add(OutputRequestEvent(request_id=request.id, at=at or datetime.now(UTC), actor_user_id=actor_user_id,
                                    from_state=from_state, to_state=to_state, note=note[:2000]))
     audit.record(session, actor=f"user:{actor_user_id}" if actor_user_id else "system",
                  action="output.state", target=f"output_request:{request.id}",
@@ -192,6 +247,14 @@ def project_nodes(database: Database, principal: Principal, project_id: int) -> 
         return list(json.loads(grant.nodes))
 
 
+def grant_node(database: Database, principal: Principal, project_id: int, node: str) -> str:
+    """The node as the project's grant names it (any spelling of it matches), or AirlockError."""
+    for granted in project_nodes(database, principal, project_id):
+        if node_key(granted) == node_key(node or ""):
+            return granted
+    raise AirlockError("choose one of your approved projects and a node its grant covers")
+
+
 def approved_projects(database: Database, principal: Principal) -> list[tuple[int, str, list[str]]]:
     """(id, title, nodes) of the principal's projects (as lead or co-applicant) with an active grant."""
     coapplicant_of = select(ProjectCoapplicant.project_id).where(ProjectCoapplicant.user_id == principal.user_id)
@@ -206,17 +269,19 @@ def approved_projects(database: Database, principal: Principal) -> list[tuple[in
 
 def _add_files(session: Session, request: OutputRequest, files: list[FileRecord]) -> None:
     for f in files:
+        p = f.protected
         session.add(OutputFile(request_id=request.id, round=request.round, file_name=f.file_name, kind=f.kind,
                                size=f.size, sha256=f.sha256, what_it_shows=f.what_it_shows.strip()[:2000],
-                               checks=json.dumps(f.checks, sort_keys=True), check_status=f.check_status))
+                               checks=json.dumps(f.checks, sort_keys=True), check_status=f.check_status,
+                               protected_name=p.file_name if p else None, protected_sha256=p.sha256 if p else None,
+                               protected_size=p.size if p else None))
 
 
 def create_request(database: Database, principal: Principal, project_id: int, node: str, raw_context: dict,
                    files: list[FileRecord]) -> int:
     context = _context(raw_context)
     _check_files(files)
-    if node not in project_nodes(database, principal, project_id):
-        raise AirlockError("choose one of your approved projects and a node its grant covers")
+    node = grant_node(database, principal, project_id, node)
     with database.session() as session:
         request = OutputRequest(project_id=project_id, applicant_user_id=principal.user_id, node=node,
                                 state="submitted", round=1, created_at=datetime.now(UTC), **context)
@@ -275,7 +340,9 @@ def _view(session: Session, request: OutputRequest) -> RequestView:
         request.population, request.controls, request.state, request.round, _aware(request.created_at),
         _aware(request.decided_at),
         [FileView(f.id, f.round, f.file_name, f.kind, f.size, f.sha256, f.what_it_shows, json.loads(f.checks),
-                  f.check_status, _aware(f.released_at)) for f in files],
+                  f.check_status, _aware(f.released_at),
+                  ProtectedVersion(f.protected_name, f.protected_sha256, f.protected_size or 0)
+                  if f.protected_sha256 else None, f.released_name, f.released_sha256) for f in files],
         [ReviewView(r.reviewer_user_id, name, r.round, r.stage, r.decision, r.comment, _aware(r.at))
          for r, name in reviews],
         [(_aware(e.at), e.from_state, e.to_state, e.note) for e in events],
@@ -319,7 +386,7 @@ class NodeSetting:
 
 def node_setting(database: Database, node: str) -> NodeSetting:
     with database.session() as session:
-        row = session.get(AirlockNode, node_key(node))
+        row = node_setting_row(session, node)
         if row is None:
             return NodeSetting(node, False, None)
         return NodeSetting(row.node, row.custodian_signoff, row.custodian_organisation)
@@ -333,7 +400,7 @@ def set_node_setting(database: Database, node: str, *, custodian_signoff: bool,
     if custodian_signoff and not (custodian_organisation or "").strip():
         raise AirlockError("a node that requires custodian sign-off must name its custodians' organisation")
     with database.session() as session:
-        row = session.get(AirlockNode, node) or AirlockNode(node=node)
+        row = node_setting_row(session, node) or AirlockNode(node=node)
         row.custodian_signoff = custodian_signoff
         row.custodian_organisation = (custodian_organisation or "").strip() or None
         session.add(row)

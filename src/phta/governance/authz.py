@@ -27,6 +27,10 @@ class Rule:
     # their own (``resource.applicant_user_id == principal.user_id``, or the principal is one of
     # ``resource.member_user_ids``: an approved project's co-applicants).
     any_resource_roles: frozenset[str] | None = None
+    # When set, a resource that is not the caller's own is open to them (even to
+    # ``any_resource_roles``) only while this attribute of it is true: an application not yet
+    # submitted belongs to its applicants alone, not to the committee or the hub admin.
+    others_only_when: str | None = None
 
 
 ACTIONS: dict[str, Rule] = {
@@ -40,6 +44,7 @@ ACTIONS: dict[str, Rule] = {
         frozenset({Role.RESEARCHER, Role.INNOVATOR, Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}), "projects",
         "see a request (applicants: their own)",
         any_resource_roles=frozenset({Role.COMMITTEE_MEMBER, Role.HUB_ADMIN}),
+        others_only_when="submitted",
     ),
     "feasibility.run": Rule(frozenset({Role.RESEARCHER, Role.INNOVATOR}), "query",
                             "count patients across the network (protected counts, audited)"),
@@ -49,13 +54,36 @@ ACTIONS: dict[str, Rule] = {
         "ask for outputs of your approved projects to be released; see your own requests",
         any_resource_roles=frozenset(),
     ),
-    "outputs.check": Rule(frozenset({Role.OUTPUT_CHECKER}), "outputs", "check output release requests and decide"),
+    "outputs.check": Rule(frozenset({Role.OUTPUT_CHECKER, Role.OUTPUT_CHECKING_LEAD}), "outputs",
+                          "check output release requests and decide (the lead: those escalated to them)"),
     "outputs.signoff": Rule(frozenset({Role.DATA_CUSTODIAN}), "outputs", "sign off releases from your node"),
     "outputs.view": Rule(
-        frozenset({Role.RESEARCHER, Role.INNOVATOR, Role.OUTPUT_CHECKER, Role.DATA_CUSTODIAN}), "outputs",
+        frozenset({Role.RESEARCHER, Role.INNOVATOR, Role.OUTPUT_CHECKER, Role.OUTPUT_CHECKING_LEAD,
+                   Role.DATA_CUSTODIAN}), "outputs",
         "see an output request and download its files (researchers: their own; checkers and custodians: those they may check)",
-        any_resource_roles=frozenset({Role.OUTPUT_CHECKER, Role.DATA_CUSTODIAN}),
+        any_resource_roles=frozenset({Role.OUTPUT_CHECKER, Role.OUTPUT_CHECKING_LEAD, Role.DATA_CUSTODIAN}),
     ),
+    # The front door (phta.frontdoor): enquirers see and message only their own cases; the hub's
+    # account managers (and the hub admin) see and manage every case.
+    "frontdoor.enquire": Rule(frozenset({Role.INNOVATOR, Role.RESEARCHER, Role.PUBLIC}), "frontdoor",
+                              "make an enquiry at the front door; list your own enquiries"),
+    "frontdoor.case": Rule(
+        frozenset({Role.INNOVATOR, Role.RESEARCHER, Role.PUBLIC, Role.ACCOUNT_MANAGER, Role.HUB_ADMIN}),
+        "frontdoor", "see a case, message on it, add and read its documents (enquirers: their own)",
+        any_resource_roles=frozenset({Role.ACCOUNT_MANAGER, Role.HUB_ADMIN}),
+    ),
+    "frontdoor.manage": Rule(frozenset({Role.ACCOUNT_MANAGER, Role.HUB_ADMIN}), "frontdoor",
+                             "work the case queue: pick up, assign, status, tasks, open governance steps"),
+    "frontdoor.dashboard": Rule(frozenset({Role.ACCOUNT_MANAGER, Role.HUB_ADMIN}), "frontdoor",
+                                "the operator dashboard and its CSV export"),
+    "frontdoor.rules": Rule(frozenset({Role.HUB_ADMIN}), "admin",
+                            "configure the front door: triage rules, which pathways each account manager takes"),
+    "frontdoor.challenges": Rule(
+        frozenset({Role.DATA_CUSTODIAN, Role.HUB_ADMIN}), "frontdoor",
+        "post NHS teams' challenges on the board; see the responses (custodians: to their own challenges)",
+        any_resource_roles=frozenset({Role.HUB_ADMIN}),
+    ),
+    "frontdoor.respond": Rule(SIGNED_IN, "frontdoor", "respond to a challenge on the challenges board"),
     "users.list": Rule(frozenset({Role.HUB_ADMIN, Role.ACCOUNT_MANAGER}), "admin", "list users"),
     "audit.verify": Rule(frozenset({Role.HUB_ADMIN}), "admin", "verify the audit chain"),
 }
@@ -95,9 +123,13 @@ def authorise(principal: Principal | None, action: str, resource: Any = None) ->
         raise Forbidden(f"your roles do not allow {action!r}")
     if principal.scopes is not None and (rule.scope is None or rule.scope not in principal.scopes):
         raise Forbidden(f"this API token lacks the {rule.scope!r} scope needed for {action!r}")
+    if resource is None or _is_own(resource, principal.user_id):
+        return
     staff = rule.any_resource_roles is None or bool(principal.roles & rule.any_resource_roles)
-    if resource is not None and not staff and not _is_own(resource, principal.user_id):
+    if not staff:
         raise Forbidden(f"{action!r} is allowed only on your own requests")
+    if rule.others_only_when and not getattr(resource, rule.others_only_when):
+        raise Forbidden(f"{action!r} on someone else's request needs it to be {rule.others_only_when}")
 
 
 def _is_own(resource: Any, user_id: int) -> bool:

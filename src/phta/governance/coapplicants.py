@@ -7,20 +7,25 @@ request is approved they may see the project and use its grant exactly like the 
 (``ProjectView.member_user_ids``, read by ``authz`` and ``purposes``), and not before. The lead
 applicant may remove a co-applicant at any time, which ends their access at once. Both changes go
 to the audit chain.
+
+Co-applicants are named by e-mail, and naming an address that is not a researcher's or
+innovator's account succeeds exactly like naming one that is: otherwise the form would tell any
+applicant which addresses have accounts. The address is resolved to its account (if any) when
+named; the committee sees which addresses resolved, the applicants only once approved.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from phta import audit
 from phta.governance import accounts, projects
 from phta.governance.principal import Principal
 from phta.governance.roles import Role
 from phta.store import Database
-from phta.store.models import ProjectCoapplicant
+from phta.store.models import ProjectCoapplicant, User, UserRole
 
 # Only people who could apply themselves may be named: the same roles as ``projects.apply``.
 ELIGIBLE_ROLES = frozenset({Role.RESEARCHER, Role.INNOVATOR})
@@ -35,7 +40,14 @@ class CoapplicantError(projects.ProjectError):
 
 
 def add(database: Database, principal: Principal, project_id: int, email: str) -> int:
-    """Name the user with ``email`` as a co-applicant; returns their user id."""
+    """Name ``email`` as a co-applicant; returns the co-applicant's id (``ProjectCoapplicant``).
+
+    The answer is the same whether or not the address belongs to a researcher or innovator
+    account, so naming co-applicants cannot be used to find out who has an account: the address
+    is recorded either way, and resolved to the account (if any) by one query of the same shape.
+    Only an account resolved here gets access once the request is approved; the committee sees
+    which addresses resolved (``shown_to``).
+    """
     try:
         email = accounts.normalise_email(email or "")
     except accounts.AccountError as exc:
@@ -49,48 +61,73 @@ def add(database: Database, principal: Principal, project_id: int, email: str) -
                 "co-applicants can be named only while the request can be edited, so the "
                 "committee reviews them"
             )
-        user = accounts.user_by_email(session, email)
-        if user is None or not user.active or not {r.role for r in user.roles} & ELIGIBLE_ROLES:
-            raise CoapplicantError(
-                "email", f"{email} is not an active researcher or innovator account"
-            )
-        if user.id == project.applicant_user_id:
+        if email == principal.email.strip().lower():
             raise CoapplicantError("email", "the lead applicant is not also a co-applicant")
-        if user.id in projects.coapplicant_ids(session, project_id):
-            raise CoapplicantError("email", f"{email} is already a co-applicant")
-        session.add(
-            ProjectCoapplicant(project_id=project_id, user_id=user.id, added_at=datetime.now(UTC))
+        named = select(ProjectCoapplicant.id).where(
+            ProjectCoapplicant.project_id == project_id, ProjectCoapplicant.email == email
         )
+        if session.scalar(named) is not None:
+            raise CoapplicantError("email", f"{email} is already a co-applicant")
+        user_id = session.scalar(
+            select(User.id).where(
+                func.lower(User.email) == email,
+                User.active.is_(True),
+                User.id != project.applicant_user_id,
+                User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(ELIGIBLE_ROLES))),
+            )
+        )
+        row = ProjectCoapplicant(
+            project_id=project_id, email=email, user_id=user_id, added_at=datetime.now(UTC)
+        )
+        session.add(row)
+        session.flush()
         audit.record(
             session,
             actor=principal.actor,
             action="project.coapplicant_added",
             target=f"project:{project_id}",
-            details={"user_id": user.id},
+            details={"coapplicant": row.id, "user_id": user_id},
             data_dir=database.data_dir,
         )
-        return user.id
+        return row.id
 
 
-def remove(database: Database, principal: Principal, project_id: int, user_id: int) -> None:
+def remove(database: Database, principal: Principal, project_id: int, coapplicant_id: int) -> None:
     """Remove a co-applicant; their access to the project and its grant ends now."""
     with database.session() as session:
         project = projects.load(session, project_id)
         if project.applicant_user_id != principal.user_id:
             raise projects.NotApplicant("only the lead applicant can remove co-applicants")
-        row = session.scalar(
-            select(ProjectCoapplicant).where(
-                ProjectCoapplicant.project_id == project_id, ProjectCoapplicant.user_id == user_id
+        row = session.get(ProjectCoapplicant, coapplicant_id)
+        if row is None or row.project_id != project_id:
+            raise CoapplicantError(
+                "coapplicant_id", f"{coapplicant_id} is not a co-applicant of this project"
             )
-        )
-        if row is None:
-            raise CoapplicantError("user_id", f"user {user_id} is not a co-applicant of this project")
         session.delete(row)
         audit.record(
             session,
             actor=principal.actor,
             action="project.coapplicant_removed",
             target=f"project:{project_id}",
-            details={"user_id": user_id},
+            details={"coapplicant": coapplicant_id, "user_id": row.user_id},
             data_dir=database.data_dir,
         )
+
+
+def shown_to(principal: Principal, project: projects.ProjectView) -> list[dict]:
+    """The co-applicants as ``principal`` may see them. Whether an address is an account (and
+    whose) is shown to the committee and hub admin, and to everyone once the request is
+    approved; before that the applicants see the addresses they typed, nothing more."""
+    reveal = project.state in projects.APPROVED or (
+        principal.user_id != project.applicant_user_id
+        and principal.has_role(Role.COMMITTEE_MEMBER, Role.HUB_ADMIN)
+    )
+    return [
+        {
+            "id": c.id,
+            "email": c.email,
+            "name": c.name if reveal else None,
+            "account": (c.user_id is not None) if reveal else None,
+        }
+        for c in project.coapplicants
+    ]

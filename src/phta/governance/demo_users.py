@@ -29,6 +29,8 @@ DEMO_USERS: list[tuple[str, Role, str, str | None, bool]] = [
     ("checker", Role.OUTPUT_CHECKER, "Olu Checker", "PHTA Hub", False),
     # the airlock needs two independent output checkers
     ("checker-2", Role.OUTPUT_CHECKER, "Kim Checker", "Keele University", False),
+    # decides airlock requests the two checkers disagreed on, once no third checker has in time
+    ("checking-lead", Role.OUTPUT_CHECKING_LEAD, "Lee Lead", "University of Warwick", False),
     ("account-manager", Role.ACCOUNT_MANAGER, "Amir Manager", "PHTA Hub", False),
     ("admin", Role.HUB_ADMIN, "Hana Admin", "PHTA Hub", False),
 ]
@@ -48,8 +50,13 @@ def seed_demo_users(database: Database) -> list[str]:
     for local, role, name, org, lay in DEMO_USERS:
         email = demo_email(local)
         with database.session() as session:
-            exists = session.scalar(select(User.id).where(User.email == email)) is not None
-        if exists:
+            existing = session.scalar(select(User).where(User.email == email))
+            existing_id = existing.id if existing else None
+            needs_code = existing is not None and role in TOTP_REQUIRED and not existing.totp_enrolled
+        if existing_id is not None:
+            # a demo prepared before this role needed TOTP (the account manager) gets it now
+            if needs_code:
+                accounts.set_totp_secret(database, existing_id, DEMO_TOTP_SECRET, actor="demo")
             continue
         user_id = accounts.create_user(
             database,
@@ -109,7 +116,7 @@ def seed_demo_project(database: Database) -> list[str]:
         "aims": "Describe 30-day readmission by age band, sex and area deprivation.",
         "nodes": "XT001, XT002",  # the demo region's hospital trusts (site codes)
         "tre_only": "on",
-        "datasets": "OMOP CDM inpatient episodes",
+        "datasets": ["demographics", "diagnoses", "visits"],
         "cohort": "Adults with heart failure, 2020-2025",
         "fields": "age band, sex, IMD quintile, admissions",
         "pseudonymised": "on",
@@ -121,12 +128,24 @@ def seed_demo_project(database: Database) -> list[str]:
         "article9": "9(2)(j)",
         "common_law": "s251",
         "s251_reference": "CAG demo reference",
+        "ethics": "approved",
+        "iras_id": "300001",
+        "funder": "NIHR Applied Research Collaboration West Midlands",
+        "dpia": "completed",
+        "dpia_reference": "UoB-DPIA-2026-07",
+        "commercial": "yes",
+        "commercial_organisation": "Midlands MedTech Ltd",
+        "commercial_nature": "Co-applicant: tests whether its readmission-risk tool would have flagged "
+        "these patients; sees only released aggregate outputs.",
     }
     project_id = projects.create_draft(database, researcher, answers)
     # The innovator works on it too: once approved they see the project like the researcher.
     coapplicants.add(database, researcher, project_id, demo_email("innovator"))
     projects.save(database, researcher, project_id, answers, submit=True)
-    review.record_review(database, people[demo_email("lay-member")], project_id, "approve")
+    review.record_review(database, people[demo_email("lay-member")], project_id, "approve_with_conditions",
+                         conditions="Publish the results openly within 12 months of the project's end.")
     review.record_review(database, people[demo_email("committee")], project_id, "approve")
+    # The register shows the conditions; accepted here so the demo grant is active.
+    projects.acknowledge_conditions(database, researcher, project_id)
     return [f"Demo project {project_id}: approved, on the register (/register); "
             f"{demo_email('innovator')} is its co-applicant"]

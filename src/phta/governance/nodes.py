@@ -10,16 +10,19 @@ governed path until a hub admin records one.
 
 from __future__ import annotations
 
+from phta.node_names import node_key, same_node
 from phta.store import Database
 from phta.store.models import AirlockNode
 
+__all__ = ["custodian_organisation", "node_key", "node_setting_row", "same_node"]
 
-def node_key(node: str) -> str:
-    """Nodes are named case-insensitively (``UHB`` and ``uhb`` are one node)."""
-    return node.strip().lower()
+
+def node_setting_row(session, node: str) -> AirlockNode | None:
+    """The ``airlock_node`` row for ``node`` (any spelling): the one read of that table by node."""
+    return session.get(AirlockNode, node_key(node))
 
 
 def custodian_organisation(database: Database, node: str) -> str | None:
     with database.session() as session:
-        row = session.get(AirlockNode, node_key(node))
+        row = node_setting_row(session, node)
         return row.custodian_organisation if row is not None else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from phta.store.models import User
 
@@ -17,6 +18,8 @@ class Principal:
     lay_member: bool = False
     # None for a browser session (full powers of the roles); the token's scopes otherwise.
     scopes: frozenset[str] | None = None
+    # When the credential in use stops working (an API token's expiry); None for a session.
+    credential_expires_at: datetime | None = None
 
     @property
     def actor(self) -> str:
@@ -27,7 +30,9 @@ class Principal:
         return bool(self.roles & set(roles))
 
 
-def principal_for(user: User, scopes: frozenset[str] | None = None) -> Principal:
+def principal_for(
+    user: User, scopes: frozenset[str] | None = None, credential_expires_at: datetime | None = None
+) -> Principal:
     return Principal(
         user_id=user.id,
         email=user.email,
@@ -36,4 +41,5 @@ def principal_for(user: User, scopes: frozenset[str] | None = None) -> Principal
         organisation=user.organisation.name if user.organisation else None,
         lay_member=user.lay_member,
         scopes=scopes,
+        credential_expires_at=credential_expires_at,
     )

@@ -9,6 +9,7 @@ approved | approved_with_conditions | rejected | withdrawn. Every change of stat
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -55,6 +56,19 @@ class ValidationFailed(ProjectError):
 
 
 @dataclass(frozen=True)
+class Coapplicant:
+    """A named co-applicant: the address the lead applicant typed, and the account it resolved
+    to (None: no researcher or innovator account had that address; named, but no access follows).
+    Whether it resolved is shown to the committee, never to the applicant before approval
+    (``coapplicants.shown_to``)."""
+
+    id: int
+    email: str
+    user_id: int | None
+    name: str | None
+
+
+@dataclass(frozen=True)
 class ProjectView:
     id: int
     applicant_user_id: int
@@ -71,17 +85,25 @@ class ProjectView:
     decided_at: datetime | None
     history: list[tuple[datetime, str | None, str, str]]
     grant_active: bool
-    coapplicants: tuple[tuple[int, str, str], ...] = ()  # (user id, name, e-mail)
+    coapplicants: tuple[Coapplicant, ...] = ()
 
     @property
     def state_label(self) -> str:
         return STATE_LABELS[self.state]
 
     @property
+    def submitted(self) -> bool:
+        """Has the request ever been submitted? Before that it is the applicants' working draft,
+        which nobody else reads (``authz``: ``projects.view``), not even the committee."""
+        return self.submitted_at is not None
+
+    @property
     def member_user_ids(self) -> frozenset[int]:
         """Who may act on this project as "their own" (``authz`` reads this): the lead
         applicant always; co-applicants once the request is approved."""
-        return _members(self.applicant_user_id, self.state, [c[0] for c in self.coapplicants])
+        return _members(
+            self.applicant_user_id, self.state, [c.user_id for c in self.coapplicants if c.user_id]
+        )
 
 
 def _members(applicant: int, state: str, coapplicants: list[int]) -> frozenset[int]:
@@ -92,10 +114,28 @@ def coapplicant_ids(session: Session, project_id: int) -> list[int]:
     return list(
         session.scalars(
             select(ProjectCoapplicant.user_id)
-            .where(ProjectCoapplicant.project_id == project_id)
+            .where(
+                ProjectCoapplicant.project_id == project_id,
+                ProjectCoapplicant.user_id.is_not(None),
+            )
             .order_by(ProjectCoapplicant.id)
         )
     )
+
+
+def conflict_of_interest(session: Session, project: Project, user_id: int) -> str | None:
+    """Why ``user_id`` is not independent of ``project``: ``"own"`` (the lead applicant or a
+    co-applicant) or ``"organisation"`` (from the organisation of the project or of any
+    co-applicant: colleagues are not independent either); None if independent. The one rule for
+    the access committee (``review``) and the output airlock's checkers and custodians."""
+    coapplicants = coapplicant_ids(session, project.id)
+    if user_id == project.applicant_user_id or user_id in coapplicants:
+        return "own"
+    person = session.get(User, user_id)
+    organisations = {project.organisation_id} | {session.get(User, uid).organisation_id for uid in coapplicants}
+    if person is not None and person.organisation_id is not None and person.organisation_id in organisations:
+        return "organisation"
+    return None
 
 
 def member_user_ids(session: Session, project: Project) -> frozenset[int]:
@@ -186,12 +226,23 @@ def load(session: Session, project_id: int) -> Project:
 
 
 def save(
-    database: Database, principal: Principal, project_id: int, raw: dict, *, submit: bool
+    database: Database,
+    principal: Principal,
+    project_id: int,
+    raw: dict,
+    *,
+    submit: bool,
+    nodes: Mapping[str, str] | None = None,
 ) -> None:
-    """Save the answers of an editable request; with ``submit``, validate and submit it."""
+    """Save the answers of an editable request; with ``submit``, validate and submit it.
+
+    ``nodes``: the registered nodes (code -> name) a submitted request may name (see
+    ``request_form.submission_problems``); the pages and the API always pass them."""
     answers = request_form.normalise(raw)
+    if nodes is not None:
+        answers["nodes"] = request_form.canonical_nodes(answers["nodes"], nodes)
     problems = (
-        request_form.submission_problems(answers)
+        request_form.submission_problems(answers, nodes)
         if submit
         else request_form.length_problems(answers)
     )
@@ -226,6 +277,7 @@ def submit(
     raw: dict | None = None,
     *,
     resubmission: bool,
+    nodes: Mapping[str, str] | None = None,
 ) -> None:
     """Submit a draft (or, with ``resubmission``, send back a request the committee returned
     for changes), with new answers or, when ``raw`` is None, the saved ones. For callers that
@@ -240,7 +292,7 @@ def submit(
             f"a request that is {STATE_LABELS[state].lower()} cannot be {step} "
             f"(only a {STATE_LABELS[wanted].lower()} one can)"
         )
-    save(database, principal, project_id, saved if raw is None else raw, submit=True)
+    save(database, principal, project_id, saved if raw is None else raw, submit=True, nodes=nodes)
 
 
 def withdraw(database: Database, principal: Principal, project_id: int) -> None:
@@ -288,8 +340,8 @@ def _view(session: Session, project: Project) -> ProjectView:
     ).all()
     grant = session.scalar(select(Grant).where(Grant.project_id == project.id))
     coapplicants = session.execute(
-        select(User.id, User.name, User.email)
-        .join(ProjectCoapplicant, ProjectCoapplicant.user_id == User.id)
+        select(ProjectCoapplicant.id, ProjectCoapplicant.email, User.id, User.name)
+        .outerjoin(User, ProjectCoapplicant.user_id == User.id)
         .where(ProjectCoapplicant.project_id == project.id)
         .order_by(ProjectCoapplicant.id)
     ).all()
@@ -309,7 +361,7 @@ def _view(session: Session, project: Project) -> ProjectView:
         _aware(project.decided_at),
         [(_aware(e.at), e.from_state, e.to_state, e.note) for e in events],
         bool(grant and grant.active),
-        tuple((uid, name, email) for uid, name, email in coapplicants),
+        tuple(Coapplicant(*row) for row in coapplicants),
     )
 
 

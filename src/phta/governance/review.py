@@ -66,6 +66,7 @@ class ReviewView:
     comment: str
     at: datetime
     round: int
+    reviewer_user_id: int = 0
 
 
 def reviews(database: Database, project_id: int) -> list[ReviewView]:
@@ -77,9 +78,38 @@ def reviews(database: Database, project_id: int) -> list[ReviewView]:
             .order_by(Review.id)
         ).all()
         return [
-            ReviewView(name, r.lay_member, r.decision, r.conditions, r.comment, r.at, r.round)
+            ReviewView(name, r.lay_member, r.decision, r.conditions, r.comment, r.at, r.round,
+                       r.reviewer_user_id)
             for r, name in rows
         ]
+
+
+@dataclass(frozen=True)
+class BlindedReviews:
+    """The reviews a viewer may see, and how many of the current round are hidden from them."""
+
+    shown: list[ReviewView]
+    hidden: int  # other members' reviews of the round under review, until the viewer decides
+
+
+def visible_reviews(database: Database, project_id: int, viewer_user_id: int | None) -> BlindedReviews:
+    """Blinded review: while a round is under review, each member decides without seeing the
+    others. A viewer sees the earlier rounds, their own review, and the other members' reviews
+    of the current round only once they have recorded their own (so both have decided); anyone
+    who is not reviewing (the applicant, an admin) sees the current round once it is decided.
+    Every page and API response that lists reviews goes through here."""
+    with database.session() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            return BlindedReviews([], 0)
+        state, current = project.state, project.round
+    every = reviews(database, project_id)
+    if state not in projects.UNDER_REVIEW:
+        return BlindedReviews(every, 0)
+    decided = any(r.round == current and r.reviewer_user_id == viewer_user_id for r in every)
+    shown = [r for r in every
+             if r.round != current or r.reviewer_user_id == viewer_user_id or decided]
+    return BlindedReviews(shown, len(every) - len(shown))
 
 
 def record_review(
@@ -93,6 +123,8 @@ def record_review(
     rule: DecisionRule = DEFAULT_RULE,
 ) -> str:
     """Record one committee member's review; returns the request's state afterwards."""
+    if not decision:
+        raise ReviewInputError("decision", "choose a decision")
     if decision not in DECISIONS:
         raise ReviewInputError(
             "decision", f"unknown decision {decision!r}; choose one of {', '.join(DECISIONS)}"
@@ -108,15 +140,10 @@ def record_review(
         if project.state not in projects.UNDER_REVIEW:
             raise ReviewError("this request is not waiting for review")
         reviewer = session.get(User, principal.user_id)
-        coapplicants = projects.coapplicant_ids(session, project_id)
-        if principal.user_id == project.applicant_user_id or principal.user_id in coapplicants:
+        conflict = projects.conflict_of_interest(session, project, principal.user_id)
+        if conflict == "own":
             raise ReviewNotAllowed("you cannot review your own request")
-        # Co-applicants' organisations count as the applicant's: their colleagues are not
-        # independent reviewers either.
-        applicant_orgs = {project.organisation_id} | {
-            session.get(User, uid).organisation_id for uid in coapplicants
-        }
-        if reviewer.organisation_id is not None and reviewer.organisation_id in applicant_orgs:
+        if conflict == "organisation":
             raise ReviewNotAllowed(
                 "you are from the applicant's organisation, so you cannot review this request"
             )

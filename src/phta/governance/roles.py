@@ -12,6 +12,8 @@ class Role(StrEnum):
     DATA_CUSTODIAN = "data_custodian"
     COMMITTEE_MEMBER = "committee_member"  # access committee; lay members carry a flag on the user
     OUTPUT_CHECKER = "output_checker"
+    # decides airlock requests the checkers disagreed on that no third checker settled in time
+    OUTPUT_CHECKING_LEAD = "output_checking_lead"
     ACCOUNT_MANAGER = "account_manager"
     HUB_ADMIN = "hub_admin"
 
@@ -21,7 +23,14 @@ ALL_ROLES: frozenset[str] = frozenset(r.value for r in Role)
 # Roles that can release data, decide access or change the platform: a stolen password alone
 # must not be enough for them.
 TOTP_REQUIRED: frozenset[str] = frozenset(
-    {Role.DATA_CUSTODIAN, Role.COMMITTEE_MEMBER, Role.OUTPUT_CHECKER, Role.HUB_ADMIN}
+    {
+        Role.DATA_CUSTODIAN,
+        Role.COMMITTEE_MEMBER,
+        Role.OUTPUT_CHECKER,
+        Role.OUTPUT_CHECKING_LEAD,
+        Role.ACCOUNT_MANAGER,  # sees every user and their enquiries
+        Role.HUB_ADMIN,
+    }
 )
 
 

@@ -32,6 +32,7 @@ TOKEN_SCOPES = {
     "projects": "draft, submit and follow your data access requests (committee members: review them)",
     "outputs": "ask for outputs to be released (researchers), check them (output checkers) or sign them off (custodians)",
     "query": "run queries for standing purposes and your approved projects",
+    "frontdoor": "make and follow front-door enquiries (account managers: work the case queue)",
     "admin": "administer users and verify the audit chain (hub admins only)",
 }
 MAX_TOKEN_DAYS = 365
@@ -78,16 +79,17 @@ def sign_in_with_password(
     """First step. Returns None on bad credentials; raises ThrottledError when made to wait."""
     now = datetime.now(UTC)
     email_key = email.strip().lower()
+    account = throttle.account_key(database.data_dir, email_key)
     with database.session() as session:
-        wait = throttle.seconds_to_wait(session, email_key, ip, now)
+        wait = throttle.seconds_to_wait(session, account, ip, now)
         if wait > 0:
             raise ThrottledError(wait)
         user = user_by_email(session, email_key)
         if user is None:
             burn_time_like_a_check(password)
         ok = bool(user and user.active and check_password(user.password_hash, password))
-        throttle.note_attempt(session, email_key, ip, ok, now)
         if not ok:
+            throttle.note_attempt(session, account, ip, False, now)
             # Unknown e-mails are not written to the chain: a mistyped password could be in them.
             target = f"user:{user.id}" if user else "unknown-account"
             audit.record(
@@ -107,6 +109,9 @@ def sign_in_with_password(
         else:
             stage = "full"
         if stage == "full":
+            # A correct password is a full sign-in only for accounts without a second factor;
+            # otherwise the failure count stands until the code is right too.
+            throttle.note_attempt(session, account, ip, True, now)
             audit.record(
                 session,
                 actor=f"user:{user.id}",
@@ -142,14 +147,17 @@ def complete_second_factor(database: Database, session_id: str, code: str, ip: s
         return None
     user, stage = state
     now = datetime.now(UTC)
+    account = throttle.account_key(database.data_dir, user.email)
     with database.session() as session:
-        wait = throttle.seconds_to_wait(session, user.email, ip, now)
+        wait = throttle.seconds_to_wait(session, account, ip, now)
         if wait > 0:
             raise ThrottledError(wait)
     outcome = check_totp(database, user.id, code, confirm_enrolment=stage == "enrol")
     ok = outcome == ACCEPTED
     with database.session() as session:
-        throttle.note_attempt(session, user.email, ip, ok, now)
+        # Second-factor failures count against the account like wrong passwords; only this,
+        # the full sign-in, resets the count.
+        throttle.note_attempt(session, account, ip, ok, now)
         if not ok:
             # A replayed code is worth telling apart in the chain: someone else may have seen it.
             audit.record(
@@ -231,8 +239,9 @@ def create_token(
         raise TokenError("only hub admins can create tokens with the admin scope")
     if not 1 <= days <= MAX_TOKEN_DAYS:
         raise TokenError(f"expiry must be between 1 and {MAX_TOKEN_DAYS} days")
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = datetime.now(UTC)
+    expires_at = _no_more_than_the_caller_holds(principal, set(scopes), now, days)
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with database.session() as session:
         row = ApiToken(
             user_id=principal.user_id,
@@ -241,7 +250,7 @@ def create_token(
             prefix=raw[:12],
             scopes=" ".join(sorted(set(scopes))),
             created_at=now,
-            expires_at=now + timedelta(days=days),
+            expires_at=expires_at,
             revoked_at=None,
         )
         session.add(row)
@@ -255,6 +264,31 @@ def create_token(
             data_dir=database.data_dir,
         )
         return raw, _token_info(row)
+
+
+def _no_more_than_the_caller_holds(
+    principal: Principal, scopes: set[str], now: datetime, days: int
+) -> datetime:
+    """A credential can hand on only what it has: a token creating a token may give it a subset
+    of its own scopes and a life that ends no later than its own (a session has its roles' full
+    powers). Returns the new token's expiry: ``days`` from now, cut to the creating token's end
+    when that falls within the last of those days."""
+    if principal.scopes is not None and not scopes <= principal.scopes:
+        raise TokenError(
+            "a token can create tokens only with scopes it holds itself; this one lacks: "
+            + ", ".join(sorted(scopes - principal.scopes))
+        )
+    expires_at = now + timedelta(days=days)
+    held_until = principal.credential_expires_at
+    if held_until is None:
+        return expires_at
+    held_until = _aware(held_until)
+    if expires_at - timedelta(days=1) >= held_until:
+        raise TokenError(
+            "a token cannot create a token that outlives it; this one expires "
+            f"{held_until.date().isoformat()}"
+        )
+    return min(expires_at, held_until)
 
 
 def _token_info(row: ApiToken) -> TokenInfo:
@@ -307,4 +341,6 @@ def principal_from_token(database: Database, raw: str) -> Principal | None:
         user = session.get(User, row.user_id)
         if user is None or not user.active:
             return None
-        return principal_for(user, scopes=frozenset(row.scopes.split()))
+        return principal_for(
+            user, scopes=frozenset(row.scopes.split()), credential_expires_at=_aware(row.expires_at)
+        )

@@ -5,6 +5,7 @@ See :mod:`phta.query.ir` for the language's shape and null semantics.
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 from typing import TYPE_CHECKING, ClassVar
 
@@ -25,6 +26,9 @@ class IRError(ValueError):
 
 
 SERIES_TYPES = ("bool", "int", "float", "date", "str")
+#: Every integer in a query fits the stores' 64-bit columns; a larger one (``2**70`` as a concept
+#: id) is refused here, naming the field, rather than failing inside an engine.
+INT64_MAX = 2**63 - 1
 NUMERIC = ("int", "float")
 
 
@@ -45,6 +49,10 @@ class Node:
         if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
             names = "/".join(k.__name__ for k in _as_tuple(kind))
             self._fail(field, f"expected {names}, got {type(value).__name__}")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
+            self._fail(field, f"{value} is out of range (integers in a query fit in 64 bits)")
+        if isinstance(value, float) and not math.isfinite(value):
+            self._fail(field, f"{value} is not a finite number")
 
     def children(self) -> list[Node]:
         out: list[Node] = []

@@ -16,6 +16,7 @@ import typing
 from dataclasses import fields
 from functools import cache
 
+from phta.query import strict_json
 from phta.query.ir import IRError, Literal, Node
 
 FORMAT_VERSION = 1
@@ -50,9 +51,9 @@ def content_hash(node: Node) -> str:
 def from_json(text: str | bytes | dict) -> Node:
     """Parse and validate a JSON query; errors name the node, the field and the JSON path."""
     try:
-        doc = json.loads(text) if isinstance(text, str | bytes) else text
-    except json.JSONDecodeError as e:
-        raise IRError("document", None, f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
+        doc = strict_json.loads(text) if isinstance(text, str | bytes) else text
+    except strict_json.JsonInputError as e:
+        raise IRError("document", None, e.message, e.path) from None
     if not isinstance(doc, dict) or "query" not in doc:
         raise IRError("document", None, 'expected an object {"phta_query": 1, "query": {...}}')
     version = doc.get("phta_query")

@@ -5,20 +5,22 @@ What the feasibility form builds (and anyone can build by hand as JSON IR): inde
 first record of the condition (or any descendant); rules for the drug (ever prescribed), the age
 at the index date, the sex and a pathogenic or likely pathogenic germline variant in the chosen
 gene(s); strata by sex, age band, ethnic group and IMD quintile. Choices are the embedded
-vocabulary's standard conditions and drug ingredients, offered by name, and the genes the region
+vocabulary's standard conditions and drug ingredients, offered by name (medicines by their UK
+names, ``phta.cdm.vocabulary.uk_names``), and the genes the region
 sequences (the synthetic region's variant list, ``phta.cdm.synth`` parameters).
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import yaml
 
 from phta.cdm.synth.params import PARAMS_FILE
 from phta.cdm.vocabulary import TABLE_FILES
+from phta.cdm.vocabulary.uk_names import display_name
 from phta.query import ir
 
 FEASIBILITY_STRATA = ("sex", "age_band", "ethnic_group", "imd_quintile")
@@ -46,8 +48,11 @@ def conditions() -> tuple[Choice, ...]:
     return _standard("Condition")
 
 
+@cache
 def drugs() -> tuple[Choice, ...]:
-    return _standard("Drug", "Ingredient")
+    """Drug ingredients by their UK (dm+d) names: salbutamol, not RxNorm's albuterol."""
+    return tuple(sorted((replace(c, name=display_name(c.name)) for c in _standard("Drug", "Ingredient")),
+                        key=lambda c: c.name.lower()))
 
 
 # ClinVar's words for P/LP, including its aggregate "Pathogenic/Likely pathogenic" (submitters

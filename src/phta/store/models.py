@@ -117,12 +117,15 @@ class ApiToken(Base):
 
 
 class LoginAttempt(Base):
-    """Recent sign-in attempts, for throttling per account and per address."""
+    """Recent sign-in attempts, for throttling per account and per address.
+
+    The attempted identifier is kept only as a keyed hash (``phta.governance.throttle``): a
+    password typed into the e-mail field must not be stored."""
 
     __tablename__ = "login_attempt"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), index=True)
+    account_key: Mapped[str] = mapped_column(String(64), index=True)
     ip: Mapped[str] = mapped_column(String(64), index=True)
     succeeded: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -169,11 +172,17 @@ class ProjectCoapplicant(Base):
     Removing the row removes that access (the audit chain keeps who was added and removed)."""
 
     __tablename__ = "project_coapplicant"
-    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "user_id"),
+        UniqueConstraint("project_id", "email", name="uq_project_coapplicant_email"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # The address the lead applicant typed; ``user_id`` is the researcher or innovator account it
+    # belonged to when named, or None (named, but no access follows; the committee sees which).
+    email: Mapped[str] = mapped_column(String(320))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -224,6 +233,7 @@ class OutputRequest(Base):
     round: Mapped[int] = mapped_column(Integer, default=1)  # +1 on each resubmission
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # to the output-checking lead
 
 
 class OutputFile(Base):
@@ -241,8 +251,15 @@ class OutputFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     what_it_shows: Mapped[str] = mapped_column(Text)
     checks: Mapped[str] = mapped_column(Text)  # canonical JSON of the automatic checks
-    check_status: Mapped[str] = mapped_column(String(20))  # pass | suppressed | review | not_a_table
+    check_status: Mapped[str] = mapped_column(String(20))  # phta.governance.airlock.CHECK_STATUSES
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the protected version the disclosure rules produced (content-addressed like the file itself)
+    protected_name: Mapped[str | None] = mapped_column(String(200))
+    protected_sha256: Mapped[str | None] = mapped_column(String(64))
+    protected_size: Mapped[int | None] = mapped_column(Integer)
+    # exactly what was released: the file as submitted or its protected version
+    released_name: Mapped[str | None] = mapped_column(String(200))
+    released_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutputReview(Base):
@@ -285,3 +302,250 @@ class AirlockNode(Base):
     node: Mapped[str] = mapped_column(String(64), primary_key=True)
     custodian_signoff: Mapped[bool] = mapped_column(Boolean, default=False)
     custodian_organisation: Mapped[str | None] = mapped_column(String(200))
+
+
+class QueryBudgetUse(Base):
+    """Queries one actor ran for one purpose on one UTC day (the daily query budget's counter,
+    phta.execution.budget). One row per actor, purpose and day, raised atomically."""
+
+    __tablename__ = "query_budget_use"
+    __table_args__ = (UniqueConstraint("actor", "purpose", "day", name="uq_query_budget_use"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    purpose: Mapped[str] = mapped_column(String(100))
+    day: Mapped[str] = mapped_column(String(10))  # ISO date, UTC
+    used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- The front door and the regional portal (phta.frontdoor owns the rules) -------------------
+# Lists (expertise, sectors, needs, ...) are stored as canonical JSON text, as elsewhere here.
+
+
+class FrontdoorAsset(Base):
+    """A facility or service of the region (the asset directory). ``sample_data`` marks rows
+    that are illustrative rather than public fact."""
+
+    __tablename__ = "fd_asset"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    expertise: Mapped[str] = mapped_column(Text, default="[]")
+    capabilities: Mapped[str] = mapped_column(Text, default="[]")
+    sectors: Mapped[str] = mapped_column(Text, default="[]")
+    datasets: Mapped[str] = mapped_column(Text, default="[]")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    availability: Mapped[str | None] = mapped_column(String(300))
+    contact_route: Mapped[str] = mapped_column(String(300))
+    sample_data: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FrontdoorPartner(Base):
+    """An organisation the front door refers innovators to (investment, export, IP, skills)."""
+
+    __tablename__ = "fd_partner"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    contact_route: Mapped[str] = mapped_column(String(300))
+    sample_data: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FrontdoorPathway(Base):
+    """A route through the region's offer; each has its first-response SLA in working days."""
+
+    __tablename__ = "fd_pathway"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    first_response_days: Mapped[int] = mapped_column(Integer, default=2)
+
+
+class FrontdoorManagerPathway(Base):
+    """Which account managers take which pathways (assignment is by pathway, then by load)."""
+
+    __tablename__ = "fd_manager_pathway"
+    __table_args__ = (UniqueConstraint("user_id", "pathway_slug"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    pathway_slug: Mapped[str] = mapped_column(String(80), index=True)
+
+
+class FrontdoorTriageRules(Base):
+    """One version of the triage rules (YAML text the hub operator edits; never code). The
+    newest row is in force; older rows are the history of who changed what."""
+
+    __tablename__ = "fd_triage_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    saved_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class FrontdoorOpportunity(Base):
+    """A studentship, apprenticeship, internship, graduate role or training pathway."""
+
+    __tablename__ = "fd_opportunity"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text)
+    organisation: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(60), default="")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    apply_route: Mapped[str] = mapped_column(String(300))
+    sandbox_linked: Mapped[bool] = mapped_column(Boolean, default=False)
+    closes_on: Mapped[str | None] = mapped_column(String(10))  # ISO date; NULL: open-ended
+    sample_data: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FrontdoorChallenge(Base):
+    """A clinical or data challenge posted by an NHS team on the challenges board."""
+
+    __tablename__ = "fd_challenge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))  # clinical | data
+    summary: Mapped[str] = mapped_column(Text)
+    posted_by: Mapped[str] = mapped_column(String(200))  # the team, as the board shows it
+    # who posted it on the platform (NULL for the fixture's sample challenges); they see responses
+    posted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    closes_on: Mapped[str | None] = mapped_column(String(10))
+    sample_data: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FrontdoorChallengeResponse(Base):
+    __tablename__ = "fd_challenge_response"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("fd_challenge.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    responder_kind: Mapped[str] = mapped_column(String(20))  # student | entrepreneur | company
+    summary: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FrontdoorEvent(Base):
+    __tablename__ = "fd_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(40))  # congress | inspiration | workshop | ...
+    summary: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closes_on: Mapped[str | None] = mapped_column(String(10))  # registration closes
+    sample_data: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FrontdoorEnquiry(Base):
+    """What the innovator asked, as they asked it (the case tracks what happens next)."""
+
+    __tablename__ = "fd_enquiry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    sector: Mapped[str] = mapped_column(String(40))
+    stage: Mapped[str] = mapped_column(String(20))
+    needs: Mapped[str] = mapped_column(Text)  # JSON list of need keys
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FrontdoorCase(Base):
+    __tablename__ = "fd_case"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enquiry_id: Mapped[int] = mapped_column(ForeignKey("fd_enquiry.id"), unique=True)
+    applicant_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    pathway_slug: Mapped[str | None] = mapped_column(String(80))
+    manager_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    suggestions: Mapped[str] = mapped_column(Text, default="{}")  # JSON, with the reasons
+    first_response_days: Mapped[int] = mapped_column(Integer, default=2)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FrontdoorCaseTask(Base):
+    __tablename__ = "fd_case_task"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("fd_case.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    due_on: Mapped[str | None] = mapped_column(String(10))
+    created_by_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FrontdoorCaseMessage(Base):
+    __tablename__ = "fd_case_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("fd_case.id"), index=True)
+    author_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    from_hub: Mapped[bool] = mapped_column(Boolean)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FrontdoorCaseDocument(Base):
+    """A document attached to a case; the bytes are in the content-addressed blob store."""
+
+    __tablename__ = "fd_case_document"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("fd_case.id"), index=True)
+    uploaded_by_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    file_name: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FrontdoorCaseHistory(Base):
+    """Append-only history of a case: status changes, assignment, links opened."""
+
+    __tablename__ = "fd_case_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("fd_case.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class FrontdoorCaseLink(Base):
+    """A governance step opened from a case (access request, feasibility query, evaluation),
+    pre-filled for the innovator to complete."""
+
+    __tablename__ = "fd_case_link"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("fd_case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    url: Mapped[str] = mapped_column(String(2000))
+    created_by_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

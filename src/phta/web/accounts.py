@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from phta.governance import accounts, signin
 from phta.governance.principal import Principal
+from phta.web.forms import submitted_values
 from phta.web.rendering import render
 from phta.web.security import (
     clear_session_cookie,
@@ -198,7 +199,8 @@ async def create_token(
             if isinstance(exc, signin.TokenError)
             else "Expiry must be a whole number of days."
         )
-        return _account_page(request, principal, status_code=400, error=message)
+        return _account_page(request, principal, status_code=400, error=message,
+                             submitted=submitted_values(form))
     # Shown once, on this response only; the database keeps its sha256.
     return _account_page(request, principal, new_token=raw)
 

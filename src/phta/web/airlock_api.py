@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from phta.execution import airlock as airlock_checks
 from phta.governance import airlock, airlock_review, authz
 from phta.governance.principal import Principal
-from phta.web.airlock import db, file_response, may_view
+from phta.web.airlock import db, escalate_overdue, file_response, may_view
 from phta.web.security import csrf_protected, require
 
 router = APIRouter(prefix="/api/v1/outputs", tags=["airlock"])
@@ -33,7 +33,11 @@ class FileOut(BaseModel):
     what_it_shows: str
     check_status: str
     checks: dict
+    protected_name: str | None  # the protected version the rules produced, if the file needs one
+    protected_sha256: str | None
     released_at: datetime | None
+    released_name: str | None  # exactly what was released: the file as it is or its protected version
+    released_sha256: str | None
 
 
 class ReviewOut(BaseModel):
@@ -54,6 +58,7 @@ class RequestOut(BaseModel):
     population: str
     controls: str
     state: str
+    state_label: str
     round: int
     created_at: datetime
     decided_at: datetime | None
@@ -69,11 +74,14 @@ class DecisionIn(BaseModel):
 def _out(view: airlock.RequestView, principal: Principal) -> RequestOut:
     return RequestOut(
         id=view.id, project_id=view.project_id, node=view.node, title=view.title, description=view.description,
-        population=view.population, controls=view.controls, state=view.state, round=view.round,
+        population=view.population, controls=view.controls, state=view.state, state_label=view.state_label,
+        round=view.round,
         created_at=view.created_at, decided_at=view.decided_at,
         files=[FileOut(id=f.id, round=f.round, file_name=f.file_name, kind=f.kind, size=f.size, sha256=f.sha256,
                        what_it_shows=f.what_it_shows, check_status=f.check_status, checks=f.checks,
-                       released_at=f.released_at) for f in view.files],
+                       protected_name=f.protected.file_name if f.protected else None,
+                       protected_sha256=f.protected.sha256 if f.protected else None, released_at=f.released_at,
+                       released_name=f.released_name, released_sha256=f.released_sha256) for f in view.files],
         reviews=[ReviewOut(round=r.round, stage=r.stage, reviewer=r.reviewer, decision=r.decision, comment=r.comment,
                            at=r.at) for r in airlock_review.visible_reviews(view, principal)],
     )
@@ -97,6 +105,7 @@ def _refused(exc: airlock.AirlockError) -> HTTPException:
 
 @router.get("", response_model=list[RequestOut], summary="Your output release requests")
 def my_requests(request: Request, principal: Principal = Depends(require("outputs.request"))):
+    escalate_overdue(request)
     return [_out(v, principal) for v in airlock.list_for_applicant(db(request), principal)]
 
 
@@ -118,10 +127,12 @@ def submit(request: Request, project_id: int = Form(...), node: str = Form(...),
 
 @router.get("/queue", response_model=list[RequestOut], summary="Requests waiting for this output checker")
 def queue(request: Request, principal: Principal = Depends(require("outputs.check"))):
+    escalate_overdue(request)
     return [_out(v, principal) for v in airlock_review.checker_queue(db(request), principal)]
 
 
 def _visible(request: Request, principal: Principal, request_id: int) -> airlock.RequestView:
+    escalate_overdue(request)
     view = airlock.get(db(request), request_id)
     if view is None:
         raise HTTPException(404, "no such output request")
@@ -170,7 +181,7 @@ def _decide(request: Request, principal: Principal, request_id: int, decide: Cal
 
 
 @router.post("/{request_id}/reviews", response_model=RequestOut, dependencies=[Depends(csrf_protected)],
-             summary="Record an output checker's decision: approve, return or reject")
+             summary="Record an output checker's decision: approve, approve_protected, return or reject")
 def review(request: Request, request_id: int, body: DecisionIn,
            principal: Principal = Depends(require("outputs.check"))):
     return _decide(request, principal, request_id, airlock_review.record_check, body)
@@ -184,12 +195,13 @@ def signoff(request: Request, request_id: int, body: DecisionIn,
 
 
 @router.get("/{request_id}/files/{file_id}", summary="Download a file (researchers: once released)")
-def download(request: Request, request_id: int, file_id: int,
+def download(request: Request, request_id: int, file_id: int, version: str = "submitted",
              principal: Principal = Depends(require("outputs.view"))) -> Response:
+    """Researchers get exactly the released bytes; checkers may ask for ``version=protected``."""
     view = airlock.get(db(request), request_id)
     if view is None:
         raise HTTPException(404, "no such output request")
-    response = file_response(request, principal, request_id, file_id)
+    response = file_response(request, principal, request_id, file_id, version)
     if response.status_code != 200:
         raise HTTPException(response.status_code, "not available")
     return response

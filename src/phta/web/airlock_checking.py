@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from phta.governance import airlock, airlock_review
 from phta.governance.principal import Principal
-from phta.web.airlock import db, not_allowed, not_found
+from phta.web.airlock import db, escalate_overdue, not_allowed, not_found
+from phta.web.forms import submitted_values
 from phta.web.rendering import render
 from phta.web.security import csrf_protected, html_redirect, require
 
@@ -23,11 +24,13 @@ _SCREENS = {"check": "/checking", "signoff": "/signoff"}  # where each stage's r
 
 @router.get("/checking", response_class=HTMLResponse)
 def checker_queue(request: Request, principal: Principal = Depends(require("outputs.check"))) -> HTMLResponse:
+    escalate_overdue(request)
     return render(request, "checking_list.html", requests=airlock_review.checker_queue(db(request), principal))
 
 
 def _review_page(request: Request, principal: Principal, request_id: int, *, stage: str, status_code: int = 200,
-                 error: str | None = None) -> Response:
+                 error: str | None = None, submitted: dict | None = None) -> Response:
+    escalate_overdue(request)
     view = airlock.get(db(request), request_id)
     if view is None:
         return not_found(request)
@@ -48,7 +51,9 @@ def _review_page(request: Request, principal: Principal, request_id: int, *, sta
                   stage=stage, action=f"{_SCREENS[stage]}/{request_id}", can_decide=can_decide, decided=decided,
                   decisions=airlock_review.DECISIONS if stage == "check" else airlock_review.CUSTODIAN_DECISIONS,
                   blinded=stage == "check" and airlock_review.first_pass_open(view),
-                  fields=airlock.CONTEXT_FIELDS)
+                  fields=airlock.CONTEXT_FIELDS, submitted=submitted,
+                  approved_version=airlock_review.release_version(
+                      [r for r in view.reviews if r.round == view.round and r.stage != "custodian"]))
 
 
 async def _record(request: Request, principal: Principal, request_id: int, decide: Callable[..., object], *,
@@ -61,7 +66,8 @@ async def _record(request: Request, principal: Principal, request_id: int, decid
     except LookupError:
         return not_found(request)
     except airlock.AirlockError as exc:
-        return _review_page(request, principal, request_id, stage=stage, status_code=400, error=str(exc))
+        return _review_page(request, principal, request_id, stage=stage, status_code=400, error=str(exc),
+                            submitted=submitted_values(form))
     return html_redirect(f"{_SCREENS[stage]}/{request_id}")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from phta import __version__
@@ -16,9 +16,17 @@ from phta.web import (
     airlock,
     airlock_api,
     airlock_checking,
+    api_docs,
+    budget,
+    errors,
     feasibility,
     feasibility_atlas,
+    frontdoor_api,
+    frontdoor_cases,
+    frontdoor_operator,
+    frontdoor_public,
     governance_api,
+    hardening,
     pages,
     projects,
     projects_api,
@@ -40,11 +48,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="PHTA",
         version=__version__,
         description="Precision Health Technologies Accelerator: pages and JSON API.",
+        docs_url=None,  # FastAPI's pages load Swagger UI/ReDoc from a CDN; ours: api_docs
+        redoc_url=None,
+        dependencies=[Depends(errors.path_ids_in_range)],
     )
     app.state.settings = settings
     # Migrations run here, on start-up, before the first request.
     app.state.database = open_database(settings)
     security.install(app, app.state.database)
+    errors.install(app)
+    # Outermost last: headers on every response (errors included), then the body limits, then
+    # the catch-all, so even a 500 leaves one log line and carries the headers.
+    app.add_middleware(errors.CatchAll)
+    app.add_middleware(hardening.RequestLimits, max_body=settings.max_request_bytes,
+                       max_upload=settings.max_upload_bytes)
+    app.add_middleware(hardening.SecurityHeaders, trusted_proxies=settings.trusted_proxies)
+    api_docs.install(app, settings.api_docs)  # before /static: its files live under /static/api-docs
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(system.router)
     app.include_router(pages.router)
@@ -53,9 +72,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(projects.router)
     app.include_router(feasibility.router)
     app.include_router(feasibility_atlas.router)
+    app.include_router(budget.router)
     app.include_router(projects_api.router)
     app.include_router(register.router)
     app.include_router(airlock.router)
     app.include_router(airlock_checking.router)
     app.include_router(airlock_api.router)
+    app.include_router(frontdoor_public.router)
+    app.include_router(frontdoor_cases.router)
+    app.include_router(frontdoor_operator.router)
+    app.include_router(frontdoor_api.router)
     return app

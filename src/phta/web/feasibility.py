@@ -30,6 +30,7 @@ from phta.web.security import csrf_protected, require
 
 router = APIRouter(tags=["feasibility"])
 
+FORM_FIELDS = ("condition", "drug", "age_min", "age_max", "sex", "variant")
 STRATUM_TITLES = {"sex": "Sex", "age_band": "Age band at index", "ethnic_group": "Ethnic group",
                   "imd_quintile": "IMD quintile (1 = most deprived)"}
 
@@ -44,7 +45,9 @@ def _form_page(request: Request, *, choice: dict | None = None, error: str | Non
 @router.get("/feasibility", response_class=HTMLResponse, include_in_schema=False,
             dependencies=[Depends(require("feasibility.run"))])
 def feasibility_form(request: Request) -> HTMLResponse:
-    return _form_page(request)
+    # Query parameters pre-select the form's choices (the front door opens a query from a case).
+    params = request.query_params
+    return _form_page(request, choice={k: params.get(k, "")[:20] for k in FORM_FIELDS})
 
 
 def _int_or_none(value, field: str) -> int | None:
@@ -61,7 +64,7 @@ def _int_or_none(value, field: str) -> int | None:
 async def feasibility_run(request: Request,
                           principal: Principal = Depends(require("feasibility.run"))) -> HTMLResponse:
     form = await request.form()
-    choice = {k: str(form.get(k) or "") for k in ("condition", "drug", "age_min", "age_max", "sex", "variant")}
+    choice = {k: str(form.get(k) or "") for k in FORM_FIELDS}
     try:
         condition = _int_or_none(choice["condition"], "condition")
         if condition is None:

@@ -13,7 +13,7 @@ import json
 from functools import partial
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from phta.execution.network_atlas import AtlasNetworkFeasibility, atlas_network_feasibility
@@ -23,6 +23,7 @@ from phta.query.ir import IRError
 from phta.query.ir_circe import CirceCohort
 from phta.web.network_counts import counts_json, counts_page, render_counts
 from phta.web.security import csrf_protected, require
+from phta.web.unknown_concepts import UnknownInSet, unknown_in_atlas
 
 router = APIRouter(tags=["feasibility"])
 
@@ -62,9 +63,10 @@ def parse_definition(text: str) -> CirceCohort:
 
 
 def _page(request: Request, *, definition: str = "", error: str | None = None,
-          outcome: AtlasNetworkFeasibility | None = None, status_code: int = 200) -> HTMLResponse:
+          outcome: AtlasNetworkFeasibility | None = None, status_code: int = 200,
+          unknown: list[UnknownInSet] | None = None) -> HTMLResponse:
     return render_counts(request, "feasibility_atlas.html", status_code=status_code, definition=definition,
-                         error=error, outcome=outcome)
+                         error=error, outcome=outcome, unknown_concepts=unknown or [])
 
 
 @router.get("/feasibility/atlas", response_class=HTMLResponse, include_in_schema=False,
@@ -87,13 +89,26 @@ async def atlas_run(request: Request, principal: Principal = Depends(require("fe
         return _page(request, definition=text, error=str(e), status_code=400)
     finally:
         await form.close()  # the upload's spooled temporary file
+    # Named beside the counts: an id the region lacks matches no one, so its 0 is not news.
     return await counts_page(request, principal, atlas_network_feasibility, query,
-                             partial(_page, request, definition=text))
+                             partial(_page, request, definition=text, unknown=unknown_in_atlas(query)))
 
 
 @router.post("/api/v1/feasibility/atlas", summary="Network feasibility counts for an ATLAS (Circe) definition",
              dependencies=[Depends(csrf_protected)])
 async def atlas_api(request: Request, principal: Principal = Depends(require("feasibility.run"))) -> Response:
-    """Body: a Circe cohort expression as ATLAS exports it. Returns protected counts per node and their sums."""
-    return await counts_json(request, principal, atlas_network_feasibility, parse_definition,
-                             (DefinitionProblem, UnicodeDecodeError))
+    """Body: a Circe cohort expression as ATLAS exports it. Returns protected counts per node and their
+    sums, and ``unknown_concepts``: per concept set, the ids the region's vocabulary lacks."""
+    parsed: list[CirceCohort] = []
+
+    def parse(text: str) -> CirceCohort:
+        parsed.append(parse_definition(text))
+        return parsed[-1]
+
+    response = await counts_json(request, principal, atlas_network_feasibility, parse,
+                                 (DefinitionProblem, UnicodeDecodeError))
+    if response.status_code != 200 or not parsed:
+        return response
+    body = json.loads(response.body)
+    body["unknown_concepts"] = [u.as_dict() for u in unknown_in_atlas(parsed[-1])]
+    return JSONResponse(body)

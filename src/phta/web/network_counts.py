@@ -2,7 +2,10 @@
 
 Both run a cohort on every node under the signed-in principal (the standing purpose
 ``network_feasibility``, decided again inside the execution path); both answer a refusal by
-governance with 403 and a request they cannot read with 400; both show protected counts the same
+governance with 403, a request they cannot read or the execution path will not run (a query
+naming persons) with 400, a query outside the purpose's vocabulary with 400 naming the refused
+node, its path and the purpose, and a used-up daily query budget with 429 saying when it resets;
+both show protected counts the same
 way, on a page (with ``_network_counts.html``) and as JSON. Each route keeps its own parsing and
 its own page; this module is the plumbing between them and the execution path.
 """
@@ -18,8 +21,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from phta.execution import NotAuthorised
+from phta.execution.budget import BudgetExhausted
 from phta.execution.network import NetworkCell, is_primary
 from phta.governance.principal import Principal
+from phta.query.ir import IRError
+from phta.query.vocabulary_check import VocabularyRefused
 from phta.web.rendering import render
 
 #: ``phta.execution.network.network_feasibility`` or ``...network_atlas.atlas_network_feasibility``:
@@ -81,6 +87,12 @@ async def counts_page(request: Request, principal: Principal, run: NetworkRun, q
         outcome = await run_in_threadpool(_run, request, run, principal, query)
     except NotAuthorised as e:
         return page(error=f"Not allowed: {e}", status_code=403)
+    except VocabularyRefused as e:
+        return page(error=f"Not asked: {e}", status_code=400)
+    except BudgetExhausted as e:
+        return page(error=f"Not run: {e}. See your query budget at /budget.", status_code=429)
+    except IRError as e:  # a query the execution path refuses to run (e.g. one naming persons)
+        return page(error=str(e), status_code=400)
     return page(outcome=outcome)
 
 
@@ -96,4 +108,11 @@ async def counts_json(request: Request, principal: Principal, run: NetworkRun,
         outcome = await run_in_threadpool(_run, request, run, principal, query)
     except NotAuthorised as e:
         return JSONResponse({"detail": f"not allowed: {e}"}, status_code=403)
+    except VocabularyRefused as e:
+        return JSONResponse({"detail": str(e), "purpose": e.purpose, "query_node": e.node, "path": e.path,
+                             "feature": e.use.feature, "node": e.data_node}, status_code=400)
+    except BudgetExhausted as e:
+        return JSONResponse({"detail": str(e), "budget": e.status.to_dict()}, status_code=429)
+    except IRError as e:  # a query the execution path refuses to run (e.g. one naming persons)
+        return JSONResponse({"detail": str(e)}, status_code=400)
     return JSONResponse(json.loads(json.dumps(outcome.to_dict(), default=str)))

@@ -1,4 +1,4 @@
-"""Public pages: the home page and the about page."""
+"""Public pages: the home page and what a citizen needs (opting out, the privacy notice)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,13 @@ JOURNEYS = [
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> HTMLResponse:
     return render(request, "home.html", journeys=JOURNEYS)
+
+
+@router.get("/opt-out", response_class=HTMLResponse)
+def opt_out(request: Request) -> HTMLResponse:
+    return render(request, "opt_out.html")
+
+
+@router.get("/privacy", response_class=HTMLResponse)
+def privacy(request: Request) -> HTMLResponse:
+    return render(request, "privacy.html")

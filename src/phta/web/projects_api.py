@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from phta.governance import authz, coapplicants, projects, register, request_form, review
 from phta.governance.principal import Principal
+from phta.web.node_registry import registered_nodes
 from phta.web.security import csrf_protected, require
 
 router = APIRouter(prefix="/api/v1", tags=["projects"])
@@ -36,6 +37,8 @@ class ProjectOut(BaseModel):
     conditions: str | None
     conditions_acknowledged_at: datetime | None
     grant_active: bool
+    # {"id", "email", "name", "account"}: name and account are null for the applicants until the
+    # request is approved, so naming co-applicants does not reveal who has an account
     coapplicants: list[dict]
     created_at: datetime
     submitted_at: datetime | None
@@ -65,18 +68,19 @@ def _db(request: Request):
     return request.app.state.database
 
 
-def _out(request: Request, p: projects.ProjectView) -> ProjectOut:
+def _out(request: Request, principal: Principal, p: projects.ProjectView) -> ProjectOut:
+    """The request as ``principal`` may see it: reviews blinded as on the pages."""
     return ProjectOut(
         id=p.id, title=p.title, state=p.state, organisation=p.organisation, round=p.round, answers=p.answers,
         legal_basis=request_form.legal_basis(p.answers).as_dict(), opt_outs=register.opt_outs_text(p.answers),
         conditions=p.conditions, conditions_acknowledged_at=p.conditions_acknowledged_at,
         grant_active=p.grant_active,
-        coapplicants=[{"user_id": uid, "name": name, "email": email} for uid, name, email in p.coapplicants],
+        coapplicants=coapplicants.shown_to(principal, p),
         created_at=p.created_at, submitted_at=p.submitted_at, decided_at=p.decided_at,
         history=[{"at": at, "from": f, "to": to, "note": note} for at, f, to, note in p.history],
         reviews=[{"round": r.round, "reviewer": r.reviewer, "lay_member": r.lay_member, "decision": r.decision,
                   "conditions": r.conditions, "comment": r.comment, "at": r.at}
-                 for r in review.reviews(_db(request), p.id)],
+                 for r in review.visible_reviews(_db(request), p.id, principal.user_id).shown],
     )
 
 
@@ -109,7 +113,7 @@ def _run(request: Request, principal: Principal, project_id: int, step, answers_
         raise HTTPException(403, str(exc)) from None
     except (projects.ProjectError, review.ReviewError) as exc:
         raise HTTPException(409, str(exc)) from None
-    return _out(request, projects.get(_db(request), project_id))
+    return _out(request, principal, projects.get(_db(request), project_id))
 
 
 def _checked(body: Answers | None) -> dict | None:
@@ -124,12 +128,12 @@ def _checked(body: Answers | None) -> dict | None:
 @router.get("/projects", response_model=list[ProjectOut],
             summary="Your data access requests (and approved projects you are a co-applicant of)")
 def my_projects(request: Request, principal: Principal = Depends(require("projects.apply"))):
-    return [_out(request, p) for p in projects.list_for_applicant(_db(request), principal)]
+    return [_out(request, principal, p) for p in projects.list_for_applicant(_db(request), principal)]
 
 
 @router.get("/projects/{project_id}", response_model=ProjectOut, summary="One data access request")
 def get_project(project_id: int, request: Request, principal: Principal = Depends(require("projects.view"))):
-    return _out(request, _visible(request, principal, project_id))
+    return _out(request, principal, _visible(request, principal, project_id))
 
 
 @router.post("/projects", response_model=ProjectOut, status_code=201, summary="Start a request (a draft)",
@@ -139,7 +143,7 @@ def create_project(body: Answers, request: Request, principal: Principal = Depen
         project_id = projects.create_draft(_db(request), principal, _checked(body))
     except projects.ValidationFailed as exc:
         return _field_errors(["body", "answers"], exc.problems)
-    return _out(request, projects.get(_db(request), project_id))
+    return _out(request, principal, projects.get(_db(request), project_id))
 
 
 @router.put("/projects/{project_id}", response_model=ProjectOut,
@@ -147,14 +151,16 @@ def create_project(body: Answers, request: Request, principal: Principal = Depen
 def save_project(project_id: int, body: Answers, request: Request,
                  principal: Principal = Depends(require("projects.apply"))):
     return _run(request, principal, project_id,
-                lambda: projects.save(_db(request), principal, project_id, _checked(body), submit=False))
+                lambda: projects.save(_db(request), principal, project_id, _checked(body), submit=False,
+                                     nodes=registered_nodes(request)))
 
 
 def _submit_route(resubmission: bool):
     def endpoint(project_id: int, request: Request, body: Answers | None = None,
                  principal: Principal = Depends(require("projects.apply"))):
         return _run(request, principal, project_id, lambda: projects.submit(
-            _db(request), principal, project_id, _checked(body), resubmission=resubmission))
+            _db(request), principal, project_id, _checked(body), resubmission=resubmission,
+            nodes=registered_nodes(request)))
     endpoint.__name__ = "resubmit_project" if resubmission else "submit_project"
     return endpoint
 
@@ -188,16 +194,17 @@ def submit_review(project_id: int, body: ReviewIn, request: Request,
 
 
 @router.post("/projects/{project_id}/coapplicants", response_model=ProjectOut, dependencies=CSRF,
-             summary="Name a co-applicant (while the request can be edited)")
+             summary="Name a co-applicant by e-mail (while the request can be edited); the answer is "
+                     "the same whether or not the address is an account")
 def add_coapplicant(project_id: int, body: CoapplicantIn, request: Request,
                     principal: Principal = Depends(require("projects.apply"))):
     return _run(request, principal, project_id,
                 lambda: coapplicants.add(_db(request), principal, project_id, body.email))
 
 
-@router.delete("/projects/{project_id}/coapplicants/{user_id}", response_model=ProjectOut, dependencies=CSRF,
-               summary="Remove a co-applicant (their access ends now)")
-def remove_coapplicant(project_id: int, user_id: int, request: Request,
+@router.delete("/projects/{project_id}/coapplicants/{coapplicant_id}", response_model=ProjectOut,
+               dependencies=CSRF, summary="Remove a co-applicant (their access ends now)")
+def remove_coapplicant(project_id: int, coapplicant_id: int, request: Request,
                        principal: Principal = Depends(require("projects.apply"))):
     return _run(request, principal, project_id,
-                lambda: coapplicants.remove(_db(request), principal, project_id, user_id))
+                lambda: coapplicants.remove(_db(request), principal, project_id, coapplicant_id))

@@ -21,6 +21,8 @@ from phta.governance import authz, signin
 from phta.governance.principal import Principal
 from phta.store import Database
 from phta.store.keyfiles import load_or_create_key
+from phta.web.client_address import came_over_https, client_address
+from phta.web.errors import wants_json
 from phta.web.rendering import render
 
 SESSION_COOKIE = "phta_session"
@@ -59,9 +61,17 @@ def set_session_cookie(request: Request, response: Response, session_id: str) ->
         max_age=int(signin.SESSION_LIFETIME.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=cookies_secure(request),
         path="/",
     )
+
+
+def cookies_secure(request: Request) -> bool:
+    """``Secure`` cookies: always when PHTA_SECURE_COOKIES says TLS ends at a proxy, else when
+    this request came over https (its own scheme, or ``X-Forwarded-Proto`` from a proxy in
+    PHTA_TRUSTED_PROXIES)."""
+    settings = request.app.state.settings
+    return settings.secure_cookies or came_over_https(request, settings.trusted_proxies)
 
 
 def clear_session_cookie(response: Response) -> None:
@@ -106,7 +116,7 @@ def install(app: FastAPI, database: Database) -> None:
                 signer.sign(request.state.csrf_token).decode("ascii"),
                 httponly=True,
                 samesite="lax",
-                secure=request.url.scheme == "https",
+                secure=cookies_secure(request),
                 path="/",
             )
         return response
@@ -116,12 +126,8 @@ def install(app: FastAPI, database: Database) -> None:
     app.add_exception_handler(CsrfError, _csrf_failed)
 
 
-def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
-
-
 def _not_authenticated(request: Request, exc: Exception) -> Response:
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse(
             {"detail": "sign in or send a valid API token"},
             status_code=401,
@@ -138,7 +144,7 @@ def _not_authenticated(request: Request, exc: Exception) -> Response:
 
 
 def _forbidden(request: Request, exc: Exception) -> Response:
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse({"detail": str(exc)}, status_code=403)
     return render(
         request,
@@ -152,7 +158,7 @@ def _forbidden(request: Request, exc: Exception) -> Response:
 
 def _csrf_failed(request: Request, exc: Exception) -> Response:
     message = "The form had expired or did not come from this site. Go back, reload and try again."
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse({"detail": message}, status_code=403)
     return render(
         request,
@@ -195,7 +201,8 @@ async def csrf_protected(request: Request) -> None:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The caller's address; forwarded headers count only from ``PHTA_TRUSTED_PROXIES``."""
+    return client_address(request, request.app.state.settings.trusted_proxies)
 
 
 def html_redirect(url: str) -> HTMLResponse:

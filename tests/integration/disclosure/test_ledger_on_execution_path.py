@@ -65,17 +65,23 @@ def members(store, cohort) -> list[int]:
 
 
 def born_before_latest(store, cohort, k: int) -> tuple:
-    """``cohort`` restricted to people born before the k-th latest-born member's date of birth:
-    a nested cohort written with criteria only. Returns it with how many members it leaves out
-    (at least k; more where birthdays tie). Dates of birth are read as the compiler defines them."""
+    """``cohort`` restricted to people born before the month of the k-th latest-born member's
+    birth: a nested cohort written with criteria only, in network feasibility's vocabulary (age in
+    years on the 1st of a month, not a date of birth). Returns it with how many members it leaves
+    out (at least k; more where birthdays share a month). Dates of birth are read as the compiler
+    defines them."""
     ids = members(store, cohort)
     with duckdb.connect(str(Store.open(store).db_path), read_only=True) as con:
         births = sorted((r[0] for r in con.execute(
             "SELECT make_date(year_of_birth, coalesce(month_of_birth, 1), coalesce(day_of_birth, 1)) "
             "FROM person WHERE list_contains(?, person_id)", [ids]).fetchall()), reverse=True)
-    cut = births[k - 1]
-    rule = ir.Rule("born before", ir.Compare("lt", ir.DateOfBirth(), ir.Literal("date", cut)))
-    return dataclasses.replace(cohort, rules=(*cohort.rules, rule)), sum(b >= cut for b in births)
+    latest = births[k - 1]
+    # the last 1st of a month before that birth: members born on or before it stay
+    cut = latest.replace(day=1) if latest.day > 1 else (latest.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    # aged at least 1 on the 1st of that month a year later <=> born on or before the cut
+    rule = ir.Rule("born before", ir.Compare("ge", ir.AgeAt(ir.Literal("date", cut.replace(year=cut.year + 1))),
+                                             ir.Literal("int", 1)))
+    return dataclasses.replace(cohort, rules=(*cohort.rules, rule)), sum(b > cut for b in births)
 
 
 def node_name(store) -> str:

@@ -46,3 +46,42 @@ def test_two_first_pass_decisions(backend_settings, first, second):
         assert airlock.get(db, rid).current_files[0].released_at is not None
     else:
         assert releases == []
+
+
+def test_escalation_to_the_lead_on_both_backends(backend_settings):
+    """Event times read back from SQLite (naive) and PostgreSQL (aware) count working days alike."""
+    from datetime import UTC, datetime, timedelta
+
+    db = open_database(backend_settings)
+    researcher = make_user(backend_settings, "researcher", organisation="University of Birmingham")
+    c1, c2 = (principal(backend_settings, make_user(backend_settings, "output_checker", email=f"c{i}@x{i}.example"))
+              for i in (1, 2))
+    lead = principal(backend_settings, make_user(backend_settings, "output_checking_lead", email="lead@x.example"))
+    pid = approved_project(backend_settings, researcher)
+    rid = submit(db, principal(backend_settings, researcher), pid, "uhb",
+                 {"title": "t", "description": "d", "population": "p", "controls": "c"},
+                 [Upload("table.csv", SAFE_CSV, "counts")])
+    airlock_review.record_check(db, c1, rid, "approve")
+    assert airlock_review.record_check(db, c2, rid, "reject", "no") == "needs_third_checker"
+    now = datetime.now(UTC)
+    assert airlock_review.escalate_overdue(db, after_working_days=5, now=now + timedelta(days=1)) == []
+    assert airlock_review.escalate_overdue(db, after_working_days=5, now=now + timedelta(days=14)) == [rid]
+    assert airlock.get(db, rid).state == "escalated"
+    assert airlock_review.record_check(db, lead, rid, "approve", "fine") == "released"
+
+
+def test_any_spelling_of_a_node_finds_its_sign_off_setting(backend_settings):
+    """The grant says ``uhb``; the setting was made for ``UHB`` and the request names ``Uhb ``:
+    one node, so the custodian's sign-off is asked for (before node_key everywhere it was not)."""
+    db = open_database(backend_settings)
+    airlock.set_node_setting(db, "UHB", custodian_signoff=True, custodian_organisation="UHB trust", actor="test")
+    researcher = make_user(backend_settings, "researcher", organisation="University of Birmingham")
+    c1, c2 = (principal(backend_settings, make_user(backend_settings, "output_checker", email=f"c{i}@x{i}.example"))
+              for i in (1, 2))
+    pid = approved_project(backend_settings, researcher)
+    rid = submit(db, principal(backend_settings, researcher), pid, "Uhb ",
+                 {"title": "t", "description": "d", "population": "p", "controls": "c"},
+                 [Upload("table.csv", SAFE_CSV, "counts")])
+    assert airlock.get(db, rid).node == "uhb"  # as the grant names it
+    airlock_review.record_check(db, c1, rid, "approve")
+    assert airlock_review.record_check(db, c2, rid, "approve") == "awaiting_custodian"

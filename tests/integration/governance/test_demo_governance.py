@@ -57,3 +57,24 @@ def test_the_demo_projects_grant_covers_the_demo_regions_trust_store(settings, r
     gp = next(n for n in region_stores(region_settings) if n.code.startswith("XG"))
     with pytest.raises(NotAuthorised, match="does not cover node"):
         run_governed(settings, db, researcher, f"project:{pid}", build_cohort(HYPERTENSION), gp.path)
+
+
+def test_the_demo_account_manager_signs_in_with_totp(settings):
+    """The account manager's role needs a second factor; the demo enrols it and says so."""
+    from phta.governance import signin
+    from phta.governance.demo_users import DEMO_TOTP_SECRET, demo_password
+
+    db = open_database(settings)
+    lines = seed_demo_users(db)
+    manager = next(line for line in lines if demo_email("account-manager") in line)
+    assert manager.rstrip().endswith("account_manager + TOTP")
+    assert any(DEMO_TOTP_SECRET in line for line in lines)
+    step = signin.sign_in_with_password(db, demo_email("account-manager"), demo_password("account-manager"), "127.0.0.1")
+    assert step.stage == "totp"
+    # a demo prepared before the role needed TOTP gets the demo secret on the next run
+    with db.session() as s:
+        user = s.scalar(select(User).where(User.email == demo_email("account-manager")))
+        user.totp_enrolled, user.totp_secret_encrypted = False, None
+    seed_demo_users(db)
+    with db.session() as s:
+        assert s.scalar(select(User).where(User.email == demo_email("account-manager"))).totp_enrolled

@@ -20,7 +20,7 @@ def png(*extra_chunks: bytes, trailer: bytes = b"") -> bytes:
 
 
 CLEAN_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5" fill="#036"/><text x="1" y="9">n=40</text></svg>'
-CLEAN_HTML = b"<!doctype html><html><head><title>Table 1</title><style>td{padding:2px}</style></head><body><h1>Table 1</h1><table><tr><td>40</td></tr></table><img src='figure1.png' alt='figure'></body></html>"
+CLEAN_HTML = b"<!doctype html><html><head><title>Table 1</title></head><body><h1>Table 1</h1><table><tr><td style='padding: 2px'>40</td></tr></table></body></html>"
 
 CLEAN = {
     "table.csv": b"age,count\n0-39,40\n40+,-5\n",
@@ -58,10 +58,10 @@ BAD = [
     ("r.html", CLEAN_HTML.replace(b"</body>", b"<div hidden>x</div></body>"), "hidden_data"),
     ("r.html", CLEAN_HTML.replace(b"</body>", b'<input type="hidden" value="x"></body>'), "hidden_data"),
     ("r.html", CLEAN_HTML.replace(b"</body>", b'<td data-raw="1;2;3">x</td></body>'), "hidden_data"),
-    ("r.html", CLEAN_HTML.replace(b"figure1.png", b"data:image/png;base64,AAAA"), "embedded_data"),
-    ("r.html", CLEAN_HTML.replace(b"figure1.png", b"https://tracker.example/p.png"), "external_resource"),
+    ("r.html", CLEAN_HTML.replace(b"</body>", b"<img src='data:image/png;base64,AAAA' alt='f'></body>"), "embedded_data"),
+    ("r.html", CLEAN_HTML.replace(b"</body>", b"<img src='https://tracker.example/p.png' alt='f'></body>"), "external_resource"),
     ("r.html", CLEAN_HTML.replace(b"</body>", b'<iframe src="x.html"></iframe></body>'), "embedded_content"),
-    ("r.html", CLEAN_HTML.replace(b"td{padding:2px}", b"@import 'https://x.example/a.css';"), "external_resource"),
+    ("r.html", CLEAN_HTML.replace(b"</head>", b"<style>@import 'https://x.example/a.css';</style></head>"), "external_resource"),
     ("t.csv", b"age,count\n0-39,=HYPERLINK(\"http://x\")\n", "formula"),
     ("t.csv", b"age,count\n0-39,40,9\n", "malformed"),
     ("t.csv", b"age,count\n0-39," + b"A" * 2000 + b"\n", "embedded_data"),

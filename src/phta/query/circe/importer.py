@@ -8,9 +8,10 @@ Circe's defaults are applied here, once, so the IR states them explicitly.
 
 from __future__ import annotations
 
-import json
+import math
 
 from phta.query import ir_circe as c
+from phta.query import strict_json
 from phta.query.circe.domains import (
     CRITERIA,
     UNSUPPORTED_ATTRIBUTES,
@@ -18,6 +19,7 @@ from phta.query.circe.domains import (
     count_token,
 )
 from phta.query.ir import IRError
+from phta.query.nodes import INT64_MAX
 
 # Keys that carry no semantics (labels, ATLAS bookkeeping).
 _METADATA = {"Title", "cdmVersionRange", "name", "description", "id"}
@@ -33,9 +35,9 @@ class CirceImportError(IRError):
 def import_expression(doc: str | bytes | dict) -> c.CirceCohort:
     if isinstance(doc, str | bytes):
         try:
-            doc = json.loads(doc)
-        except json.JSONDecodeError as e:
-            raise CirceImportError("$", f"not valid JSON: {e.msg} (line {e.lineno})") from None
+            doc = strict_json.loads(doc)
+        except strict_json.JsonInputError as e:
+            raise CirceImportError(e.path, e.message) from None
     return _Importer().cohort(doc, "$")
 
 
@@ -64,8 +66,10 @@ def _list(v, path: str) -> list:
 def _int(v, path: str, default=None):
     if v is None:
         return default
-    if isinstance(v, bool) or not isinstance(v, int | float) or int(v) != v:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or int(v) != v:
         raise CirceImportError(path, f"expected an integer, got {v!r}")
+    if abs(v) > INT64_MAX:
+        raise CirceImportError(path, f"{v} is out of range (integers here fit in 64 bits)")
     return int(v)
 
 
@@ -73,7 +77,10 @@ def _concept_id(v, path: str) -> int | None:
     # A concept object carries its name, code, vocabulary...; only CONCEPT_ID has meaning here.
     if not isinstance(v, dict):
         raise CirceImportError(path, "expected a concept object")
-    return _int(v.get("CONCEPT_ID"), f"{path}.CONCEPT_ID")
+    concept_id = _int(v.get("CONCEPT_ID"), f"{path}.CONCEPT_ID")
+    if concept_id is not None and concept_id < 0:
+        raise CirceImportError(f"{path}.CONCEPT_ID", f"concept ids are not negative, got {concept_id}")
+    return concept_id
 
 
 def _bool(v, path: str, default=False):
@@ -94,7 +101,9 @@ def _limit(v, path: str) -> str:
 
 
 def _wrap(fn):
-    """Turn IR validation errors into errors at the JSON path being imported."""
+    """Turn IR validation errors into errors at the JSON path being imported; so too a value of
+    the wrong JSON type deep inside (a list where a string belongs), which would otherwise
+    surface as a TypeError/AttributeError: the path of the innermost element imported names it."""
 
     def inner(self, v, path, *a):
         try:
@@ -103,6 +112,8 @@ def _wrap(fn):
             raise
         except IRError as e:
             raise CirceImportError(path, str(e)) from None
+        except (TypeError, AttributeError, KeyError) as e:
+            raise CirceImportError(path, f"a value here has the wrong JSON type ({type(e).__name__}: {e})") from None
 
     return inner
 
@@ -234,6 +245,8 @@ class _Importer:
             op = b.get("Op")
             if op is None:
                 raise CirceImportError(f"{path}.Op", "a range needs an Op")
+            if not isinstance(op, str):
+                raise CirceImportError(f"{path}.Op", f"expected an operator name such as \"gte\", got {op!r}")
             if kind == "DateFilter":
                 return c.DateFilter(name, op, b.get("Value"), b.get("Extent"))
             value, extent = b.get("Value"), b.get("Extent")
