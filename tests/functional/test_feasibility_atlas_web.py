@@ -101,7 +101,7 @@ def test_others_are_refused(region_server, region_settings, role):
     assert r.status_code == expected and page.status_code == expected
 
 
-def test_the_demo_says_where_atlas_definitions_run():
+def test_the_demo_says_where_atlas_definitions_run(settings):
     from phta.cli.demo import _atlas_step
 
-    assert any("/feasibility/atlas" in line for line in _atlas_step(None, None))  # type: ignore[arg-type]
+    assert any("/feasibility/atlas" in line for line in _atlas_step(settings, None))  # type: ignore[arg-type]
