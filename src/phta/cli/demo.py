@@ -76,9 +76,11 @@ def _airlock_step(settings: Settings, console: Console) -> list[str]:
     from phta.execution.airlock_demo import seed_demo_airlock
 
     lines = seed_demo_airlock(open_database(settings), settings.disclosure_policy, settings.airlock_escalation_days)
-    # the release ledger has nothing to seed; say where it is, so a differencing refusal is no surprise
-    return [*lines, f"Release ledger: every feasibility or project release is checked for differencing at its "
-                    f"node ({settings.data_dir / 'ledgers'})"]
+    # the release ledger has nothing to seed; say where it is and what it does, so a repeated
+    # answer labelled "same as an earlier answer" is no surprise
+    return [*lines, f"Release ledger: every feasibility or project count is compared with earlier ones at its node "
+                    f"({settings.data_dir / 'ledgers'}); a near-identical population gets the earlier answer, "
+                    "labelled, so differences reveal nobody and nobody is refused"]
 
 
 def _atlas_step(settings: Settings, console: Console) -> list[str]:
