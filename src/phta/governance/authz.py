@@ -63,6 +63,9 @@ ACTIONS: dict[str, Rule] = {
         "see an output request and download its files (researchers: their own; checkers and custodians: those they may check)",
         any_resource_roles=frozenset({Role.OUTPUT_CHECKER, Role.OUTPUT_CHECKING_LEAD, Role.DATA_CUSTODIAN}),
     ),
+    "library.edit": Rule(frozenset({Role.DATA_CUSTODIAN, Role.HUB_ADMIN}), "library",
+                         "edit, import and profile the library records of your organisation's datasets; see its node stores",
+                         ),
     "users.list": Rule(frozenset({Role.HUB_ADMIN, Role.ACCOUNT_MANAGER}), "admin", "list users"),
     "audit.verify": Rule(frozenset({Role.HUB_ADMIN}), "admin", "verify the audit chain"),
 }

@@ -23,6 +23,7 @@ from phta.web import (
     feasibility_atlas,
     governance_api,
     hardening,
+    library,
     pages,
     projects,
     projects_api,
@@ -74,4 +75,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(airlock.router)
     app.include_router(airlock_checking.router)
     app.include_router(airlock_api.router)
+    app.include_router(library.router)
     return app

@@ -50,7 +50,17 @@ def my_projects(request: Request, principal: Principal = Depends(require("projec
 
 @router.get("/projects/new", response_class=HTMLResponse, dependencies=[Depends(require("projects.apply"))])
 def new_project(request: Request) -> HTMLResponse:
-    return render(request, "project_form.html", project=None, **_form_context(request, request_form.normalise({})))
+    return render(request, "project_form.html", project=None,
+                  **_form_context(request, request_form.normalise(_prefilled(request))))
+
+
+def _prefilled(request: Request) -> dict:
+    """Answers a link may pre-fill (the library's "request access" on a dataset page): datasets
+    and nodes, kept only where they are choices the form offers; nothing is saved until sent."""
+    params = request.query_params
+    nodes = registered_nodes(request)
+    return {"datasets": [d for d in params.getlist("datasets") if d in request_form.DATASETS],
+            "nodes": [n for n in params.getlist("nodes") if n in nodes]}
 
 
 @router.post("/projects/new", dependencies=[Depends(csrf_protected)])
