@@ -75,6 +75,12 @@ def _airlock_step(settings: Settings, console: Console) -> list[str]:
                     f"node ({settings.data_dir / 'ledgers'})"]
 
 
+def _library_step(settings: Settings, console: Console) -> list[str]:
+    from phta.catalogue.demo import seed_demo_library
+
+    return seed_demo_library(settings, open_database(settings))
+
+
 def _atlas_step(settings: Settings, console: Console) -> list[str]:
     """Nothing to seed (the page carries its example); say where ATLAS definitions run."""
     return ["ATLAS cohorts: sign in as the demo researcher, open /feasibility/atlas and "
@@ -112,6 +118,7 @@ DEMO_STEPS: list[DemoStep] = [
     _optouts_step,
     _demo_users_step,
     _airlock_step,
+    _library_step,
     _atlas_step,
     _citizen_step,
     _audit_step,
