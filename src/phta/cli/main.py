@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from phta import __version__
-from phta.cli import audit, cohort, demo, optouts, outputs, serve, store, synth, users
+from phta.cli import audit, cohort, demo, optouts, outputs, quality, serve, store, synth, users
 
 app = typer.Typer(
     name="phta",
@@ -22,6 +22,7 @@ app.command("demo")(demo.demo)
 app.add_typer(outputs.app, name="outputs")
 app.add_typer(store.load_app, name="load")
 app.add_typer(store.app, name="store")
+app.add_typer(quality.app, name="quality")
 app.command("synth")(synth.synth)
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
