@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from phta.cdm import quality as dq
 from phta.cdm.store import Store, StoreError
 from phta.cdm.summary import summarise
 from phta.config import Settings
@@ -90,3 +91,35 @@ def latest_findings(path: Path, *, protected: bool) -> list[dict]:
     cells = [c for c in check(table, load_policy(PUBLIC_FINDINGS_POLICY)).cells if not c.is_margin]
     return [{"table": t, "finding": f, "rows": None if c.suppressed else c.value, "suppressed": c.suppressed}
             for (t, f, _n), c in zip(flat, cells, strict=True)]
+
+
+def quality(path: Path, *, protected: bool) -> dict:
+    """The latest data-quality run (``phta quality check``) and the trend of every run. With
+    ``protected``, failing row counts have been through disclosure control (they count records
+    of persons); pass/fail, thresholds and explanations are shown as they are."""
+    try:
+        runs = dq.runs(Store.open(path))
+    except StoreError:
+        runs = []
+    if not runs:
+        return {"latest": None, "trend": []}
+    latest = runs[-1]
+    checks = [dict(c) for c in latest["results"]]
+    if protected and checks:
+        table = FrequencyTable(dimensions=(Dimension("check", tuple(str(i) for i in range(len(checks)))),),
+                               counts=tuple(int(c["failing_rows"]) for c in checks), publish_margins=False,
+                               title="quality check failing rows")
+        cells = [c for c in check(table, load_policy(PUBLIC_FINDINGS_POLICY)).cells if not c.is_margin]
+        for c, cell in zip(checks, cells, strict=True):
+            c["failing_rows"] = None if cell.suppressed else cell.value
+            c["suppressed"] = cell.suppressed
+            c["percent"] = None  # a percentage would undo the rounding
+            c.pop("total_rows", None)
+    trend = [{"run_id": r["run_id"], "load_id": r["load_id"], "ran_at": r["ran_at"],
+              "checks": len(r["results"]), "failed": sum(not c["passed"] for c in r["results"])} for r in runs]
+    by_category: dict[str, dict[str, int]] = {}
+    for c in checks:
+        entry = by_category.setdefault(c["category"], {"passed": 0, "failed": 0})
+        entry["passed" if c["passed"] else "failed"] += 1
+    return {"latest": {"run_id": latest["run_id"], "load_id": latest["load_id"], "ran_at": latest["ran_at"],
+                       "checks": checks, "by_category": by_category}, "trend": trend}

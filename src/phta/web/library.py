@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 
-from phta.catalogue import exports, library, profiling, search, stores
+from phta.catalogue import charts, exports, library, profiling, search, stores
 from phta.catalogue.library import Dataset, DatasetNotFound, NotCustodian
 from phta.catalogue.records import SECTIONS, RecordInvalid, missing_fields
 from phta.execution import NotAuthorised
@@ -101,7 +101,7 @@ def _links(item: Dataset) -> dict:
 
 def _dataset_view(request: Request, item: Dataset, principal: Principal | None) -> dict:
     custodian = item.node is not None and stores.is_custodian_of(principal, _db(request), item.node)
-    history, findings = [], []
+    history, findings, data_quality = [], [], {"latest": None, "trend": []}
     if item.node:
         try:
             path = stores.node_store(_settings(request), item.node).path
@@ -110,11 +110,13 @@ def _dataset_view(request: Request, item: Dataset, principal: Principal | None) 
         if path is not None:
             history = stores.load_history(path)
             findings = stores.latest_findings(path, protected=not custodian)
+            data_quality = stores.quality(path, protected=not custodian)
     return {
         **item.summary(),
         "record": item.record,
         "quality": {"completeness": item.completeness, "missing_fields": missing_fields(item.record),
-                    "latest_load_findings": findings, "findings_protected": not custodian},
+                    "latest_load_findings": findings, "findings_protected": not custodian,
+                    "checks": data_quality},
         "load_history": history,
         "data_uses": library.data_uses(_db(request), item),
         "links": _links(item),
@@ -129,7 +131,14 @@ def dataset_page(request: Request, dataset_id: int) -> HTMLResponse:
     view = _dataset_view(request, item, request.state.principal)
     # JSON-LD is data, not script (CSP script-src does not apply); <, > and & are escaped inside it
     jsonld = Markup(exports.json_ld_script(exports.schema_org(item, _base(request))))  # noqa: S704
-    return render(request, "library_dataset.html", item=item, view=view, jsonld=jsonld, sections=SECTIONS)
+    return render(request, "library_dataset.html", item=item, view=view, jsonld=jsonld, sections=SECTIONS,
+                  charts=_charts(view["quality"]["checks"]))
+
+
+def _charts(data_quality: dict) -> dict:
+    latest = data_quality["latest"]
+    return {"categories": charts.category_bars(latest["by_category"]) if latest else None,
+            "trend": charts.trend_line(data_quality["trend"]) if data_quality["trend"] else None}
 
 
 @router.get("/api/v1/library/datasets/{dataset_id}", summary="A dataset: record, quality, load history, uses")
@@ -298,14 +307,14 @@ def _store(request: Request, principal: Principal, node: str) -> tuple[str, dict
         raise HTTPException(404, str(e)) from None
     if not stores.is_custodian_of(principal, _db(request), store.code):
         raise HTTPException(403, f"only the data custodians of node {store.code!r} (or a hub admin) see its store")
-    return store.code, stores.store_report(store.path)
+    return store.code, stores.store_report(store.path) | {"quality": stores.quality(store.path, protected=False)}
 
 
 @router.get("/library/stores/{node}", response_class=HTMLResponse, include_in_schema=False)
 def store_page(request: Request, node: str, principal: Principal = Depends(require("library.edit"))) -> HTMLResponse:
     code, report = _store(request, principal, node)
-    return render(request, "library_store.html", code=code, report=report,
-                  datasets=library.datasets(_db(request), node=code))
+    return render(request, "library_store.html", code=code, report=report, quality=report["quality"],
+                  charts=_charts(report["quality"]), datasets=library.datasets(_db(request), node=code))
 
 
 @router.get("/api/v1/library/stores/{node}", summary="A node store: tables, load history and load reports")
