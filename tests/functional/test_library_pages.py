@@ -138,3 +138,20 @@ def test_import_validates_and_checks_the_custodian(region_server, shelf):
                                                                              "contactPoint": "x@b.example"}))
         r = mine.post("/api/v1/library/datasets", content=json.dumps(foreign), headers=headers)
         assert r.status_code == 403
+
+
+def test_feasibility_from_a_dataset_counts_on_its_node_only(region_server, region_settings, shelf):
+    item, node = shelf
+    with _client(region_server, "researcher@x.example") as client:
+        link = client.get(f"/api/v1/library/datasets/{item.id}").json()["links"]["feasibility"]
+        form = client.get(link)
+        assert form.status_code == 200 and 'id="feasibility-node"' in form.text
+        token = csrf_token(client, link)
+        from phta.query.simple_cohort import conditions
+
+        condition = conditions()[0].concept_id
+        page = client.post("/feasibility", data={"csrf_token": token, "condition": str(condition), "node": node})
+        assert page.status_code == 200, page.text
+        others = [s.code for s in region_stores(region_settings) if s.code != node]
+        assert all(f">{code}<" not in page.text for code in others)  # no other node's column
+        assert client.get("/feasibility?node=nowhere").text.count('id="feasibility-node"') == 0

@@ -14,8 +14,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from phta.execution import RequestError
-from phta.execution.network import NetworkFeasibility, network_feasibility
+from phta.execution.network import NetworkFeasibility, network_feasibility, region_stores
 from phta.governance.principal import Principal
+from phta.node_names import same_node
 from phta.query import ir, serial
 from phta.query.simple_cohort import (
     SEXES,
@@ -44,7 +45,14 @@ def _form_page(request: Request, *, choice: dict | None = None, error: str | Non
 @router.get("/feasibility", response_class=HTMLResponse, include_in_schema=False,
             dependencies=[Depends(require("feasibility.run"))])
 def feasibility_form(request: Request) -> HTMLResponse:
-    return _form_page(request)
+    return _form_page(request, choice={"node": _known_node(request, request.query_params.get("node"))})
+
+
+def _known_node(request: Request, node: str | None) -> str:
+    """A node of the region (the library's "count on this node" link), else "" (the whole network)."""
+    if not node:
+        return ""
+    return next((s.code for s in region_stores(request.app.state.settings) if same_node(s.code, node)), "")
 
 
 def _int_or_none(value, field: str) -> int | None:
@@ -62,6 +70,7 @@ async def feasibility_run(request: Request,
                           principal: Principal = Depends(require("feasibility.run"))) -> HTMLResponse:
     form = await request.form()
     choice = {k: str(form.get(k) or "") for k in ("condition", "drug", "age_min", "age_max", "sex", "variant")}
+    choice["node"] = _known_node(request, str(form.get("node") or ""))
     try:
         condition = _int_or_none(choice["condition"], "condition")
         if condition is None:
@@ -72,8 +81,11 @@ async def feasibility_run(request: Request,
                              sex=choice["sex"] or None, variant=choice["variant"] or None)
     except ChoiceError as e:
         return _form_page(request, choice=choice, error=str(e), status_code=400)
-    return await counts_page(request, principal, network_feasibility, query,
-                             partial(_form_page, request, choice=choice))
+    run = network_feasibility
+    if choice["node"]:
+        run = partial(network_feasibility,
+                      stores=[s for s in region_stores(request.app.state.settings) if s.code == choice["node"]])
+    return await counts_page(request, principal, run, query, partial(_form_page, request, choice=choice))
 
 
 def _cohort_from_json(body: str) -> ir.Cohort:
