@@ -50,5 +50,8 @@ def test_demo_seeds_a_profiled_library_record_per_node(settings, monkeypatch):
     assert len(records) == 3 and all(r.population_size and r.record["structuralMetadata"] for r in records)
     assert library.collections(database)[0]["datasets"]
     assert search.search(database, "diabetes").total == 3
+    # the data-uses register: the approved demo project was granted XT001
+    uses = {r.node: library.data_uses(database, r) for r in records}
+    assert [u["title"] for u in uses["XT001"]] and uses["XG001"] == []
     again = prepare_demo(settings, Console(record=True))
     assert any("already there" in line for line in again) and len(library.datasets(database)) == 3
