@@ -113,6 +113,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/library/datasets/{dataset_id}/dcat.jsonld"): ANYONE,
     ("GET", "/library/collections"): ANYONE,
     ("GET", "/api/v1/library/collections"): ANYONE,
+    ("POST", "/api/v1/library/collections"): frozenset({"hub_admin"}),
     ("GET", "/library/datasets/{dataset_id}/edit"): CUSTODIANS | {"hub_admin"},
     ("POST", "/library/datasets/{dataset_id}/edit"): CUSTODIANS | {"hub_admin"},
     ("POST", "/library/datasets/{dataset_id}/profile"): CUSTODIANS | {"hub_admin"},

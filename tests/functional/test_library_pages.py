@@ -155,3 +155,32 @@ def test_feasibility_from_a_dataset_counts_on_its_node_only(region_server, regio
         others = [s.code for s in region_stores(region_settings) if s.code != node]
         assert all(f">{code}<" not in page.text for code in others)  # no other node's column
         assert client.get("/feasibility?node=nowhere").text.count('id="feasibility-node"') == 0
+
+
+def test_replacing_a_record_cannot_hand_it_to_another_organisation(region_server, shelf):
+    item, _node = shelf
+    with _client(region_server, "custodian@a.example") as mine:
+        headers = {"X-CSRF-Token": csrf_token(mine, "/library"), "Content-Type": "application/json"}
+        record = mine.get(f"/library/datasets/{item.id}/hdruk.json").json()
+        record["summary"]["abstract"] = "Adults with diabetes, updated by the custodian"
+        r = mine.put(f"/api/v1/library/datasets/{item.id}", content=json.dumps(record), headers=headers)
+        assert r.status_code == 200, r.text
+        record["summary"]["dataCustodian"]["name"] = OTHER
+        r = mine.put(f"/api/v1/library/datasets/{item.id}", content=json.dumps(record), headers=headers)
+        assert r.status_code == 403
+    assert library.dataset(open_database(region_server.server.config.app.state.settings), item.id).organisation == ORG
+
+
+def test_hub_admins_make_collections(region_server, region_settings, shelf):
+    item, _node = shelf
+    make_user(region_settings, "hub_admin", email="admin@x.example")
+    with _client(region_server, "admin@x.example") as admin:
+        headers = {"X-CSRF-Token": csrf_token(admin, "/library"), "Content-Type": "application/json"}
+        r = admin.post("/api/v1/library/collections", headers=headers,
+                       content=json.dumps({"name": "Diabetes", "description": "d", "dataset_ids": [item.id]}))
+        assert r.status_code == 201, r.text
+        bad = admin.post("/api/v1/library/collections", headers=headers,
+                         content=json.dumps({"name": "x", "dataset_ids": [999999]}))
+        assert bad.status_code == 404
+    with _client(region_server) as anon:
+        assert anon.get("/api/v1/library/collections").json()["collections"][0]["datasets"][0]["id"] == item.id

@@ -168,6 +168,23 @@ def collections_api(request: Request) -> JSONResponse:
     return JSONResponse({"collections": library.collections(_db(request))})
 
 
+@router.post("/api/v1/library/collections", summary="Create or replace a collection (hub admins)", status_code=201)
+async def collection_save_api(request: Request, principal: Principal = Depends(require("library.collections"))
+                              ) -> JSONResponse:
+    body = await request.json()
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"].strip():
+        raise HTTPException(422, "name: a collection needs a name")
+    ids = body.get("dataset_ids", [])
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise HTTPException(422, "dataset_ids: a list of dataset ids")
+    for i in ids:
+        _dataset_or_404(request, i)
+    collection_id = library.save_collection(_db(request), body["name"].strip()[:200],
+                                            str(body.get("description") or ""), ids)
+    return JSONResponse({"id": collection_id, "url": f"/library/collections#collection-{collection_id}"},
+                        status_code=201)
+
+
 # -- custodians: edit, import, profile ------------------------------------------------------------------
 
 def _editable(request: Request, principal: Principal, dataset_id: int) -> Dataset:
