@@ -83,6 +83,12 @@ def _airlock_step(settings: Settings, console: Console) -> list[str]:
                     "labelled, so differences reveal nobody and nobody is refused"]
 
 
+def _library_step(settings: Settings, console: Console) -> list[str]:
+    from phta.catalogue.demo import seed_demo_library
+
+    return seed_demo_library(settings, open_database(settings))
+
+
 def _atlas_step(settings: Settings, console: Console) -> list[str]:
     """Nothing to seed (the page carries its example); say where ATLAS definitions run."""
     return ["ATLAS cohorts: sign in as the demo researcher, open /feasibility/atlas and "
@@ -127,6 +133,7 @@ DEMO_STEPS: list[DemoStep] = [
     _demo_users_step,
     _airlock_step,
     _frontdoor_step,
+    _library_step,
     _atlas_step,
     _evaluation_step,
     _citizen_step,

@@ -17,6 +17,7 @@ from phta.cli import (
     ingest,
     optouts,
     outputs,
+    quality,
     serve,
     store,
     synth,
@@ -36,6 +37,7 @@ app.add_typer(outputs.app, name="outputs")
 app.add_typer(store.load_app, name="load")
 app.add_typer(store.app, name="store")
 assert ingest.load_app is store.load_app  # ingest adds its commands to the load and store groups
+app.add_typer(quality.app, name="quality")
 app.command("synth")(synth.synth)
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")

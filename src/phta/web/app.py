@@ -27,6 +27,7 @@ from phta.web import (
     frontdoor_public,
     governance_api,
     hardening,
+    library,
     pages,
     projects,
     projects_api,
@@ -82,4 +83,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(frontdoor_cases.router)
     app.include_router(frontdoor_operator.router)
     app.include_router(frontdoor_api.router)
+    app.include_router(library.router)
     return app
