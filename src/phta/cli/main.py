@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from phta import __version__
-from phta.cli import audit, cohort, demo, optouts, outputs, serve, store, synth, users
+from phta.cli import audit, cohort, demo, federation, optouts, outputs, serve, store, synth, users
 
 app = typer.Typer(
     name="phta",
@@ -27,6 +27,9 @@ app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(cohort.app, name="cohort")
 app.add_typer(optouts.app, name="optouts")
+app.add_typer(federation.node_app, name="node")
+app.add_typer(federation.hub_app, name="hub")
+app.add_typer(federation.network_app, name="network")
 
 
 @app.command("version")

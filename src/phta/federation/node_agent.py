@@ -27,7 +27,7 @@ from phta.execution.policy import NotAuthorised, ReleaseWithheld
 from phta.federation.answers import circe_answer, cohort_answer
 from phta.federation.node_policy import load_node_policy
 from phta.federation.protocol import ProtocolError, Result, Task, check_version, sign, verify
-from phta.federation.replay import ReplayCache
+from phta.federation.replay import Journal, ReplayCache
 from phta.governance.principal import Principal
 from phta.query import serial
 from phta.query.circe.importer import import_expression
@@ -76,17 +76,28 @@ class NodeAgent:
             return self._sign(Result(task.task_id, self.node_code, "refused", reason="the task has expired"))
         if now < task.issued - dt.timedelta(minutes=5):
             return self._sign(Result(task.task_id, self.node_code, "refused", reason="the task is issued in the future"))
+        journal = Journal(self.data_dir)
+        signature = str(signed_task["signature"])  # type: ignore[index] - verified above
         if not ReplayCache(self.data_dir).first_sight(task.nonce, task.task_id, task.expires, now):
-            return self._sign(Result(task.task_id, self.node_code, "refused",
-                                     reason="replayed task: this nonce or task id was seen before"))
+            accepted, earlier = journal.accepted(task.task_id, signature)
+            if earlier is not None:  # the same signed task again: the same signed answer, not a re-run
+                return json.loads(earlier)
+            if not accepted:
+                return self._sign(Result(task.task_id, self.node_code, "refused",
+                                         reason="replayed task: this nonce or task id was seen before"))
+            # accepted but never answered: the agent stopped mid-task; finish it now
+        journal.accept(task.task_id, signature, json.dumps(signed_task, sort_keys=True))
         policy = load_node_policy(self.data_dir)
         refusal = policy.refusal(task)
         if refusal:
-            return self._sign(Result(task.task_id, self.node_code, "refused", reason=refusal))
-        if policy.approval_required:
+            result = self._sign(Result(task.task_id, self.node_code, "refused", reason=refusal))
+        elif policy.approval_required:
             ApprovalQueue(self.data_dir).add(task, signed_task)
             return None
-        return self.run(task, share=policy.share_site_figures)
+        else:
+            result = self.run(task, share=policy.share_site_figures)
+        journal.record(task.task_id, json.dumps(result, sort_keys=True))
+        return result
 
     def run(self, task: Task, *, share: bool) -> dict:
         """Run an accepted task through the one execution path and sign what comes back."""
@@ -155,3 +166,18 @@ class ApprovalQueue:
                 raise KeyError(f"no task {task_id!r} waits for approval")
             db.execute("UPDATE queue SET state = ? WHERE task_id = ?", ("approved" if approve else "refused", task_id))
         return Task.from_body(json.loads(row[0])["body"])
+
+
+def decide_queued(agent: NodeAgent, task_id: str, *, approve: bool, actor: str) -> dict:
+    """The custodian's decision on a queued task (audited); the signed answer goes to the outbox."""
+    from phta.audit import record_event
+
+    task = ApprovalQueue(agent.data_dir).decide(task_id, approve)
+    record_event(agent.database, actor=actor, action="federation.task_approved" if approve else "federation.task_refused",
+                 target=task_id, details={"purpose": task.purpose, "task_type": task.task_type})
+    if approve:
+        result = agent.run(task, share=load_node_policy(agent.data_dir).share_site_figures)
+    else:
+        result = agent._sign(Result(task.task_id, agent.node_code, "refused", reason="the node's custodian refused the task"))
+    Journal(agent.data_dir).record(task.task_id, json.dumps(result, sort_keys=True))
+    return result

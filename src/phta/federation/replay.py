@@ -43,3 +43,51 @@ class ReplayCache:
             return True
         finally:
             db.close()
+
+
+class Journal:
+    """The node's journal of accepted tasks and their signed answers, beside the replay cache.
+
+    - A task is journalled when accepted, before it runs: an agent killed mid-task finds it on
+      restart and finishes it (``unanswered``), so nothing is lost.
+    - A task delivered again (the hub re-offers a task whose answer it never received) gets the
+      same signed answer back: never run twice, nothing new leaves the node.
+    - An answer stays unposted until the hub acknowledged it (``unposted``)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / FILE_NAME
+        with sqlite3.connect(self.path, timeout=30) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS journal (task_id TEXT PRIMARY KEY, task_signature TEXT NOT NULL,"
+                       " signed_task TEXT NOT NULL, result TEXT, posted INTEGER NOT NULL DEFAULT 0)")
+
+    def _db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30)
+
+    def accept(self, task_id: str, task_signature: str, signed_task: str) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO journal (task_id, task_signature, signed_task) VALUES (?, ?, ?)",
+                       (task_id, task_signature, signed_task))
+
+    def accepted(self, task_id: str, task_signature: str) -> tuple[bool, str | None]:
+        """(whether this exact signed task was accepted, its answer if it has one)."""
+        with self._db() as db:
+            row = db.execute("SELECT result FROM journal WHERE task_id = ? AND task_signature = ?",
+                             (task_id, task_signature)).fetchone()
+        return (row is not None, row[0] if row else None)
+
+    def record(self, task_id: str, result: str) -> None:
+        with self._db() as db:
+            db.execute("UPDATE journal SET result = ? WHERE task_id = ? AND result IS NULL", (result, task_id))
+
+    def unanswered(self) -> list[str]:
+        with self._db() as db:
+            return [r[0] for r in db.execute("SELECT signed_task FROM journal WHERE result IS NULL ORDER BY rowid")]
+
+    def unposted(self) -> list[tuple[str, str]]:
+        with self._db() as db:
+            return list(db.execute("SELECT task_id, result FROM journal WHERE result IS NOT NULL AND posted = 0"
+                                   " ORDER BY rowid"))
+
+    def posted(self, task_id: str) -> None:
+        with self._db() as db:
+            db.execute("UPDATE journal SET posted = 1 WHERE task_id = ?", (task_id,))

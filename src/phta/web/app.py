@@ -21,6 +21,7 @@ from phta.web import (
     errors,
     feasibility,
     feasibility_atlas,
+    federation_api,
     governance_api,
     hardening,
     pages,
@@ -74,4 +75,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(airlock.router)
     app.include_router(airlock_checking.router)
     app.include_router(airlock_api.router)
+    app.include_router(federation_api.router)
     return app
