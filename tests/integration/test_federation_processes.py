@@ -157,7 +157,8 @@ def test_a_request_runs_end_to_end_on_three_node_processes(network):
     assert total["value"] % 10 == 0 and (total["value"] > 0 or total["below_threshold_at"])
     assert answer["sites"] is None  # no node's policy shares per-site figures
     assert set(answer["strata"]) == {"sex", "age_band", "ethnic_group", "imd_quintile"}
-    page = httpx.get(f"{network.url}/network").text
+    with network.client() as client:
+        page = client.get("/network").text
     for node in network.stores:
         assert f'id="node-{node.code}"' in page
     metrics = httpx.get(f"{network.url}/metrics").text
@@ -173,6 +174,11 @@ def test_the_same_request_id_twice_duplicates_nothing(network):
     after = {n.code: network.runs(n.code) for n in network.stores}
     assert all(after[c] - before[c] <= 1 for c in before)  # each node ran it once at most
     assert again["missing"] == []
+    other = api_token(network.hub_settings, "innovator")  # another applicant: not their request
+    with httpx.Client(base_url=network.url, headers={"Authorization": f"Bearer {other}"}) as client:
+        assert client.get(f"/api/v1/federation/requests/{first}").status_code == 404
+        taken = client.post("/api/v1/federation/requests", json={**QUERY, "request_id": "retry-1"})
+        assert taken.status_code == 400 and "already in use" in taken.json()["error"]
 
 
 def test_a_slow_node_does_not_block_the_answer_and_its_late_result_changes_nothing(network):

@@ -36,7 +36,10 @@ from phta.federation.protocol import (
 from phta.store import Database
 from phta.store.models import FederationNode, FederationResult, FederationTask
 
-REDELIVER_AFTER = dt.timedelta(seconds=60)
+#: a delivered task without an answer after this long is offered again: a poll answered into a
+#: connection that had just died (a node killed mid-poll) must not lose the task. Safe because a
+#: node answers a re-delivery from its journal, and handles tasks one at a time.
+REDELIVER_AFTER = dt.timedelta(seconds=15)
 TASK_NAMESPACE = uuid.UUID("8d7e3d52-3c1c-4c44-9d55-6a2f4f0e9a17")
 
 
@@ -112,6 +115,9 @@ def dispatch(database: Database, hub_key: Ed25519PrivateKey, *, request_id: str,
     now = _now()
     task_ids = []
     with database.session() as s:
+        owners = set(s.scalars(select(FederationTask.requester).where(FederationTask.request_id == request_id)))
+        if owners - {str(grant.get("requester", ""))}:
+            raise HubError(f"request id {request_id!r} is already in use; choose another")
         for node in chosen:
             task_id = str(uuid.uuid5(TASK_NAMESPACE, f"{request_id}/{node}"))
             task_ids.append(task_id)
@@ -171,12 +177,14 @@ def accept_result(database: Database, node: str, signed: object) -> Result:
     return result
 
 
-def request_state(database: Database, request_id: str) -> tuple[list[str], dict[str, Result], bool]:
-    """(nodes asked, their on-time verified results, whether the deadline has passed or all answered)."""
+def request_state(database: Database, request_id: str,
+                  requester: str | None = None) -> tuple[list[str], dict[str, Result], bool]:
+    """(nodes asked, their on-time verified results, whether the deadline has passed or all
+    answered). With ``requester``, another requester's request is "not found" (never "not yours")."""
     keys = approved_keys(database)
     with database.session() as s:
         tasks = s.scalars(select(FederationTask).where(FederationTask.request_id == request_id)).all()
-        if not tasks:
+        if not tasks or (requester is not None and any(t.requester != requester for t in tasks)):
             raise HubError(f"no network request {request_id!r}")
         results = {r.task_id: r for r in s.scalars(select(FederationResult).where(
             FederationResult.task_id.in_([t.task_id for t in tasks])))}
@@ -192,6 +200,6 @@ def request_state(database: Database, request_id: str) -> tuple[list[str], dict[
     return expected, answers, done
 
 
-def answer(database: Database, request_id: str) -> tuple[NetworkAnswer, bool]:
-    expected, answers, done = request_state(database, request_id)
+def answer(database: Database, request_id: str, *, requester: str | None = None) -> tuple[NetworkAnswer, bool]:
+    expected, answers, done = request_state(database, request_id, requester)
     return combine(expected, answers), done

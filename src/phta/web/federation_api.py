@@ -75,14 +75,19 @@ async def tasks(request: Request, wait: float = 0.0) -> Response:
     database = request.app.state.database
     try:
         signed = loads(request.headers.get("x-phta-poll", ""))
+    except JsonInputError:
+        return _refuse(400, "X-PHTA-Poll: expected a signed poll (docs/federation.md)")
+    try:
         poll = verified_poll(signed, await asyncio.to_thread(hub.approved_keys, database))
-    except (JsonInputError, ProtocolError) as e:
-        return _refuse(401, str(e) if isinstance(e, ProtocolError) else "X-PHTA-Poll: expected a signed poll")
+    except ProtocolError as e:
+        return _refuse(401, str(e))
     deadline = asyncio.get_running_loop().time() + max(0.0, min(wait, MAX_WAIT))
     while True:
+        if await request.is_disconnected():  # the node has gone: deliver nothing into a dead connection
+            return Response(status_code=204)
         found = await asyncio.to_thread(hub.take_tasks, database, poll["node"], version=str(poll.get("version", "")),
                                         store_fingerprint=str(poll.get("store_fingerprint", "")))
-        if found or asyncio.get_running_loop().time() >= deadline or await request.is_disconnected():
+        if found or asyncio.get_running_loop().time() >= deadline:
             return JSONResponse({"tasks": found})
         await asyncio.sleep(POLL_STEP)
 
@@ -133,14 +138,15 @@ async def new_request(request: Request, principal: Principal = Depends(require("
 async def request_answer(request_id: str, request: Request,
                          principal: Principal = Depends(require("feasibility.run"))) -> Response:
     try:
-        answer, done = await asyncio.to_thread(hub.answer, request.app.state.database, request_id[:64])
+        answer, done = await asyncio.to_thread(hub.answer, request.app.state.database, request_id[:64],
+                                               requester=principal.actor)
     except hub.HubError as e:
         return _refuse(404, str(e))
     return JSONResponse({"request_id": request_id, "complete": done, **answer.to_dict()})
 
 
 @router.get("/network", response_class=HTMLResponse, include_in_schema=False)
-def network_page(request: Request, principal: Principal = Depends(require("public.read"))) -> HTMLResponse:
+def network_page(request: Request, principal: Principal = Depends(require("account.read"))) -> HTMLResponse:
     return render(request, "network.html", nodes=hub.nodes(request.app.state.database))
 
 
