@@ -158,6 +158,8 @@ def demo(
     app = create_app(settings)  # migrates the store before the agents' first poll
     agents = start_agents(settings, url.rstrip("/"))
     try:
-        uvicorn.run(app, host=settings.host, port=port or settings.port, **SERVER_OPTIONS)
+        # a short graceful shutdown: the agents' long polls would otherwise hold Ctrl-C up to 20 s
+        uvicorn.run(app, host=settings.host, port=port or settings.port, timeout_graceful_shutdown=2,
+                    **SERVER_OPTIONS)
     finally:  # Ctrl-C stops the hub, then every agent it started
         stop_agents(agents)

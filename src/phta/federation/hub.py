@@ -133,6 +133,17 @@ def dispatch(database: Database, hub_key: Ed25519PrivateKey, *, request_id: str,
     return task_ids
 
 
+def has_tasks(database: Database, node: str) -> bool:
+    """Whether ``node`` has a task to take (read-only: what a long poll checks between takes)."""
+    now = _now()
+    with database.session() as s:
+        waiting = s.execute(select(FederationTask.state, FederationTask.delivered_at, FederationTask.expires_at)
+                            .where(FederationTask.node_code == node,
+                                   FederationTask.state.in_(("queued", "delivered")))).all()
+    return any(_utc(expires) > now and (state == "queued" or _utc(delivered) <= now - REDELIVER_AFTER)
+               for state, delivered, expires in waiting)
+
+
 def take_tasks(database: Database, node: str, *, version: str | None = None,
                store_fingerprint: str | None = None) -> list[dict]:
     """The signed tasks waiting for ``node`` (an approved node), marked delivered; records the

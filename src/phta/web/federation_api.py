@@ -82,14 +82,16 @@ async def tasks(request: Request, wait: float = 0.0) -> Response:
     except ProtocolError as e:
         return _refuse(401, str(e))
     deadline = asyncio.get_running_loop().time() + max(0.0, min(wait, MAX_WAIT))
-    while True:
+    health = {"version": str(poll.get("version", "")), "store_fingerprint": str(poll.get("store_fingerprint", ""))}
+    found = await asyncio.to_thread(hub.take_tasks, database, poll["node"], **health)  # also records health
+    # Between takes, a read-only check: a waiting poll writes nothing.
+    while not found and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(POLL_STEP)
         if await request.is_disconnected():  # the node has gone: deliver nothing into a dead connection
             return Response(status_code=204)
-        found = await asyncio.to_thread(hub.take_tasks, database, poll["node"], version=str(poll.get("version", "")),
-                                        store_fingerprint=str(poll.get("store_fingerprint", "")))
-        if found or asyncio.get_running_loop().time() >= deadline:
-            return JSONResponse({"tasks": found})
-        await asyncio.sleep(POLL_STEP)
+        if await asyncio.to_thread(hub.has_tasks, database, poll["node"]):
+            found = await asyncio.to_thread(hub.take_tasks, database, poll["node"], **health)
+    return JSONResponse({"tasks": found})
 
 
 @router.post("/api/v1/federation/results", summary="A node's signed result for one task")
