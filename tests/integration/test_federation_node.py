@@ -42,10 +42,11 @@ def network(region_settings, tmp_path):
     return hub, agents
 
 
-def _task(node: str, query: ir.Cohort | None = None, **overrides) -> Task:
+def _task(node: str, query: ir.Cohort | None = None, *, wire: dict | None = None, **overrides) -> Task:
+    """A task for ``node``: ``query`` as PHTA IR, or ``wire`` as the task's query object itself."""
     query = query or build_cohort(HYPERTENSION)
     args = {"task_type": "feasibility_count", "target_node": node,
-            "query": {"format": "phta-ir", "definition": serial.to_data(query)},
+            "query": wire or {"format": "phta-ir", "definition": serial.to_data(query)},
             "purpose": "network_feasibility", "grant": GRANT} | overrides
     return Task.new(**args)
 
@@ -79,6 +80,28 @@ def test_a_signed_task_runs_through_the_governed_path_and_only_protected_values_
     combined = combine(list(agents), answers)
     assert combined.total == sum(r.answer["total"].get("value", 0) for r in answers.values())
     assert combined.sites is None  # no node's policy shares per-site figures by default
+
+
+def test_an_atlas_task_runs_through_the_governed_circe_path(network):
+    from tests.functional.test_feasibility_atlas_web import DEFINITION
+
+    hub, agents = network
+    code, agent = next(iter(agents.items()))
+    definition = json.loads(DEFINITION) if isinstance(DEFINITION, str) else DEFINITION
+    task = _task(code, wire={"format": "atlas", "definition": definition})
+    result = verified_result(agent.handle(sign(hub, task.to_body())), task.task_id, code, _node_keys(agents))
+    assert result.status == "completed", result.reason
+    assert result.answer["total"]["value"] % 10 == 0 and result.answer["policy"]["name"] == "feasibility"
+    (run,) = [e for e in entries(agent.database) if e.action == "query.run"]
+    assert "national" in {o["kind"] for o in run.details["opt_outs"]}  # the node's opt-outs applied
+
+
+def test_an_invalid_query_is_refused_naming_the_place(network):
+    hub, agents = network
+    code, agent = next(iter(agents.items()))
+    task = _task(code, wire={"format": "phta-ir", "definition": {"type": "Cohort", "bogus": 1}})
+    result = agent.handle(sign(hub, task.to_body()))
+    assert result["body"]["status"] == "refused" and "bogus" in result["body"]["reason"]
 
 
 def test_small_counts_leave_as_below_threshold_never_zero(network):
@@ -215,7 +238,7 @@ def test_missing_sites_are_named_and_site_figures_need_every_sites_consent(netwo
 def _rephrasings(n: int) -> list[ir.Cohort]:
     """The same persons reached by different criteria: an age rule that everyone meets, written
     with a different bound each time."""
-    base = build_cohort(HYPERTENSION)
+    base = dataclasses.replace(build_cohort(HYPERTENSION), strata=())  # the total is what is compared
     return [dataclasses.replace(base, rules=(
         ir.Rule(f"aged at most {119 + i // 50} or at least {i % 50} at index",
                 ir.Or((ir.Compare("le", ir.AgeAt(ir.IndexDate()), ir.Literal("int", 119 + i // 50)),

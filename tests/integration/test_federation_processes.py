@@ -165,6 +165,21 @@ def test_a_request_runs_end_to_end_on_three_node_processes(network):
     assert 'phta_federation_nodes{status="approved"} 3' in metrics
 
 
+def test_phta_network_query_prints_the_protected_answer(network, tmp_path):
+    definition = tmp_path / "cohort.json"
+    definition.write_text(serial.to_json(build_cohort(HYPERTENSION)), encoding="utf-8")
+    env = _env(tmp_path) | {"PHTA_API_TOKEN": network.token}
+    done = subprocess.run([sys.executable, "-m", "phta", "network", "query", str(definition), "--hub", network.url],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["complete"] and answer["missing"] == [] and answer["total"]["value"] % 10 == 0
+    assert network.token not in done.stdout + done.stderr
+    refused = subprocess.run([sys.executable, "-m", "phta", "network", "query", str(definition), "--hub", network.url],
+                             env=_env(tmp_path), capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 2 and "PHTA_API_TOKEN" in refused.stderr
+
+
 def test_the_same_request_id_twice_duplicates_nothing(network):
     first = network.ask(request_id="retry-1")["request_id"]
     before = {n.code: network.runs(n.code) for n in network.stores}
