@@ -246,6 +246,7 @@ def _rephrasings(n: int) -> list[ir.Cohort]:
         for i in range(n)]
 
 
+@pytest.mark.slow
 def test_rephrasings_of_one_population_get_one_protected_count_at_every_node(network):
     hub, agents = network
     queries = _rephrasings(100)

@@ -132,6 +132,9 @@ class Network:
                     process.kill()
 
 
+pytestmark = pytest.mark.slow  # processes: the hub and three agents
+
+
 @pytest.fixture(scope="module")
 def network(tmp_path_factory, keyed_region):
     root = tmp_path_factory.mktemp("federation")
