@@ -174,6 +174,16 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("PUT", "/api/v1/library/datasets/{dataset_id}"): CUSTODIANS | {"hub_admin"},
     ("GET", "/library/stores/{node}"): CUSTODIANS | {"hub_admin"},
     ("GET", "/api/v1/library/stores/{node}"): CUSTODIANS | {"hub_admin"},
+    # Nodes authenticate by signature (phta.federation), not as users: anyone reaches the route,
+    # and an unsigned or wrongly signed message is refused there (tests/integration/test_federation_*).
+    ("GET", "/api/v1/federation/hub-key"): ANYONE,
+    ("POST", "/api/v1/federation/nodes"): ANYONE,
+    ("GET", "/api/v1/federation/tasks"): ANYONE,
+    ("POST", "/api/v1/federation/results"): ANYONE,
+    ("POST", "/api/v1/federation/requests"): APPLICANTS,
+    ("GET", "/api/v1/federation/requests/{request_id}"): APPLICANTS,
+    ("GET", "/network"): SIGNED_IN,
+    ("GET", "/metrics"): ANYONE,
 }
 
 PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999", "{request_id}": "999999", "{file_id}": "999999",

@@ -34,6 +34,16 @@ def test_demo_generates_the_region_once(settings):
     assert any("`phta audit anchor`" in line and "newest signed checkpoint: entry" in line for line in second)
     # the demo says what a researcher meets: the query vocabulary and the daily budget
     assert any("phta cohort vocabulary" in line and "500 feasibility queries a day" in line for line in second)
+    # the hospital network: every node enrolled and approved once, each with its own key and pinned hub key
+    from phta.federation import hub
+    from phta.store import open_database
+
+    assert any("Hospital network: 4 node agents" in line for line in first)
+    assert not any("enrolled and approved" in line for line in second)
+    nodes = hub.nodes(open_database(settings))
+    assert [n.status for n in nodes] == ["approved"] * 4
+    for n in nodes:
+        assert (settings.data_dir / "nodes" / n.code / "keys" / "federation-hub.pub").is_file()
 
 
 def test_demo_seeds_a_profiled_library_record_per_node(settings, monkeypatch):

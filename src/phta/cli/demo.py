@@ -125,6 +125,12 @@ def _audit_step(settings: Settings, console: Console) -> list[str]:
             "PHTA_AUDIT_ANCHOR_URL)"]
 
 
+def _network_step(settings: Settings, console: Console) -> list[str]:
+    from phta.cli.demo_network import enrol_demo_nodes
+
+    return enrol_demo_nodes(settings, console)
+
+
 DEMO_STEPS: list[DemoStep] = [
     _data_dir_step,
     _synthetic_region_step,
@@ -138,6 +144,7 @@ DEMO_STEPS: list[DemoStep] = [
     _evaluation_step,
     _citizen_step,
     _audit_step,
+    _network_step,
 ]
 
 
@@ -167,9 +174,15 @@ def demo(
         return
     import uvicorn
 
+    from phta.cli.demo_network import start_agents, stop_agents
     from phta.web.app import create_app
     from phta.web.client_address import SERVER_OPTIONS
 
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=port or settings.port, **SERVER_OPTIONS
-    )
+    app = create_app(settings)  # migrates the store before the agents' first poll
+    agents = start_agents(settings, url.rstrip("/"))
+    try:
+        # a short graceful shutdown: the agents' long polls would otherwise hold Ctrl-C up to 20 s
+        uvicorn.run(app, host=settings.host, port=port or settings.port, timeout_graceful_shutdown=2,
+                    **SERVER_OPTIONS)
+    finally:  # Ctrl-C stops the hub, then every agent it started
+        stop_agents(agents)

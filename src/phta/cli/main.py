@@ -13,6 +13,7 @@ from phta.cli import (
     cohort,
     demo,
     evaluate,
+    federation,
     frontdoor,
     ingest,
     optouts,
@@ -45,6 +46,9 @@ app.add_typer(cohort.app, name="cohort")
 app.add_typer(optouts.app, name="optouts")
 app.add_typer(frontdoor.app, name="frontdoor")
 app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(federation.node_app, name="node")
+app.add_typer(federation.hub_app, name="hub")
+app.add_typer(federation.network_app, name="network")
 
 
 @app.command("version")

@@ -599,3 +599,54 @@ class DatasetCollectionMember(Base):
     collection_id: Mapped[int] = mapped_column(ForeignKey("dataset_collection.id", ondelete="CASCADE"),
                                                primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset_record.id", ondelete="CASCADE"), primary_key=True)
+
+
+class FederationNode(Base):
+    """A node agent known to the hub (phta.federation.hub): its Ed25519 public key, pending
+    until a hub admin approves it; health as the node last reported it."""
+
+    __tablename__ = "federation_node"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # raw Ed25519 key, base64
+    fingerprint: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | revoked
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[str | None] = mapped_column(String(320))
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[str | None] = mapped_column(String(64))
+    store_fingerprint: Mapped[str | None] = mapped_column(String(64))
+
+
+class FederationTask(Base):
+    """One signed task for one node, part of one network request. ``task_id`` is the idempotency
+    key: dispatching the same request again finds the same rows instead of adding new ones."""
+
+    __tablename__ = "federation_task"
+    __table_args__ = (UniqueConstraint("request_id", "node_code", name="uq_federation_task_request_node"),)
+
+    task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    node_code: Mapped[str] = mapped_column(String(64), index=True)
+    requester: Mapped[str] = mapped_column(String(320))
+    signed_task: Mapped[str] = mapped_column(Text)  # canonical JSON of the signed envelope
+    state: Mapped[str] = mapped_column(String(16))  # queued | delivered | answered
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FederationResult(Base):
+    """A node's signed answer to one task (verified before it is stored; one per task). ``late``:
+    it arrived after the request's deadline and is not part of that request's release."""
+
+    __tablename__ = "federation_result"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("federation_task.task_id"), primary_key=True)
+    node_code: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    signed_result: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)

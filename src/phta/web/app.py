@@ -21,6 +21,7 @@ from phta.web import (
     errors,
     feasibility,
     feasibility_atlas,
+    federation_api,
     frontdoor_api,
     frontdoor_cases,
     frontdoor_operator,
@@ -84,4 +85,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(frontdoor_operator.router)
     app.include_router(frontdoor_api.router)
     app.include_router(library.router)
+    app.include_router(federation_api.router)
     return app
