@@ -157,12 +157,40 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/operator/managers/{user_id}"): frozenset({"hub_admin"}),
     ("GET", "/api/v1/frontdoor/managers"): frozenset({"hub_admin"}),
     ("PUT", "/api/v1/frontdoor/managers/{user_id}"): frozenset({"hub_admin"}),
+    ("GET", "/library"): ANYONE,
+    ("GET", "/api/v1/library"): ANYONE,
+    ("GET", "/library/datasets/{dataset_id}"): ANYONE,
+    ("GET", "/api/v1/library/datasets/{dataset_id}"): ANYONE,
+    ("GET", "/library/datasets/{dataset_id}/hdruk.json"): ANYONE,
+    ("GET", "/library/datasets/{dataset_id}/dcat.jsonld"): ANYONE,
+    ("GET", "/library/collections"): ANYONE,
+    ("GET", "/api/v1/library/collections"): ANYONE,
+    ("POST", "/api/v1/library/collections"): frozenset({"hub_admin"}),
+    ("GET", "/library/datasets/{dataset_id}/edit"): CUSTODIANS | {"hub_admin"},
+    ("POST", "/library/datasets/{dataset_id}/edit"): CUSTODIANS | {"hub_admin"},
+    ("POST", "/library/datasets/{dataset_id}/profile"): CUSTODIANS | {"hub_admin"},
+    ("POST", "/api/v1/library/datasets/{dataset_id}/profile"): CUSTODIANS | {"hub_admin"},
+    ("POST", "/api/v1/library/datasets"): CUSTODIANS | {"hub_admin"},
+    ("PUT", "/api/v1/library/datasets/{dataset_id}"): CUSTODIANS | {"hub_admin"},
+    ("GET", "/library/stores/{node}"): CUSTODIANS | {"hub_admin"},
+    ("GET", "/api/v1/library/stores/{node}"): CUSTODIANS | {"hub_admin"},
+    # Nodes authenticate by signature (phta.federation), not as users: anyone reaches the route,
+    # and an unsigned or wrongly signed message is refused there (tests/integration/test_federation_*).
+    ("GET", "/api/v1/federation/hub-key"): ANYONE,
+    ("POST", "/api/v1/federation/nodes"): ANYONE,
+    ("GET", "/api/v1/federation/tasks"): ANYONE,
+    ("POST", "/api/v1/federation/results"): ANYONE,
+    ("POST", "/api/v1/federation/requests"): APPLICANTS,
+    ("GET", "/api/v1/federation/requests/{request_id}"): APPLICANTS,
+    ("GET", "/network"): SIGNED_IN,
+    ("GET", "/metrics"): ANYONE,
 }
 
 PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999", "{request_id}": "999999", "{file_id}": "999999",
                "{user_id}": "999999", "{coapplicant_id}": "999999",
                "{challenge_id}": "999999", "{case_id}": "999999", "{document_id}": "999999",
-               "{task_id}": "999999"}
+               "{task_id}": "999999",
+               "{dataset_id}": "999999", "{node}": "no-such-node"}
 
 
 def app_endpoints(app) -> list[tuple[str, str]]:

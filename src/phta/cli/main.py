@@ -14,10 +14,12 @@ from phta.cli import (
     cohort,
     demo,
     evaluate,
+    federation,
     frontdoor,
     ingest,
     optouts,
     outputs,
+    quality,
     serve,
     store,
     synth,
@@ -37,6 +39,7 @@ app.add_typer(outputs.app, name="outputs")
 app.add_typer(store.load_app, name="load")
 app.add_typer(store.app, name="store")
 assert ingest.load_app is store.load_app  # ingest adds its commands to the load and store groups
+app.add_typer(quality.app, name="quality")
 app.command("synth")(synth.synth)
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
@@ -44,6 +47,9 @@ app.add_typer(cohort.app, name="cohort")
 app.add_typer(optouts.app, name="optouts")
 app.add_typer(frontdoor.app, name="frontdoor")
 app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(federation.node_app, name="node")
+app.add_typer(federation.hub_app, name="hub")
+app.add_typer(federation.network_app, name="network")
 app.add_typer(beacon.app, name="beacon")
 
 
