@@ -184,6 +184,20 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/federation/requests/{request_id}"): APPLICANTS,
     ("GET", "/network"): SIGNED_IN,
     ("GET", "/metrics"): ANYONE,
+    # GA4GH Beacon v2: open to anyone; granularity (boolean or counts) follows the sign-in
+    ("GET", "/beacon"): ANYONE,
+    ("GET", "/api/beacon/v2"): ANYONE,
+    ("GET", "/api/beacon/v2/"): ANYONE,
+    ("GET", "/api/beacon/v2/info"): ANYONE,
+    ("GET", "/api/beacon/v2/service-info"): ANYONE,
+    ("GET", "/api/beacon/v2/configuration"): ANYONE,
+    ("GET", "/api/beacon/v2/map"): ANYONE,
+    ("GET", "/api/beacon/v2/entry_types"): ANYONE,
+    ("GET", "/api/beacon/v2/filtering_terms"): ANYONE,
+    ("GET", "/api/beacon/v2/g_variants"): ANYONE,
+    ("POST", "/api/beacon/v2/g_variants"): ANYONE,
+    ("GET", "/api/beacon/v2/individuals"): ANYONE,
+    ("POST", "/api/beacon/v2/individuals"): ANYONE,
 }
 
 PATH_VALUES = {"{token_id}": "999999", "{project_id}": "999999", "{request_id}": "999999", "{file_id}": "999999",
