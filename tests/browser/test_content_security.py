@@ -31,7 +31,7 @@ def test_api_docs_render_offline_under_the_policy(page, live_server):
     assert not violations, violations
 
 
-@pytest.mark.parametrize("path", ["/", "/sign-in", "/register", "/no-such-page"])
+@pytest.mark.parametrize("path", ["/", "/sign-in", "/register", "/library", "/no-such-page"])
 def test_pages_break_no_policy_rule(page, live_server, path):
     elsewhere, violations = _watch(page, live_server.url)
     page.goto(live_server.url + path)

@@ -18,6 +18,7 @@ from phta.execution.network import region_stores
 from phta.query import serial
 from phta.query.simple_cohort import build_cohort
 from phta.store import open_database
+from tests.functional.labels import without_labels
 from tests.governance_support import csrf_token, make_user, sign_in
 
 HYPERTENSION = 2001000002  # SNOMED 38341003 Hypertensive disorder (and its sub-types)
@@ -66,7 +67,9 @@ def test_researcher_gets_protected_counts_on_the_page(region_server, region_sett
     cells = [html.unescape(c) for c in re.findall(r'<td class="num">([^<]+)</td>', r.text)]
     assert cells
     for cell in cells:
-        assert cell.startswith("suppressed (<10)") or int(cell.split()[0].replace(",", "")) % 5 == 0, cell
+        assert cell.startswith(("suppressed (<10)", "hidden to protect another cell")) \
+            or int(cell.split()[0].replace(",", "")) % 5 == 0, cell
+    assert "0" not in cells  # no cell says "nobody": an empty level reads like a small one
 
 
 def test_api_counts_are_rounded_or_suppressed_and_repeat_exactly(region_server, region_settings):
@@ -82,8 +85,11 @@ def test_api_counts_are_rounded_or_suppressed_and_repeat_exactly(region_server, 
     values = _protected_values(payload)
     assert any(v for v in values), "expected some published counts in a 2,000-person region"
     assert all(v is None or v % 5 == 0 for v in values)
+    # every node lists every level the network lists: which levels a node has says nothing
+    for node in payload["nodes"]:
+        assert {s: set(v) for s, v in node["strata"].items()} == {s: set(v) for s, v in payload["strata"].items()}
     # the cell-key property: the same persons give the same noise, however often asked
-    assert second.json() == payload
+    assert without_labels(second.json()) == without_labels(payload)
 
 
 def test_a_germline_variant_choice_counts_carriers(region_server, region_settings):
@@ -132,7 +138,9 @@ def test_api_with_a_query_token(region_server, region_settings):
     r = httpx.post(region_server.url + "/api/v1/feasibility", content=query,
                    headers={"Authorization": f"Bearer {bearer}"})
     assert r.status_code == 200, r.text
-    assert r.json()["strata"]["sex"].keys() <= {"female"}
+    sexes = r.json()["strata"]["sex"]
+    # every sex is listed (a missing level would say "nobody"), and the empty one reads like 1..9
+    assert set(sexes) == {"female", "male"} and sexes["male"]["value"] is None and sexes["male"]["suppressed"]
 
 
 @pytest.mark.parametrize("role", [None, "public", "data_custodian"])
@@ -179,9 +187,10 @@ def test_each_node_run_is_audited_without_counts(region_server, region_settings)
     assert verify_chain(database).ok
 
 
-def test_api_withholds_a_nested_cohort_at_the_node_and_repeats_are_not_blocked(region_server, region_settings):
+def test_api_answers_a_nested_cohort_with_the_earlier_value_and_repeats(region_server, region_settings):
     """Differencing through the API: the same query again is answered; the same query without a
-    few people (by date of birth) is withheld where it differs, with the reason and no count for that node."""
+    few people (by date of birth) is answered too, with the earlier answer at the node where it
+    differs by fewer than the threshold, so the difference is zero."""
     from phta.execution.network import region_stores
     from tests.integration.disclosure.test_ledger_on_execution_path import born_before_latest
 
@@ -193,13 +202,74 @@ def test_api_withholds_a_nested_cohort_at_the_node_and_repeats_are_not_blocked(r
         headers = {"X-CSRF-Token": csrf_token(client, "/feasibility"), "content-type": "application/json"}
         answers = [client.post("/api/v1/feasibility", content=serial.to_json(cohort), headers=headers)
                    for _ in range(2)]
-        withheld = client.post("/api/v1/feasibility", content=serial.to_json(nested), headers=headers)
-    assert answers[0].json() == answers[1].json() and not answers[0].json()["not_taken_part"]
-    assert withheld.status_code == 200, withheld.text
-    payload = withheld.json()
-    reasons = {n["code"]: n["reason"] for n in payload["not_taken_part"]}
-    assert "Withheld by the release ledger" in reasons[first_node.code]
-    assert re.findall(r"\d+", reasons[first_node.code]) == ["10"]  # the threshold, never a count
-    assert first_node.code not in {n["code"] for n in payload["nodes"]}
+        nested_answer = client.post("/api/v1/feasibility", content=serial.to_json(nested), headers=headers)
+    assert _protected_values(answers[0].json()) == _protected_values(answers[1].json())
+    assert not answers[0].json()["not_taken_part"]
+    assert nested_answer.status_code == 200, nested_answer.text
+    payload = nested_answer.json()
+    assert not payload["not_taken_part"]
+    assert payload["total"]["value"] == answers[0].json()["total"]["value"]
+    assert payload["total"]["nodes_included"] == [n["code"] for n in payload["nodes"]]
+    node = next(n for n in payload["nodes"] if n["code"] == first_node.code)
+    assert node["total"]["same_as_earlier"] is True
     outcomes = [e.details["outcome"] for e in entries(open_database(region_settings)) if e.action == "query.run"]
-    assert "withheld (block): differencing" in outcomes
+    assert not any(o.startswith("withheld") for o in outcomes)
+
+
+def _withhold_at(monkeypatch, codes: set[str]) -> None:
+    """The ledger withholds at these nodes (as where reuse cannot work), answers elsewhere."""
+    from phta.execution import governed
+    from phta.execution.ledger import ledger_check
+    from phta.execution.policy import ReleaseWithheld
+
+    real = ledger_check
+
+    def check(data_dir, policy, project):
+        inner = real(data_dir, policy, project)
+
+        def hook(candidate):
+            if candidate.request.node in codes:
+                raise ReleaseWithheld("Withheld by the release ledger: test. Try a broader question.", "block")
+            return inner(candidate)
+
+        return hook
+
+    monkeypatch.setattr(governed, "ledger_check", check)
+
+
+def test_a_withheld_node_reads_withheld_and_the_total_names_the_nodes_included(region_server, region_settings,
+                                                                                monkeypatch):
+    from phta.execution.network import region_stores
+
+    stores = region_stores(region_settings)
+    _withhold_at(monkeypatch, {stores[0].code})
+    with _client_as(region_server, region_settings, "researcher") as client:
+        page = _post_form(client, condition=str(HYPERTENSION), age_min="18")
+        token = csrf_token(client, "/feasibility")
+        api = client.post("/api/v1/feasibility", content=serial.to_json(build_cohort(HYPERTENSION)),
+                          headers={"X-CSRF-Token": token, "content-type": "application/json"})
+    text = html.unescape(page.text)
+    assert f"Total across 2 of 3 nodes ({stores[0].code} withheld" in " ".join(text.split())
+    assert re.search(rf"{re.escape(stores[0].name)}</th><td class=\"num\">withheld</td>", page.text)
+    assert "Try a broader question" in text
+    total = api.json()["total"]
+    assert total["nodes_withheld"] == [stores[0].code] and stores[0].code not in total["nodes_included"]
+    assert all(n["code"] != stores[0].code for n in api.json()["nodes"])  # never a 0 for it
+
+
+def test_when_every_node_is_withheld_the_page_says_so_and_shows_no_zero_and_no_empty_hash(
+        region_server, region_settings, monkeypatch):
+    from phta.execution.network import region_stores
+
+    _withhold_at(monkeypatch, {s.code for s in region_stores(region_settings)})
+    with _client_as(region_server, region_settings, "researcher") as client:
+        page = _post_form(client, condition=str(HYPERTENSION))
+        token = csrf_token(client, "/feasibility")
+        api = client.post("/api/v1/feasibility", content=serial.to_json(build_cohort(HYPERTENSION)),
+                          headers={"X-CSRF-Token": token, "content-type": "application/json"})
+    total = re.search(r'<strong id="network-total">([^<]+)</strong>', page.text).group(1)
+    assert total == "withheld" and "No node answered" in page.text and "not a count of zero" in page.text
+    assert "<code></code>" not in page.text and "Total across 0" not in page.text
+    payload = api.json()
+    assert payload["total"]["value"] is None and payload["total"]["nodes_included"] == []
+    assert payload["policy"]["sha256"] is None and "no node answered" in payload["policy"]["note"]

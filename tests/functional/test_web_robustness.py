@@ -29,7 +29,7 @@ def _person_in() -> str:
 
 BAD_QUERIES = [
     # (endpoint, body, status, words the message must contain: the place and the fault)
-    ("/api/v1/feasibility", _person_in(), 400, ["PersonIn.person_ids", "person"]),
+    ("/api/v1/feasibility", _person_in(), 400, ["PersonIn", "person"]),
     ("/api/v1/feasibility", PHTA_QUERY.replace(HYPERTENSION, "NaN"), 400,
      ["$.query.index_date.frame.concepts.items[0].concept_id", "NaN"]),
     ("/api/v1/feasibility", PHTA_QUERY.replace('"value":18', '"value":Infinity'), 400,

@@ -76,9 +76,17 @@ def _airlock_step(settings: Settings, console: Console) -> list[str]:
     from phta.execution.airlock_demo import seed_demo_airlock
 
     lines = seed_demo_airlock(open_database(settings), settings.disclosure_policy, settings.airlock_escalation_days)
-    # the release ledger has nothing to seed; say where it is, so a differencing refusal is no surprise
-    return [*lines, f"Release ledger: every feasibility or project release is checked for differencing at its "
-                    f"node ({settings.data_dir / 'ledgers'})"]
+    # the release ledger has nothing to seed; say where it is and what it does, so a repeated
+    # answer labelled "same as an earlier answer" is no surprise
+    return [*lines, f"Release ledger: every feasibility or project count is compared with earlier ones at its node "
+                    f"({settings.data_dir / 'ledgers'}); a near-identical population gets the earlier answer, "
+                    "labelled, so differences reveal nobody and nobody is refused"]
+
+
+def _library_step(settings: Settings, console: Console) -> list[str]:
+    from phta.catalogue.demo import seed_demo_library
+
+    return seed_demo_library(settings, open_database(settings))
 
 
 def _atlas_step(settings: Settings, console: Console) -> list[str]:
@@ -92,6 +100,12 @@ def _atlas_step(settings: Settings, console: Console) -> list[str]:
             "Concepts (no sign-in): /concepts searches the vocabulary (try 'diabtes type 2' or 'E11'); a concept's "
             "page shows its hierarchy and mapped codes, and the demo researcher can ask for its protected "
             "person count per node; /concept-sets builds, imports and exports concept sets"]
+
+
+def _beacon_step(settings: Settings, console: Console) -> list[str]:
+    """Nothing to seed (the Beacon reads the region's variant tables); say where it answers."""
+    return ["GA4GH Beacon v2: /api/beacon/v2/info; variant search at /beacon (a yes/no for the public, "
+            "protected counts by site when signed in); `phta beacon query --gene BRCA1` from the command line"]
 
 
 def _budget(settings: Settings) -> str:
@@ -120,6 +134,12 @@ def _audit_step(settings: Settings, console: Console) -> list[str]:
             "PHTA_AUDIT_ANCHOR_URL)"]
 
 
+def _network_step(settings: Settings, console: Console) -> list[str]:
+    from phta.cli.demo_network import enrol_demo_nodes
+
+    return enrol_demo_nodes(settings, console)
+
+
 DEMO_STEPS: list[DemoStep] = [
     _data_dir_step,
     _synthetic_region_step,
@@ -128,10 +148,13 @@ DEMO_STEPS: list[DemoStep] = [
     _demo_users_step,
     _airlock_step,
     _frontdoor_step,
+    _library_step,
     _atlas_step,
+    _beacon_step,
     _evaluation_step,
     _citizen_step,
     _audit_step,
+    _network_step,
 ]
 
 
@@ -161,9 +184,15 @@ def demo(
         return
     import uvicorn
 
+    from phta.cli.demo_network import start_agents, stop_agents
     from phta.web.app import create_app
     from phta.web.client_address import SERVER_OPTIONS
 
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=port or settings.port, **SERVER_OPTIONS
-    )
+    app = create_app(settings)  # migrates the store before the agents' first poll
+    agents = start_agents(settings, url.rstrip("/"))
+    try:
+        # a short graceful shutdown: the agents' long polls would otherwise hold Ctrl-C up to 20 s
+        uvicorn.run(app, host=settings.host, port=port or settings.port, timeout_graceful_shutdown=2,
+                    **SERVER_OPTIONS)
+    finally:  # Ctrl-C stops the hub, then every agent it started
+        stop_agents(agents)

@@ -10,14 +10,17 @@ import typer
 from phta import __version__
 from phta.cli import (
     audit,
+    beacon,
     cohort,
     concepts,
     demo,
     evaluate,
+    federation,
     frontdoor,
     ingest,
     optouts,
     outputs,
+    quality,
     serve,
     store,
     synth,
@@ -37,6 +40,7 @@ app.add_typer(outputs.app, name="outputs")
 app.add_typer(store.load_app, name="load")
 app.add_typer(store.app, name="store")
 assert ingest.load_app is store.load_app  # ingest adds its commands to the load and store groups
+app.add_typer(quality.app, name="quality")
 app.command("synth")(synth.synth)
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
@@ -45,6 +49,10 @@ app.add_typer(concepts.app, name="concepts")
 app.add_typer(optouts.app, name="optouts")
 app.add_typer(frontdoor.app, name="frontdoor")
 app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(federation.node_app, name="node")
+app.add_typer(federation.hub_app, name="hub")
+app.add_typer(federation.network_app, name="network")
+app.add_typer(beacon.app, name="beacon")
 
 
 @app.command("version")

@@ -59,7 +59,7 @@ def vocabulary_command() -> None:
         table.add_column(purpose, justify="center")
     for name, feature in FEATURES.items():
         table.add_row(f"{feature.title} ({name})", *("yes" if name in VOCABULARY[p] else "no" for p in VOCABULARY))
-    console.print(table)
+    Console().print(table)  # made now, so it takes the terminal's width at the time (COLUMNS)
 
 
 def register(cohort_app: typer.Typer) -> None:

@@ -39,6 +39,9 @@ class Population:
 
     label: str
     members: frozenset[str]  # membership digests
+    #: the population's cell key (its persons' record keys summed, mod 1), kept so a near-identical
+    #: population later gets THIS population's protected value (``ReleaseLedger.nearest``)
+    cell_key: float | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class StoredPopulation:
     project: str
     label: str
     members: frozenset[str]
+    cell_key: float | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ class InMemoryLedgerStorage:
 
     def add(self, release: Release) -> None:
         for p in release.populations:
-            self._rows.append(StoredPopulation(release.release_id, release.project, p.label, p.members))
+            self._rows.append(StoredPopulation(release.release_id, release.project, p.label, p.members, p.cell_key))
 
     def populations_sized(self, low: int, high: int) -> Iterator[StoredPopulation]:
         return (row for row in self._rows if low <= len(row.members) <= high)
@@ -119,6 +123,9 @@ class SqliteLedgerStorage:
                 CREATE INDEX IF NOT EXISTS member_population ON member(population_id);
                 """
             )
+            columns = {row[1] for row in db.execute("PRAGMA table_info(population)")}
+            if "cell_key" not in columns:  # a ledger file from before populations kept their cell key
+                db.execute("ALTER TABLE population ADD COLUMN cell_key REAL")
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path)
@@ -127,8 +134,8 @@ class SqliteLedgerStorage:
         with self._connect() as db:
             for p in release.populations:
                 cursor = db.execute(
-                    "INSERT INTO population (release_id, project, label, size) VALUES (?, ?, ?, ?)",
-                    (release.release_id, release.project, p.label, len(p.members)),
+                    "INSERT INTO population (release_id, project, label, size, cell_key) VALUES (?, ?, ?, ?, ?)",
+                    (release.release_id, release.project, p.label, len(p.members), p.cell_key),
                 )
                 db.executemany(
                     "INSERT INTO member (population_id, digest) VALUES (?, ?)",
@@ -138,12 +145,12 @@ class SqliteLedgerStorage:
     def populations_sized(self, low: int, high: int) -> Iterator[StoredPopulation]:
         with self._connect() as db:
             rows = db.execute(
-                "SELECT id, release_id, project, label FROM population WHERE size BETWEEN ? AND ? ORDER BY id",
-                (low, high),
+                "SELECT id, release_id, project, label, cell_key FROM population WHERE size BETWEEN ? AND ? "
+                "ORDER BY id", (low, high),
             ).fetchall()
-            for pid, release_id, project, label in rows:
+            for pid, release_id, project, label, key in rows:
                 digests = db.execute("SELECT digest FROM member WHERE population_id = ?", (pid,)).fetchall()
-                yield StoredPopulation(release_id, project, label, frozenset(d for (d,) in digests))
+                yield StoredPopulation(release_id, project, label, frozenset(d for (d,) in digests), key)
 
 
 class ReleaseLedger:
@@ -190,6 +197,12 @@ class ReleaseLedger:
             outcome = "review" if findings else "release"
         return Verdict(outcome, tuple(findings), tuple(notes))
 
+    def nearest(self, members: frozenset[str]) -> StoredPopulation | None:
+        """The released population closest to ``members`` within threshold-1 persons of it."""
+        t = self.policy.threshold
+        size = len(members)
+        return nearest_population(members, list(self.storage.populations_sized(max(0, size - t + 1), size + t - 1)), t)
+
     def record(self, release: Release) -> Verdict:
         """Check, and record the release when it may go (after review, call ``force_record``)."""
         verdict = self.check(release)
@@ -200,6 +213,24 @@ class ReleaseLedger:
     def force_record(self, release: Release) -> None:
         """Record a release a reviewer approved despite findings."""
         self.storage.add(release)
+
+
+def nearest_population(members: frozenset[str], candidates: list[StoredPopulation],
+                       threshold: int) -> StoredPopulation | None:
+    """Among ``candidates``, the population closest to ``members`` of those within threshold-1
+    persons of it (the same persons included), the earliest on a tie; ``None`` when there is none.
+
+    The execution path answers a near-identical population with that population's protected
+    value, so the two answers are equal and their difference says nothing."""
+    size = len(members)
+    best: tuple[int, StoredPopulation] | None = None
+    for other in candidates:
+        if abs(len(other.members) - size) >= threshold:
+            continue
+        difference = len(members ^ other.members)
+        if difference < threshold and (best is None or difference < best[0]):
+            best = (difference, other)
+    return None if best is None else best[1]
 
 
 def _compare(population: Population, other: StoredPopulation, threshold: int) -> Finding | None:

@@ -32,7 +32,7 @@ GEOMETRY = {"x", "y", "x1", "x2", "y1", "y2", "cx", "cy", "r", "rx", "ry", "d", 
 PAINT = {"fill", "stroke", "stroke-width", "stroke-dasharray", "stroke-linecap", "stroke-linejoin",
          "fill-opacity", "stroke-opacity", "opacity", "font-family", "font-size", "font-weight", "font-style",
          "text-anchor", "dominant-baseline", "style", "class"}
-HTML_ATTRIBUTES = {"*": {"class", "style", "lang"}, "a": {"href"}, "th": {"scope", "colspan", "rowspan"},
+HTML_ATTRIBUTES = {"*": {"class", "style", "lang", "id"}, "a": {"href"}, "th": {"scope", "colspan", "rowspan"},
                    "table": {"border", "cellpadding", "cellspacing"},  # as pandas' to_html writes them
                    "td": {"colspan", "rowspan"}, "col": {"span"}, "colgroup": {"span"}, "html": {"lang"}}
 SVG_ATTRIBUTES = {"svg": {"xmlns", "width", "height", "viewBox", "role", "aria-label", "version", *PAINT},
@@ -42,6 +42,12 @@ STYLE_PROPERTIES = {"color", "background-color", "fill", "stroke", "stroke-width
                     "border-collapse", "border-color", "border-style", "border-width", "padding", "margin",
                     "width", "height", "opacity", "fill-opacity", "stroke-opacity"}
 WRAPPERS = {"html", "head", "body", "tbody"}
+# <meta charset="utf-8"> alone declares the encoding and can carry nothing else; any other
+# <meta> (content=, http-equiv=, a charset that is not a plain label) is still refused
+# an id (a report's section anchors) may be lower-case words only: no digits, so it cannot carry
+# a date, an id number or a count
+WORDS_ID = re.compile(r"^[a-z]{1,20}(-[a-z]{1,20}){0,4}$")
+CHARSET_LABEL = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 XML_DECLARATION = re.compile(r"^\s*<\?xml\s+version=\"1\.[01]\"(\s+encoding=\"[A-Za-z0-9_-]+\")?\s*\?>", re.I)
 # hiding: a value at which the text is not seen (opacity near 0, a font too small to read)
 FADE = {"opacity", "fill-opacity", "stroke-opacity"}
@@ -59,6 +65,8 @@ def sanitise(text: str, kind: str) -> str:
     def only_listed(tag: str, attribute: str, value: str) -> str | None:
         # ammonia adds title= and lang= to every element by default; only the list counts here
         listed = {a.lower() for a in allowed.get(tag, set()) | allowed.get("*", set())}
+        if attribute.lower() == "id" and not WORDS_ID.match(value):
+            return None
         return value if attribute.lower() in listed else None
 
     return nh3.clean(
@@ -125,6 +133,19 @@ class _Events(HTMLParser):
     unknown_decl = handle_decl
 
 
+def _bare(event: tuple[str, tuple, str]) -> bool:
+    """A wrapper element the sanitiser may drop without losing anything: no attribute but lang
+    (``<body title="...">`` or ``<html data-x="...">`` would carry data the comparison must see)."""
+    return event[0] == "end" or all(name == "lang" for name, _ in event[1][1])
+
+
+def _charset_only(event: tuple[str, tuple, str]) -> bool:
+    if event[0] != "start" or event[1][0] != "meta":
+        return False
+    attributes = event[1][1]
+    return len(attributes) == 1 and attributes[0][0] == "charset" and bool(CHARSET_LABEL.match(attributes[0][1]))
+
+
 def _events(text: str) -> list[tuple[str, tuple, str]]:
     parser = _Events()
     parser.feed(text)
@@ -133,7 +154,8 @@ def _events(text: str) -> list[tuple[str, tuple, str]]:
     # wrappers and its doctype, and adds the <tbody> an HTML parser implies; none carries content.
     # A void element written <br/> in one and <br> in the other is the same markup.
     return [e for e in parser.events
-            if not (e[0] in ("start", "end") and e[1][0] in WRAPPERS)
+            if not (e[0] in ("start", "end") and e[1][0] in WRAPPERS and _bare(e))
+            and not _charset_only(e)
             and not (e[0] == "declaration" and e[1][0].strip().lower() == "doctype html")
             and not (e[0] == "end" and e[1][0] in ("br", "hr", "col"))]
 

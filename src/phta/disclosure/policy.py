@@ -61,6 +61,12 @@ class Policy:
     #: the same population released this many times before is sent to review (averaging pattern)
     repeat_limit: int = 5
 
+    @property
+    def small_counts_alike(self) -> bool:
+        """True when a zero is reported exactly like 1..threshold-1 ("< threshold"): the policies
+        of the researcher-facing standing purposes, where no answer may say "nobody"."""
+        return self.zeros == "suppress"
+
     def __post_init__(self) -> None:
         def whole(v: Any) -> bool:
             return isinstance(v, int) and not isinstance(v, bool)
@@ -123,10 +129,11 @@ BUILT_INS: dict[str, Policy] = {
     # the policies governance names for each purpose (phta.governance.purposes)
     "project": Policy(name="project"),
     # interactive counts anyone registered can repeat and rephrase: noise fixed by the persons
-    # (cell key) and coarser rounding, so neither averaging nor differencing pays
-    "feasibility": Policy(name="feasibility", rounding_base=10, perturbation="cell_key"),
-    "public": Policy(name="public", rounding_base=10, perturbation="cell_key"),
-    "beacon": Policy(name="beacon"),
+    # (cell key) and coarser rounding, so neither averaging nor differencing pays; a zero is
+    # hidden exactly like 1..threshold-1 (zeros: suppress), so no answer says "nobody has it"
+    "feasibility": Policy(name="feasibility", rounding_base=10, perturbation="cell_key", zeros="suppress"),
+    "public": Policy(name="public", rounding_base=10, perturbation="cell_key", zeros="suppress"),
+    "beacon": Policy(name="beacon", zeros="suppress"),
     # the controller's own staff checking their own node: small numbers still hidden on pages
     "custodian": Policy(name="custodian", rounding="none", secondary_suppression=False),
 }

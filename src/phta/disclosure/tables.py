@@ -80,14 +80,12 @@ def protect_frequency(table: FrequencyTable, policy: Policy, ptable: PTable | No
         if cell in known:
             decisions.append(Decision(label, "structural_zero", {}, "publish",
                                       "a structural zero (an impossible combination) is public knowledge"))
-        elif count == 0:
-            outcome = "suppress" if policy.zeros == "suppress" else "publish"
-            decisions.append(Decision(label, "zeros", {"zeros": policy.zeros}, outcome,
-                                      "a zero is published (policy allows sampling zeros)" if outcome == "publish"
-                                      else "a zero can reveal that nobody in a group has an attribute; policy suppresses zeros"))
-            if outcome == "suppress":
-                primary.add(cell)
+        elif count == 0 and policy.zeros == "allow":
+            decisions.append(Decision(label, "zeros", {"zeros": policy.zeros}, "publish",
+                                      "a zero is published (policy allows sampling zeros)"))
         elif count < t:
+            # With zeros suppressed a zero gets the very same decision as 1..t-1 (rule, words and
+            # reasons): a different rule name would itself say "nobody" (an existence flag).
             decisions.append(Decision(label, "threshold", {"threshold": t}, "suppress",
                                       f"fewer than {t} persons: too few to publish"))
             primary.add(cell)

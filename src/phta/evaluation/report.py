@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +30,27 @@ class Report:
     json: str
     pdf: bytes
 
+    @property
+    def html_for_release(self) -> str:
+        """The HTML report as it can leave through the airlock: the same text and tables, each
+        inline figure replaced by a note. The airlock's allow-list refuses inline SVG (a plotting
+        library's SVG carries metadata, definitions and styles that could hide data); figures
+        leave, if needed, as PNG files that a checker reviews."""
+        return _INLINE_SVG.sub('<p class="figure-note">[figure: shown in the trusted environment; '
+                               'released separately as a PNG if requested]</p>', self.html)
+
     def write(self, directory: Path, stem: str = "evaluation-report") -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
-        paths = [directory / f"{stem}.html", directory / f"{stem}.json", directory / f"{stem}.pdf"]
+        paths = [directory / f"{stem}.html", directory / f"{stem}.json", directory / f"{stem}.pdf",
+                 directory / f"{stem}.release.html"]
         paths[0].write_text(self.html, encoding="utf-8")
         paths[1].write_text(self.json, encoding="utf-8")
         paths[2].write_bytes(self.pdf)
+        paths[3].write_text(self.html_for_release, encoding="utf-8")
         return paths
+
+
+_INLINE_SVG = re.compile(r"<svg\b.*?</svg>", re.S | re.I)
 
 
 def _pct(x: float) -> str:

@@ -22,7 +22,7 @@ VOCABULARY_REFUSED_ACTION = "query.vocabulary_refused"
 
 
 def admit_network_request(settings: Settings, database: Database, principal: Principal | None, purpose: str,
-                          query: Node) -> None:
+                          query: Node, *, actor: str | None = None) -> None:
     """Raise VocabularyRefused (audited) or BudgetExhausted (audited); else charge one unit.
 
     A principal governance refuses the purpose is not charged: the first node refuses them with
@@ -30,10 +30,10 @@ def admit_network_request(settings: Settings, database: Database, principal: Pri
     try:
         check_vocabulary(query, purpose)
     except VocabularyRefused as refused:
-        record_event(database, actor=actor_of(principal), action=VOCABULARY_REFUSED_ACTION,
+        record_event(database, actor=actor or actor_of(principal), action=VOCABULARY_REFUSED_ACTION,
                      target=f"purpose:{purpose}",
                      details={"purpose": purpose, "feature": refused.use.feature, "query_node": refused.use.node,
                               "path": refused.use.path})
         raise
     if is_use_allowed(principal, purpose, database=database).allowed:
-        charge_query(settings, database, principal, purpose)
+        charge_query(settings, database, principal, purpose, actor=actor)

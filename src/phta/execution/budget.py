@@ -74,11 +74,13 @@ def _today(now: dt.datetime | None) -> dt.date:
 
 
 def charge_query(settings: Settings, database: Database, principal: Principal | None, purpose: str,
-                 *, now: dt.datetime | None = None) -> BudgetStatus:
-    """Take one unit of today's budget for ``purpose``, or raise BudgetExhausted (audited)."""
+                 *, now: dt.datetime | None = None, actor: str | None = None) -> BudgetStatus:
+    """Take one unit of today's budget for ``purpose``, or raise BudgetExhausted (audited).
+    ``actor`` names whose budget it is when there is no principal (the public Beacon counts
+    anonymous callers per client address, so one caller cannot use up everyone's budget)."""
     limit = settings.query_budget_for(purpose)
     day = _today(now)
-    actor = actor_of(principal)
+    actor = actor or actor_of(principal)
     if limit is None:
         return BudgetStatus(purpose, None, 0, day)
     taken = _take(database, actor, purpose, day.isoformat(), limit)

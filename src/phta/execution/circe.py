@@ -15,13 +15,26 @@ results is refused rather than passed through (fail safe).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, replace
 
+import sqlglot.expressions as exp
+
 from phta.cdm.record_keys import has_record_keys
+from phta.disclosure.results import TOTAL
 from phta.engines import duckdb as duckdb_engine
-from phta.execution.circe_results import CirceResult, InclusionStats, ProtectedCirceResult, RuleStat
+from phta.execution.circe_disclosure import MAX_TABLE_RULES
+from phta.execution.circe_results import (
+    MET,
+    NOT_MET,
+    CirceResult,
+    InclusionStats,
+    ProtectedCirceResult,
+    RuleStat,
+)
 from phta.execution.path import KEY_RESOLUTION
 from phta.execution.policy import (
+    TOTAL_CELL,
     AuditEvent,
     ExecutionPolicy,
     PersonsExcluded,
@@ -30,11 +43,12 @@ from phta.execution.policy import (
     no_disclosure_policy,
 )
 from phta.execution.request import ExecutionContext, Purpose
+from phta.execution.universe import node_universe
 from phta.query import serial
 from phta.query.circe.cell_keys import mask_key_sums, person_key_sum
 from phta.query.circe.compiler import compile_circe
 from phta.query.circe.negative_controls import NegativeControlOutcome, compile_negative_control
-from phta.query.compiler import python_value
+from phta.query.compiler import Statement, python_value
 from phta.query.ir_circe import CirceCohort
 from phta.query.restrict import exclude_persons
 from phta.query.vocabulary_check import check_vocabulary
@@ -118,12 +132,13 @@ def execute_circe(request: CirceRequest, context: ExecutionContext,
     keyed = has_record_keys(request.store)
     # With record keys, the by-person masks come with each mask's key sum (rows: mask, n, key_sum).
     by_person_statement = mask_key_sums(compiled.masks_by_person) if keyed else compiled.masks_by_person
-    statements = [compiled.cohort, compiled.masks_by_event, by_person_statement, compiled.eras_before_window]
+    statements = [compiled.cohort, compiled.masks_by_event, by_person_statement, compiled.eras_before_window,
+                  person_masks(compiled.masks_by_person)]
     if keyed:
         statements.append(person_key_sum(compiled.cohort))
     # Opt-outs: every person-keyed table every statement reads loses the excluded persons.
     runnable = [(s.sql(), s.params) for s in (exclude_persons(s, excluded) for s in statements)]
-    cohort, by_event, by_person, before, *person_key = duckdb_engine.run(request.store.db_path, runnable)
+    cohort, by_event, by_person, before, masks_of, *person_key = duckdb_engine.run(request.store.db_path, runnable)
     episodes = tuple((int(r[0]), python_value("date", r[1]), python_value("date", r[2])) for r in cohort.rows)
     persons = len({e[0] for e in episodes})
     result = CirceResult(
@@ -138,8 +153,15 @@ def execute_circe(request: CirceRequest, context: ExecutionContext,
         mask_keys=tuple((int(r[0]), _key(r[2])) for r in by_person.rows) if keyed else None,
     )
     # the release ledger (differencing against earlier releases), as for PHTA cohorts
-    record_release = check_release(
-        policy, ReleaseCandidate(request, query_hash, frozenset(e[0] for e in episodes)), audit)  # type: ignore[arg-type]
+    names = compiled.rule_names
+    keys = {TOTAL_CELL: result.person_key} if result.person_key is not None else {}
+    candidate = ReleaseCandidate(
+        request, query_hash, frozenset(e[0] for e in episodes),  # type: ignore[arg-type]
+        cells=inclusion_populations([(int(r[0]), int(r[1])) for r in masks_of.rows], len(names))
+        if 0 < len(names) <= MAX_TABLE_RULES else (),
+        keys=keys, universe=lambda: node_universe(request.store, excluded))
+    record_release = check_release(policy, candidate, audit)
+    result = replace(result, reused=tuple(getattr(record_release, "reused", {}).items()))
     try:
         protected = _disclose(policy, result, request)
     except Exception:
@@ -148,6 +170,33 @@ def execute_circe(request: CirceRequest, context: ExecutionContext,
     record_release()
     audit("completed")
     return protected
+
+
+def person_masks(masks: Statement) -> Statement:
+    """Rows (person_id, inclusion_rule_mask): each person's best-event mask, from the by-person
+    masks statement's own subquery, so the release ledger can compare the inclusion table's cells
+    (the persons stay at the node)."""
+    tree = masks.tree.copy()
+    source = tree.args.get("from") or tree.args.get("from_")
+    alias = source.this.alias_or_name
+    select = exp.select(exp.column("person_id", alias), exp.column("inclusion_rule_mask", alias)).from_(source.this)
+    if tree.args.get("with_") is not None:
+        select.set("with_", tree.args["with_"])
+    return replace(masks, tree=select)
+
+
+def inclusion_populations(rows: list[tuple[int, int]], rules: int
+                          ) -> tuple[tuple[tuple[str, ...], frozenset[int]], ...]:
+    """The persons of every cell and margin of the inclusion table
+    (:func:`phta.execution.circe_disclosure.inclusion_table`): per axis ``met``, ``not met`` or
+    summed over (``Total``), labelled as the protected table labels them."""
+    cells = []
+    for levels in itertools.product((MET, NOT_MET, TOTAL), repeat=rules):
+        ids = frozenset(person for person, mask in rows
+                        if all(level == TOTAL or (level == MET) == bool(mask >> i & 1)
+                               for i, level in enumerate(levels)))
+        cells.append((levels, ids))
+    return tuple(cells)
 
 
 def _key(key_sum) -> float:

@@ -24,6 +24,8 @@ import itertools
 from phta.disclosure import Policy, check
 from phta.disclosure.results import Dimension, FrequencyTable
 from phta.execution.circe_results import MET, NOT_MET, CirceResult, ProtectedCirceResult
+from phta.execution.policy import TOTAL_CELL
+from phta.execution.release_values import reuse_cell, reuse_cells
 
 MAX_TABLE_RULES = 6
 
@@ -61,6 +63,7 @@ def protect_circe(result: CirceResult, policy: Policy) -> ProtectedCirceResult:
         title="persons", cell_keys=(result.person_key,) if perturbs and result.person_key is not None else None,
     )
     names = tuple(r.rule for r in result.by_person.rules)
+    reused = dict(result.reused)
     withheld = list(WITHHELD_ALWAYS)
     inclusion = None
     if len(names) > MAX_TABLE_RULES:
@@ -68,10 +71,11 @@ def protect_circe(result: CirceResult, policy: Policy) -> ProtectedCirceResult:
                         "whose combinations disclosure control can audit")
     elif names:
         with_keys = perturbs and result.mask_keys is not None
-        inclusion = check(inclusion_table(result, with_keys=with_keys), policy)
+        inclusion = reuse_cells(check(inclusion_table(result, with_keys=with_keys), policy), reused, policy)
     return ProtectedCirceResult(
         query_hash=result.query_hash, node=result.node, purpose=result.purpose,
-        persons=check(total, policy).cells[0], inclusion=inclusion, rule_names=names,
+        persons=reuse_cell(check(total, policy).cells[0], reused.get(TOTAL_CELL), policy),
+        inclusion=inclusion, rule_names=names,
         disclosure=f"{policy.name} (sha256 {policy.sha256})", policy_name=policy.name,
         policy_sha256=policy.sha256, threshold=policy.threshold, opt_outs=result.opt_outs,
         withheld=tuple(withheld),

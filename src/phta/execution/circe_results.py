@@ -52,6 +52,9 @@ class CirceResult:
     #: for the cohort, and one per by-person inclusion mask. Dropped by the disclosure hook.
     person_key: float | None = None
     mask_keys: tuple[tuple[int, float], ...] | None = None
+    #: cells the release ledger answers with an earlier population's value: (cell labels,
+    #: phta.execution.policy.Reuse) pairs, ("*",) for the persons. Dropped by the disclosure hook.
+    reused: tuple = ()
 
 
 @dataclass(frozen=True)

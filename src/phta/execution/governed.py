@@ -39,7 +39,8 @@ from phta.execution.circe_results import CirceResult, ProtectedCirceResult
 from phta.execution.ledger import ledger_check
 from phta.execution.optouts import policy_for
 from phta.execution.path import execute
-from phta.execution.policy import ExecutionPolicy, NotAuthorised, no_release_ledger
+from phta.execution.policy import TOTAL_CELL, ExecutionPolicy, NotAuthorised, no_release_ledger
+from phta.execution.release_values import reference_levels, reuse_cell, reuse_cells
 from phta.execution.request import ExecutionContext, ExecutionRequest, Purpose
 from phta.execution.results import CohortResult
 from phta.governance import UseDecision, is_use_allowed
@@ -66,6 +67,9 @@ class ProtectedCohortResult(CohortResult):
     policy_sha256: str = ""
     threshold: int = 0  # the policy's threshold, so a page can say "suppressed (<10)"
     legal_basis: str = ""
+    #: zeros are reported like 1..threshold-1 (a standing purpose): a level this node does not
+    #: list is shown as suppressed, never as 0
+    zeros_hidden: bool = False
 
     def table(self, stratum: str) -> ProtectedOutput | None:
         return dict(self.tables).get(stratum)
@@ -77,33 +81,46 @@ def purpose_named(name: str) -> Purpose:
     return Purpose(name, f"governance purpose {name!r}", record_level_allowed=name == "custodian_quality")
 
 
-def protect(result: CohortResult, policy: Policy) -> ProtectedCohortResult:
-    """Apply ``policy`` to the cohort's total and each stratum; raw counts do not survive."""
+def protect(result: CohortResult, policy: Policy, cohort: ir.Cohort | None = None) -> ProtectedCohortResult:
+    """Apply ``policy`` to the cohort's total and each stratum; raw counts do not survive.
+
+    Under a policy where small counts look alike (the researcher-facing standing purposes), a
+    population under the threshold publishes its total as suppressed and no strata at all, and
+    each stratum lists the same levels whoever is in it (``reference_levels``), an empty one
+    suppressed like 1..threshold-1: neither the shape nor a label says "nobody". Cells the
+    release ledger matched with an earlier population get that population's protected value
+    (``phta.execution.release_values``)."""
     perturbs = policy.perturbation == "cell_key"
+    reused = dict(result.reused)
     total_key = result.cell_key("*", "")
     total_table = FrequencyTable(
         dimensions=(Dimension(TOTAL_DIMENSION, (TOTAL_LEVEL,)),), counts=(result.population_count,),
         publish_margins=False, title="total",
         cell_keys=(total_key,) if perturbs and total_key is not None else None,
     )
-    total = check(total_table, policy).cells[0]
+    total = reuse_cell(check(total_table, policy).cells[0], reused.get(TOTAL_CELL), policy)
     tables = []
-    for stratum in dict.fromkeys(s.stratum for s in result.strata):
+    hide_strata = policy.small_counts_alike and result.population_count < policy.threshold
+    for stratum in () if hide_strata else dict.fromkeys(s.stratum for s in result.strata):
         counts = result.strata_of(stratum)
+        if policy.small_counts_alike:
+            counts = {**dict.fromkeys(reference_levels(stratum, cohort), 0), **counts}
         levels = tuple(counts)
-        keys = tuple(result.cell_key(stratum, level) for level in levels)
+        keys = tuple(result.cell_key(stratum, level) if level in result.strata_of(stratum) else 0.0
+                     for level in levels)
         table = FrequencyTable(
             dimensions=(Dimension(stratum, levels),), counts=tuple(counts[v] for v in levels), title=stratum,
             cell_keys=keys if perturbs and all(k is not None for k in keys) else None,
         )
-        tables.append((stratum, check(table, policy)))
+        mine = {(cell[1],): r for cell, r in reused.items() if len(cell) == 2 and cell[0] == stratum}
+        tables.append((stratum, reuse_cells(check(table, policy), mine, policy, margin=total)))
     return ProtectedCohortResult(
         query_hash=result.query_hash, node=result.node, purpose=result.purpose, opt_outs=result.opt_outs,
         population_count=0 if total.suppressed else int(total.value or 0),
         attrition=(), strata=(), membership=None, cell_keys=None,
         disclosure=f"{policy.name} (sha256 {policy.sha256})",
         total=total, tables=tuple(tables), policy_name=policy.name, policy_sha256=policy.sha256,
-        threshold=policy.threshold,
+        threshold=policy.threshold, zeros_hidden=policy.small_counts_alike,
     )
 
 
@@ -138,7 +155,7 @@ def governed_policy(settings: Settings, principal: Principal | None, purpose: st
         assert disclosure_policy is not None  # authorise refused otherwise
         if isinstance(result, CirceResult):  # an ATLAS cohort (phta.execution.circe): same policy object
             return replace(protect_circe(result, disclosure_policy), legal_basis=decision.legal_basis or "")  # type: ignore[return-value]
-        return replace(protect(result, disclosure_policy), legal_basis=decision.legal_basis or "")
+        return replace(protect(result, disclosure_policy, request.query), legal_basis=decision.legal_basis or "")
 
     details = {"disclosure_policy": disclosure_policy.name, "policy_sha256": disclosure_policy.sha256} \
         if disclosure_policy is not None else {"reason": decision.reason}

@@ -31,11 +31,13 @@ from phta.disclosure.ledger import (
     Release,
     ReleaseLedger,
     SqliteLedgerStorage,
+    StoredPopulation,
     Verdict,
     member_digest,
+    nearest_population,
 )
 from phta.disclosure.policy import Policy
-from phta.execution.policy import ReleaseCandidate, ReleaseWithheld
+from phta.execution.policy import TOTAL_CELL, ReleaseCandidate, ReleasePlan, ReleaseWithheld, Reuse
 from phta.node_names import node_key
 from phta.store.keyfiles import keys_dir, load_or_create_key
 
@@ -82,8 +84,13 @@ def population_digests(person_ids, key: bytes) -> frozenset[str]:
     return frozenset(member_digest(f"person_id:{pid}", key) for pid in person_ids)
 
 
-def withheld_reason(verdict: Verdict, policy: Policy) -> str:
-    """Why a release was withheld, in words that reveal no count and no other project."""
+def withheld_reason(verdict: Verdict | None, policy: Policy) -> str:
+    """Why a release was withheld, in words that reveal no count and no other project, with what
+    to try next."""
+    if verdict is None:
+        return ("Withheld by the release ledger: a population within the threshold of this one was released "
+                "at this node before the ledger kept the values it needs to answer it again. Try a broader "
+                "or a different question (for example a wider age range, or without one of the rules).")
     if any(f.kind == "differencing" for f in verdict.findings):
         what = (f"this cohort's population differs from a population already released at this node (by this "
                 f"or another project) by fewer than {policy.threshold} persons; publishing both would let "
@@ -109,44 +116,105 @@ def _nothing() -> None:
     return None
 
 
-def ledger_check(data_dir: Path, policy: Policy, project: str) -> Callable[[ReleaseCandidate], Callable[[], None]]:
-    """The ``release_check`` hook for releases under ``policy`` on behalf of ``project``."""
+def cell_label(cell: tuple[str, ...]) -> str:
+    return "cohort" if cell == TOTAL_CELL else " / ".join(cell)
 
-    def check(candidate: ReleaseCandidate) -> Callable[[], None]:
-        if len(candidate.person_ids) < policy.threshold:
-            return _nothing  # every cell is suppressed: nothing about these persons leaves
-        ledger = node_ledger(data_dir, candidate.request.node, policy)
-        release = _release(candidate, project, data_dir)
-        verdict = ledger.check(release)
-        if verdict.flagged:
-            raise ReleaseWithheld(withheld_reason(verdict, policy), verdict.outcome)
-        if verdict.notes:
-            return _nothing  # the same persons as an earlier release: a repeat, not a new release
-        return lambda: ledger.storage.add(release)
+
+def plan_release(candidate: ReleaseCandidate, ledger: ReleaseLedger, key: bytes, *, project: str
+                 ) -> tuple[dict[tuple[str, ...], Reuse], list[Population]]:
+    """Decide, cell by cell, what each published count describes (docs/disclosure-control.md,
+    "Query-set restriction and the ledger"):
+
+    * fewer than the threshold: nothing to decide (every such cell is suppressed);
+    * within the threshold of the node's whole population (a complement): the whole
+      population's value;
+    * within the threshold of a population released before at this node, or of an earlier cell of
+      this release (the same persons included): THAT population's value;
+    * otherwise a new population, recorded once the result has passed disclosure control.
+
+    So every published count is the protected value of a recorded population, and recorded
+    populations lie at least the threshold apart: no two answers differ by a few persons."""
+    t = ledger.policy.threshold
+    populations = [(cell, ids) for cell, ids in candidate.populations() if len(ids) >= t]
+    if not populations:
+        return {}, []
+    universe = candidate.universe() if candidate.universe is not None else None
+    sizes = [len(ids) for _, ids in populations]
+    earlier = list(ledger.storage.populations_sized(max(0, min(sizes) - t + 1), max(sizes) + t - 1))
+    reused: dict[tuple[str, ...], Reuse] = {}
+    fresh: list[StoredPopulation] = []
+    for cell, ids in populations:
+        if universe is not None and universe.size - len(ids) < t:
+            reused[cell] = Reuse(universe.size, universe.cell_key, "node")
+            continue
+        digests = population_digests(ids, key)
+        near = nearest_population(digests, [*earlier, *fresh], t)
+        if near is None:
+            fresh.append(StoredPopulation("", project, cell_label(cell), digests, candidate.keys.get(cell)))
+        elif near.cell_key is None and ledger.policy.perturbation == "cell_key":
+            # recorded before populations kept their cell key: its value cannot be recomputed
+            raise ReleaseWithheld(withheld_reason(None, ledger.policy), "block")
+        else:
+            reused[cell] = Reuse(len(near.members), near.cell_key, "earlier")
+    return reused, [Population(p.label, p.members, p.cell_key) for p in fresh]
+
+
+def ledger_check(data_dir: Path, policy: Policy, project: str) -> Callable[[ReleaseCandidate], ReleasePlan]:
+    """The ``release_check`` hook for releases under ``policy`` on behalf of ``project``: never
+    withholds a near-identical population (it gets the earlier answer), records new ones."""
+
+    def check(candidate: ReleaseCandidate) -> ReleasePlan:
+        node = candidate.request.node
+        ledger = node_ledger(data_dir, node, policy)
+        reused, fresh = plan_release(candidate, ledger, ledger_key(data_dir, node), project=project)
+        if not fresh:
+            return ReleasePlan(reused, _nothing)
+        release = Release(f"{candidate.query_hash[:16]}-{uuid.uuid4().hex[:8]}", project,
+                          candidate.request.purpose.code, tuple(fresh))
+        return ReleasePlan(reused, lambda: ledger.storage.add(release))
 
     return check
 
 
 def ledger_preview(data_dir: Path, policy: Policy, said: list[str]) -> Callable[[ReleaseCandidate], Callable[[], None]]:
     """A read-only ``release_check`` for a custodian's preview of what the network would get: it
-    appends to ``said`` what the ledger would decide, never withholds (the custodian sees their
-    own data anyway) and never records (a preview is not a release)."""
+    appends to ``said`` what the ledger would decide, never changes the custodian's own counts
+    (they see their own data anyway) and never records (a preview is not a release)."""
 
     def check(candidate: ReleaseCandidate) -> Callable[[], None]:
         node = candidate.request.node
         if len(candidate.person_ids) < policy.threshold:
             said.append(f"fewer than {policy.threshold} persons: every cell would be suppressed, nothing recorded")
-        elif not ledger_path(data_dir, node).exists():
-            said.append(f"no release recorded at node {node!r} yet: the network would release this")
+            return _nothing
+        try:
+            reused, _ = plan_release(candidate, ReleaseLedger(_ReadOnly(ledger_path(data_dir, node)), policy),
+                                         ledger_key(data_dir, node), project="preview")
+        except ReleaseWithheld as withheld:
+            said.append(str(withheld))
+            return _nothing
+        if TOTAL_CELL in reused:
+            said.append("the network would answer with the value of an earlier answer for the same or a "
+                        f"near-identical population (within {policy.threshold} persons), not a new count")
         else:
-            verdict = node_ledger(data_dir, node, policy).check(_release(candidate, "preview", data_dir))
-            if verdict.flagged:
-                said.append(withheld_reason(verdict, policy))
-            elif verdict.notes:
-                said.append("the same persons as an earlier release: a repeat, released and not recorded again")
-            else:
-                said.append(f"no earlier release at node {node!r} is within {policy.threshold} persons of this "
-                            "one: the network would release it")
+            said.append(f"no earlier release at node {node!r} is within {policy.threshold} persons of this "
+                        "one: the network would release it")
+        if len(reused) - (TOTAL_CELL in reused):
+            said.append(f"{len(reused) - (TOTAL_CELL in reused)} other cell(s) would repeat an earlier answer")
         return _nothing
 
     return check
+
+
+class _ReadOnly:
+    """A node's ledger read without creating it (a preview records nothing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def add(self, release: Release) -> None:  # pragma: no cover - a preview never records
+        raise AssertionError("a preview never records a release")
+
+    def populations_sized(self, low: int, high: int):
+        if not self.path.exists():
+            return iter(())
+        return SqliteLedgerStorage(self.path).populations_sized(low, high)

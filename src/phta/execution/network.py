@@ -47,11 +47,51 @@ class NodeStore:
 class NetworkCell:
     value: int  # sum of the published values of the nodes that published this cell
     suppressed_at: tuple[str, ...] = ()  # node codes where the cell was suppressed
+    #: of those, the nodes where it was hidden only to protect another cell (secondary suppression)
+    hidden_at: tuple[str, ...] = ()
+    #: node codes whose value repeats an earlier answer for the same or a near-identical population
+    reused_at: tuple[str, ...] = ()
+    published_at: tuple[str, ...] = ()  # node codes that published a value for the cell
 
     @property
     def suppressed(self) -> bool:
         """True when no node published the cell (there is no sum to show)."""
-        return self.value == 0 and bool(self.suppressed_at)
+        return not self.published_at and bool(self.suppressed_at)
+
+
+def is_primary(cell) -> bool:
+    """A suppressed cell hidden for its own small count (not only to protect another cell)."""
+    return cell.suppressed and ("secondary" not in cell.reasons or bool({"threshold", "zeros"} & set(cell.reasons)))
+
+
+def published_json(cell) -> dict:
+    """One node's published cell in JSON: the same fields whatever it holds, so the shape of the
+    answer never tells a hidden zero from a hidden 1..9."""
+    return {"value": None if cell is None or cell.suppressed else cell.value,
+            "suppressed": cell is None or cell.suppressed,
+            "hidden_to_protect_another_cell": bool(cell is not None and cell.suppressed and not is_primary(cell)),
+            "same_as_earlier": bool(cell is not None and not cell.suppressed and reused(cell))}
+
+
+def reused(cell) -> bool:
+    return bool({"same_as_earlier", "same_as_node"} & set(cell.reasons))
+
+
+def combine(cells) -> NetworkCell:
+    """Sum (node code, published cell) pairs: a node that did not publish the cell (suppressed, or
+    no such cell) adds nothing and is named; never a 0 standing for a withheld value."""
+    value, suppressed, hidden, again, published = 0, [], [], [], []
+    for code, cell in cells:
+        if cell is None or cell.suppressed:
+            suppressed.append(code)
+            if cell is not None and not is_primary(cell):
+                hidden.append(code)
+        else:
+            value += int(cell.value or 0)
+            published.append(code)
+            if reused(cell):
+                again.append(code)
+    return NetworkCell(value, tuple(suppressed), tuple(hidden), tuple(again), tuple(published))
 
 
 class PolicyOfNodes:
@@ -73,6 +113,14 @@ class PolicyOfNodes:
     def threshold(self) -> int:
         return max((result.threshold for _, result in self.nodes), default=0)
 
+    def policy_json(self) -> dict:
+        """The policies applied; when no node answered, no policy was applied and it says so
+        (never an empty hash)."""
+        if not self.nodes:
+            return {"name": None, "sha256": None, "threshold": None,
+                    "note": "no node answered, so no disclosure policy was applied to any count"}
+        return {"name": self.policy_name, "sha256": self.policy_sha256, "threshold": self.threshold}
+
 
 @dataclass
 class NetworkFeasibility(PolicyOfNodes):
@@ -83,55 +131,61 @@ class NetworkFeasibility(PolicyOfNodes):
 
     @property
     def total(self) -> NetworkCell:
-        value, suppressed = 0, []
-        for node, result in self.nodes:
-            assert result.total is not None
-            if result.total.suppressed:
-                suppressed.append(node.code)
-            else:
-                value += int(result.total.value or 0)
-        return NetworkCell(value, tuple(suppressed))
+        return combine((node.code, result.total) for node, result in self.nodes)
 
     def strata(self) -> dict[str, dict[str, NetworkCell]]:
         """stratum -> level -> network cell (levels in first-seen order, node by node)."""
-        sums: dict[str, dict[str, list]] = {}
-        for node, result in self.nodes:
+        levels: dict[str, dict[str, None]] = {}
+        for _, result in self.nodes:
             for stratum, output in result.tables:
-                for cell in output.cells:
-                    if cell.is_margin:
-                        continue
-                    entry = sums.setdefault(stratum, {}).setdefault(cell.cell[0], [0, []])
-                    if cell.suppressed:
-                        entry[1].append(node.code)
-                    else:
-                        entry[0] += int(cell.value or 0)
-        return {s: {level: NetworkCell(v, tuple(at)) for level, (v, at) in levels.items()}
-                for s, levels in sums.items()}
+                levels.setdefault(stratum, {}).update(dict.fromkeys(c.cell[0] for c in output.cells if not c.is_margin))
+
+        def at(result, stratum: str, level: str):
+            output = result.table(stratum)
+            return next((c for c in output.cells if c.cell == (level,)), None) if output is not None else None
+
+        return {s: {lv: combine((n.code, at(r, s, lv)) for n, r in self.nodes) for lv in lvs}
+                for s, lvs in levels.items()}
 
     def to_dict(self) -> dict:
         """The JSON form: protected values only."""
-
-        def cell(c: NetworkCell) -> dict:
-            return {"value": None if c.suppressed else c.value, "suppressed": c.suppressed,
-                    "suppressed_at": list(c.suppressed_at)}
-
-        def published(p) -> dict:
-            return {"value": None if p.suppressed else p.value, "suppressed": p.suppressed}
-
+        strata = self.strata()
         return {
             "query_hash": self.query_hash,
             "purpose": self.purpose,
-            "policy": {"name": self.policy_name, "sha256": self.policy_sha256, "threshold": self.threshold},
-            "total": cell(self.total),
-            "strata": {s: {lv: cell(c) for lv, c in levels.items()} for s, levels in self.strata().items()},
+            "policy": self.policy_json(),
+            "total": network_cell_json(self.total, self),
+            "strata": {s: {lv: network_cell_json(c) for lv, c in levels.items()} for s, levels in strata.items()},
             "nodes": [
-                {"code": n.code, "name": n.name, "total": published(r.total),
-                 "strata": {s: {c.cell[0]: published(c) for c in o.cells if not c.is_margin} for s, o in r.tables}}
+                {"code": n.code, "name": n.name, "total": published_json(r.total), "strata": node_strata(r, strata)}
                 for n, r in self.nodes
             ],
             "not_taken_part": [{"code": n.code, "name": n.name, "reason": why} for n, why in self.not_taken_part],
             "audited": True,
         }
+
+
+def node_strata(result, strata: dict[str, dict]) -> dict:
+    """One node's strata in JSON. Where zeros are hidden, every level the network lists is there
+    (a level this node does not list reads as suppressed), so which levels a node lists says
+    nothing about who is in it; elsewhere a missing level is a published zero, left out."""
+    own = {s: {c.cell[0]: published_json(c) for c in o.cells if not c.is_margin} for s, o in result.tables}
+    if getattr(result, "zeros_hidden", False):
+        for stratum, levels in strata.items():
+            own[stratum] = {lv: own.get(stratum, {}).get(lv, published_json(None)) for lv in levels}
+    return own
+
+
+def network_cell_json(c: NetworkCell, outcome=None) -> dict:
+    """A network sum in JSON; for the total, which nodes it includes and which were withheld."""
+    # no node published it (suppressed everywhere, or no node answered): no sum, never a 0
+    out = {"value": c.value if c.published_at else None, "suppressed": c.suppressed,
+           "suppressed_at": list(c.suppressed_at), "hidden_to_protect_another_cell_at": list(c.hidden_at),
+           "same_as_earlier_at": list(c.reused_at)}
+    if outcome is not None:
+        out["nodes_included"] = [n.code for n, _ in outcome.nodes]
+        out["nodes_withheld"] = [n.code for n, _ in outcome.not_taken_part]
+    return out
 
 
 def region_stores(settings: Settings) -> list[NodeStore]:

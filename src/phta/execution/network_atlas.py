@@ -21,7 +21,10 @@ from phta.execution.network import (
     NetworkCell,
     NodeStore,
     PolicyOfNodes,
+    combine,
     gather,
+    network_cell_json,
+    published_json,
     region_stores,
 )
 from phta.governance.principal import Principal
@@ -32,13 +35,7 @@ from phta.store import Database
 
 def _sum(cells) -> NetworkCell:
     """Sum the published values; name the nodes where the cell was suppressed (or not published)."""
-    value, suppressed = 0, []
-    for code, cell in cells:
-        if cell is None or cell.suppressed:
-            suppressed.append(code)
-        else:
-            value += int(cell.value or 0)
-    return NetworkCell(value, tuple(suppressed))
+    return combine(cells)
 
 
 @dataclass
@@ -60,24 +57,16 @@ class AtlasNetworkFeasibility(PolicyOfNodes):
 
     def to_dict(self) -> dict:
         """The JSON form: protected values only."""
-
-        def cell(c: NetworkCell) -> dict:
-            return {"value": None if c.suppressed else c.value, "suppressed": c.suppressed,
-                    "suppressed_at": list(c.suppressed_at)}
-
-        def published(p) -> dict:
-            return {"value": None if p is None or p.suppressed else p.value, "suppressed": p is None or p.suppressed}
-
         return {
             "query_hash": self.query_hash,
             "purpose": self.purpose,
             "definition": "atlas",
-            "policy": {"name": self.policy_name, "sha256": self.policy_sha256, "threshold": self.threshold},
-            "total": cell(self.total),
-            "rules": [{"rule": name, "persons": cell(c)} for name, c in self.rules()],
+            "policy": self.policy_json(),
+            "total": network_cell_json(self.total, self),
+            "rules": [{"rule": name, "persons": network_cell_json(c)} for name, c in self.rules()],
             "nodes": [
-                {"code": n.code, "name": n.name, "total": published(r.persons),
-                 "rules": [published(r.rule_met(i)) for i in range(len(self.rule_names))],
+                {"code": n.code, "name": n.name, "total": published_json(r.persons),
+                 "rules": [published_json(r.rule_met(i)) for i in range(len(self.rule_names))],
                  "withheld": list(r.withheld)}
                 for n, r in self.nodes
             ],

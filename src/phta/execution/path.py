@@ -12,14 +12,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+import sqlglot.expressions as exp
+
 from phta.cdm.extensions import has_variant_table
 from phta.cdm.record_keys import has_record_keys
 from phta.execution.compiled_cache import compiled_cohort
 from phta.execution.node_engine import run_statements
 from phta.execution.physical import physical_design
-from phta.execution.policy import AuditEvent, ExecutionPolicy, ReleaseCandidate, check_release
+from phta.execution.policy import (
+    TOTAL_CELL,
+    AuditEvent,
+    ExecutionPolicy,
+    ReleaseCandidate,
+    check_release,
+)
 from phta.execution.request import ExecutionContext, ExecutionRequest
 from phta.execution.results import AttritionStep, CohortResult, Member, StratumCount
+from phta.execution.universe import excluded_by_rewrite, node_universe
 from phta.query import ir, serial
 from phta.query.cohort_compiler import CompiledCohort
 from phta.query.compiler import Statement, compile_concept_check, python_value
@@ -88,9 +97,14 @@ def execute(request: ExecutionRequest, context: ExecutionContext,
     result = build_result(rows, cohort, request, query_hash)
     if "cell keys" in results:
         result = replace(result, cell_keys=cell_keys_of(results["cell keys"], cohort))
-    record_release = check_release(
-        policy, ReleaseCandidate(request, query_hash, frozenset(m[0] for m in rows.membership)), audit)
-    result = policy.disclosure(replace(result, opt_outs=policy.opt_outs), request)
+    candidate = ReleaseCandidate(
+        request, query_hash, frozenset(m[0] for m in rows.membership),
+        cells=stratum_populations(results.get("stratum members", []), cohort),
+        keys={(TOTAL_CELL if s == "*" else (s, v)): k for s, v, k in result.cell_keys or ()},
+        universe=lambda: node_universe(request.store, excluded_by_rewrite(cohort)))
+    record_release = check_release(policy, candidate, audit)
+    result = replace(result, opt_outs=policy.opt_outs, reused=tuple(getattr(record_release, "reused", {}).items()))
+    result = policy.disclosure(result, request)
     record_release()
     audit("completed")
     return result
@@ -101,12 +115,37 @@ def _run(request: ExecutionRequest, compiled: CompiledCohort, check: Statement |
     concept check (if any), cell keys (if compiled). DuckDB runs the staged form (the cohort
     computed once into temporary tables on the one connection); Spark runs each statement whole
     (its sessions are shared, so no temporary tables)."""
-    setup, results = compiled.staged() if request.engine.kind == "duckdb" else ((), compiled.results)
+    staged = request.engine.kind == "duckdb"
+    setup, results = compiled.staged() if staged else ((), compiled.results)
     named = dict(zip(compiled.result_names, results, strict=True))
+    if compiled.ctes is not None and request.query.strata:
+        named["stratum members"] = stratum_members(compiled, request.query.strata, staged=staged)
     if check is not None:
         named["concept check"] = check
     rows = run_statements(request.engine, request.store, [*setup, *named.values()])[len(setup):]
     return dict(zip(named, rows, strict=True))
+
+
+def stratum_members(compiled: CompiledCohort, strata: tuple[str, ...], *, staged: bool) -> Statement:
+    """Rows (person_id, stratum value...) of the members: which persons each stratum cell counts,
+    so the release ledger compares cells, not only whole cohorts (the persons stay at the node)."""
+    tree = exp.select(exp.column("person_id"), *(exp.column(f"s_{name}") for name in strata)).from_("members")
+    if not staged:  # the staged form computed the CTEs into temporary tables already
+        tree.set("with_", compiled.ctes)
+    membership = compiled.membership
+    return Statement(tree, {k: v for k, v in membership.params.items()
+                            if k in {p.name for p in tree.find_all(exp.Placeholder)}}, membership.dialect)
+
+
+def stratum_populations(rows: list[tuple], cohort: ir.Cohort) -> tuple[tuple[tuple[str, str], frozenset[int]], ...]:
+    """(stratum, value) -> the persons of that cell, labelled as :func:`build_result` labels them."""
+    cells: dict[tuple[str, str], set[int]] = {}
+    for row in rows:
+        for name, value in zip(cohort.strata, row[1:], strict=True):
+            if name == "age_band":
+                value = ir.age_band_label(None if value is None else int(value), cohort.age_bands)
+            cells.setdefault((name, "unknown" if value is None else str(value)), set()).add(int(row[0]))
+    return tuple((cell, frozenset(ids)) for cell, ids in sorted(cells.items()))
 
 
 def _concept_ids(cohort: ir.Cohort) -> set[int]:

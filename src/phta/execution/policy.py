@@ -35,14 +35,54 @@ class ReleaseWithheld(PermissionError):
         self.outcome = outcome
 
 
+#: the label of a result's whole population among its cells (PHTA and ATLAS cohorts alike)
+TOTAL_CELL: tuple[str, ...] = ("*",)
+
+
 @dataclass(frozen=True)
 class ReleaseCandidate:
     """What the release-ledger hook sees before a result leaves: the node-local ids of the
-    population about to be described. It stays at the node: never returned, logged or audited."""
+    population about to be described, and of each other count cell it publishes (strata cells,
+    inclusion-rule cells and margins), with their cell keys. It stays at the node: never
+    returned, logged or audited."""
 
     request: ExecutionRequest
     query_hash: str
     person_ids: frozenset[int]
+    #: (cell label, person ids) of every other published count cell
+    cells: tuple[tuple[tuple[str, ...], frozenset[int]], ...] = ()
+    #: cell label -> cell key (``TOTAL_CELL`` for the whole population), when the store has keys
+    keys: dict[tuple[str, ...], float] = field(default_factory=dict)
+    #: the node's whole population under this query's opt-outs (a ``phta.execution.universe.Universe``),
+    #: computed only when the hook asks for it
+    universe: Callable[[], object] | None = None
+
+    def populations(self) -> list[tuple[tuple[str, ...], frozenset[int]]]:
+        return [(TOTAL_CELL, self.person_ids), *self.cells]
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """A count cell answered with an earlier population's protected value: that population's
+    size and cell key (the disclosure hook protects them under its own policy, so the answer is
+    exactly the earlier one), and why: ``earlier`` (a near-identical population released before)
+    or ``node`` (within the threshold of the node's whole population: a complement)."""
+
+    count: int
+    cell_key: float | None
+    source: str
+
+
+class ReleasePlan:
+    """What the release check decided: the cells answered with an earlier value (``reused``), and
+    what records the new populations once disclosure control has let the result go (call it)."""
+
+    def __init__(self, reused: dict[tuple[str, ...], Reuse], record: Callable[[], None]) -> None:
+        self.reused = reused
+        self._record = record
+
+    def __call__(self) -> None:
+        self._record()
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,9 @@ class CohortResult:
     #: keys: ("*", "") for the whole cohort, (stratum, value) for each stratum cell. They feed
     #: cell-key perturbation in the disclosure hook, which drops them from what it returns.
     cell_keys: tuple[tuple[str, str, float], ...] | None = None
+    #: cells the release ledger answers with an earlier population's value: ((stratum, value),
+    #: phta.execution.policy.Reuse) pairs, ("*",) for the total. Dropped by the disclosure hook.
+    reused: tuple = ()
 
     def strata_of(self, stratum: str) -> dict[str, int]:
         return {s.value: s.count for s in self.strata if s.stratum == stratum}

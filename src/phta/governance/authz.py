@@ -84,6 +84,10 @@ ACTIONS: dict[str, Rule] = {
         any_resource_roles=frozenset({Role.HUB_ADMIN}),
     ),
     "frontdoor.respond": Rule(SIGNED_IN, "frontdoor", "respond to a challenge on the challenges board"),
+    "library.edit": Rule(frozenset({Role.DATA_CUSTODIAN, Role.HUB_ADMIN}), "library",
+                         "edit, import and profile the library records of your organisation's datasets; see its node stores",
+                         ),
+    "library.collections": Rule(frozenset({Role.HUB_ADMIN}), "admin", "create and change the library's collections"),
     "users.list": Rule(frozenset({Role.HUB_ADMIN, Role.ACCOUNT_MANAGER}), "admin", "list users"),
     "audit.verify": Rule(frozenset({Role.HUB_ADMIN}), "admin", "verify the audit chain"),
 }

@@ -31,6 +31,7 @@ TOKEN_SCOPES = {
     "account:write": "manage your own API tokens",
     "projects": "draft, submit and follow your data access requests (committee members: review them)",
     "outputs": "ask for outputs to be released (researchers), check them (output checkers) or sign them off (custodians)",
+    "library": "edit, import and profile your organisation's records in the regional library (custodians)",
     "query": "run queries for standing purposes and your approved projects",
     "frontdoor": "make and follow front-door enquiries (account managers: work the case queue)",
     "admin": "administer users and verify the audit chain (hub admins only)",

@@ -288,8 +288,9 @@ class SeriesCompiler:
         v = self.alias("v")
         conds: list[exp.Expression] = [
             exp.EQ(this=exp.column("person_id", v), expression=exp.column("person_id", scope.row)),
-            self._in_words(exp.column("gene", v), node.genes),
         ]
+        if node.genes:
+            conds.append(self._in_words(exp.column("gene", v), node.genes))
         if node.clinical_significance:
             conds.append(self._in_words(exp.column("clinical_significance", v), node.clinical_significance))
         if node.zygosity:
@@ -300,6 +301,8 @@ class SeriesCompiler:
                       exp.EQ(this=exp.column("pos", v), expression=self.typed_param(a.pos, "int")),
                       exp.EQ(this=exp.column("ref", v), expression=self.typed_param(a.ref, "str")),
                       exp.EQ(this=exp.column("alt", v), expression=self.typed_param(a.alt, "str"))]
+        if node.region is not None:
+            conds += self._region(node.region, v)
         if node.hgvs is not None:
             hgvs = exp.column("hgvs", v)
             conds.append(exp.paren(exp.or_(
@@ -310,6 +313,19 @@ class SeriesCompiler:
                   .from_(exp.table_(VARIANT_TABLE, alias=v), copy=False)
                   .where(exp.and_(*conds, copy=False), copy=False))
         return exp.Exists(this=select)
+
+    def _region(self, region: ir.VariantRegion, v: str) -> list[exp.Expression]:
+        # first base = pos; last base = pos + length(ref) - 1 (1-based, inclusive: the store's VCF form)
+        first = exp.column("pos", v)
+        last = exp.Sub(this=exp.Add(this=exp.column("pos", v), expression=exp.Length(this=exp.column("ref", v))),
+                       expression=exp.Literal.number(1))
+        conds: list[exp.Expression] = [exp.EQ(this=exp.column("chrom", v), expression=self.typed_param(region.chrom, "str"))]
+        for column, low, high in ((first, region.first_min, region.first_max), (last, region.last_min, region.last_max)):
+            if low is not None:
+                conds.append(exp.GTE(this=column.copy(), expression=self.typed_param(low, "int")))
+            if high is not None:
+                conds.append(exp.LTE(this=column.copy(), expression=self.typed_param(high, "int")))
+        return conds
 
     def _in_words(self, column: exp.Expression, words: tuple[str, ...]) -> exp.Expression:
         return exp.In(this=column, expressions=[self.typed_param(w, "str") for w in words])

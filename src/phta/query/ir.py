@@ -57,7 +57,7 @@ from phta.query.series import (
     Site,
     YearAgeAt,
 )
-from phta.query.variants import HasVariant, VariantAllele
+from phta.query.variants import HasVariant, VariantAllele, VariantRegion
 
 __all__ = [
     "COMPARISONS", "NUMERIC", "SERIES_TYPES", "STRATA", "AddDays", "AgeAt", "And", "Cohort", "Compare",
@@ -65,6 +65,6 @@ __all__ = [
     "Events", "Exists", "FirstDate", "Frame", "HasVariant", "IRError", "ImdQuintile", "IndexDate", "IsMissing",
     "LastDate", "Literal", "MaxValue", "MinValue", "Node", "Not", "ObservationPeriodEnd",
     "ObservationPeriodStart", "Or", "PersonIn", "Rule", "Series",
-    "Sex", "Site", "VariantAllele", "WhereConcepts", "WhereDate", "WhereValue", "YearAgeAt", "age_band_label",
+    "Sex", "Site", "VariantAllele", "VariantRegion", "WhereConcepts", "WhereDate", "WhereValue", "YearAgeAt", "age_band_label",
     "expect_series",
 ]

@@ -290,8 +290,17 @@ _STRATA = {"sex": ir.Sex(), "ethnic_group": ir.EthnicGroup(), "imd_quintile": ir
 
 def _variant_matches(node: ir.HasVariant, row: dict) -> bool:
     """One variant row against every criterion of the node (all on this row)."""
-    if row.get("gene") not in node.genes:
+    if node.genes and row.get("gene") not in node.genes:
         return False
+    r = node.region
+    if r is not None:
+        if row.get("chrom") != r.chrom:
+            return False
+        first = row["pos"]
+        last = first + len(row["ref"]) - 1
+        for value, low, high in ((first, r.first_min, r.first_max), (last, r.last_min, r.last_max)):
+            if (low is not None and value < low) or (high is not None and value > high):
+                return False
     if node.clinical_significance and row.get("clinical_significance") not in node.clinical_significance:
         return False
     if node.zygosity and row.get("zygosity") not in node.zygosity:

@@ -63,25 +63,59 @@ class VariantAllele(Node):
 
 
 @dataclass(frozen=True)
+class VariantRegion(Node):
+    """Where on a GRCh38 chromosome a variant lies, as bounds on the 1-based positions of its
+    first reference base (``pos``) and its last (``pos + len(ref) - 1``); a bound left None is
+    open. A range query (overlap) bounds ``first_max`` and ``last_min``; a bracket query bounds all
+    four. GA4GH Beacon's 0-based, half-open coordinates are converted by phta.beacon."""
+
+    chrom: str
+    first_min: int | None = None
+    first_max: int | None = None
+    last_min: int | None = None
+    last_max: int | None = None
+
+    def __post_init__(self):
+        self._expect("chrom", self.chrom, str)
+        if self.chrom not in CHROMOSOMES:
+            self._fail("chrom", f"expected a chromosome 1-22, X, Y or MT, got {self.chrom!r}")
+        bounds = ("first_min", "first_max", "last_min", "last_max")
+        for name in bounds:
+            value = getattr(self, name)
+            if value is not None:
+                if not isinstance(value, int) or isinstance(value, bool):
+                    self._fail(name, f"expected a whole number or null, got {type(value).__name__}")
+                if value < 1:
+                    self._fail(name, f"positions are 1-based, got {value}")
+        if all(getattr(self, name) is None for name in bounds):
+            self._fail("first_min", "bound the region at least once (a whole chromosome is not a region)")
+        for low, high in (("first_min", "first_max"), ("last_min", "last_max")):
+            lo, hi = getattr(self, low), getattr(self, high)
+            if lo is not None and hi is not None and lo > hi:
+                self._fail(high, f"{high} {hi} is before {low} {lo}")
+
+
+@dataclass(frozen=True)
 class HasVariant(Series):
     """True if the person has a germline variant row matching every criterion given.
 
-    ``genes`` (required): HGNC symbols, any of which matches. ``clinical_significance`` and
+    ``genes``: HGNC symbols, any of which matches (required unless an allele or region is given). ``clinical_significance`` and
     ``zygosity`` (optional): any of these words matches; empty means any (a row whose
     significance is missing then matches too). ``allele`` (optional): this exact VCF allele.
     ``hgvs`` (optional): the row's HGVS description equals it, or begins with it followed by a
     space (the table may append the protein change: ``NM_007294.4:c.68_69del (p.Glu23fs)``)."""
 
-    genes: tuple[str, ...]
+    genes: tuple[str, ...] = ()
     clinical_significance: tuple[str, ...] = ()
     zygosity: tuple[str, ...] = ()
     allele: VariantAllele | None = None
     hgvs: str | None = None
+    region: VariantRegion | None = None  # ``region``: the variant lies within these bounds
 
     def __post_init__(self):
         self._expect("genes", self.genes, tuple)
-        if not self.genes:
-            self._fail("genes", "name at least one gene (HGNC symbol, e.g. 'BRCA1')")
+        if not self.genes and self.allele is None and self.region is None:
+            self._fail("genes", "name at least one gene (HGNC symbol, e.g. 'BRCA1'), or an allele or region")
         for gene in self.genes:
             self._expect("genes", gene, str)
             if not _GENE.fullmatch(gene):
@@ -91,6 +125,8 @@ class HasVariant(Series):
         self._words("zygosity", self.zygosity, ZYGOSITIES)
         if self.allele is not None and not isinstance(self.allele, VariantAllele):
             self._fail("allele", f"expected VariantAllele, got {type(self.allele).__name__}")
+        if self.region is not None and not isinstance(self.region, VariantRegion):
+            self._fail("region", f"expected VariantRegion, got {type(self.region).__name__}")
         if self.hgvs is not None:
             self._expect("hgvs", self.hgvs, str)
             if not self.hgvs.strip() or self.hgvs != self.hgvs.strip():

@@ -193,7 +193,8 @@ class _Walker:
             else:
                 self.use("relative_window", node, path)
         elif isinstance(node, ir.HasVariant):
-            exact = node.allele is not None or node.hgvs is not None
+            # a position range can narrow to one allele as surely as naming it
+            exact = node.allele is not None or node.hgvs is not None or node.region is not None
             self.use("variant_allele" if exact else "variant_gene", node, path)
         elif isinstance(node, c.DateFilter):
             self._circe_date_filter(node, path)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -549,3 +550,103 @@ class FrontdoorCaseLink(Base):
     url: Mapped[str] = mapped_column(String(2000))
     created_by_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DatasetRecord(Base):
+    """A dataset of the regional library (``phta.catalogue``): its HDR UK metadata record (schema
+    v4.0.0, canonical JSON) and the columns search needs. ``node`` is the node store that holds
+    the data (profiling and the dataset page's feasibility link use it); ``organisation`` is the
+    custodian organisation whose data custodians may edit the record."""
+
+    __tablename__ = "dataset_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node: Mapped[str | None] = mapped_column(String(100), index=True)
+    organisation: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    record: Mapped[str] = mapped_column(Text)  # HDR UK JSON, validated before every write
+    search_text: Mapped[str] = mapped_column(Text)  # abstract, keywords, description, tables
+    completeness: Mapped[int] = mapped_column(Integer)  # 0..100
+    population_size: Mapped[int | None] = mapped_column(Integer)  # protected value, None if unknown
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    modified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class DatasetFacet(Base):
+    """One facet value of a dataset (custodian, data type, standard, coverage year, ...): search
+    counts and filters on these rows."""
+
+    __tablename__ = "dataset_facet"
+    __table_args__ = (Index("ix_dataset_facet_facet_value", "facet", "value"),)
+
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset_record.id", ondelete="CASCADE"), primary_key=True)
+    facet: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class DatasetCollection(Base):
+    __tablename__ = "dataset_collection"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DatasetCollectionMember(Base):
+    __tablename__ = "dataset_collection_member"
+
+    collection_id: Mapped[int] = mapped_column(ForeignKey("dataset_collection.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset_record.id", ondelete="CASCADE"), primary_key=True)
+
+
+class FederationNode(Base):
+    """A node agent known to the hub (phta.federation.hub): its Ed25519 public key, pending
+    until a hub admin approves it; health as the node last reported it."""
+
+    __tablename__ = "federation_node"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # raw Ed25519 key, base64
+    fingerprint: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | revoked
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[str | None] = mapped_column(String(320))
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[str | None] = mapped_column(String(64))
+    store_fingerprint: Mapped[str | None] = mapped_column(String(64))
+
+
+class FederationTask(Base):
+    """One signed task for one node, part of one network request. ``task_id`` is the idempotency
+    key: dispatching the same request again finds the same rows instead of adding new ones."""
+
+    __tablename__ = "federation_task"
+    __table_args__ = (UniqueConstraint("request_id", "node_code", name="uq_federation_task_request_node"),)
+
+    task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    node_code: Mapped[str] = mapped_column(String(64), index=True)
+    requester: Mapped[str] = mapped_column(String(320))
+    signed_task: Mapped[str] = mapped_column(Text)  # canonical JSON of the signed envelope
+    state: Mapped[str] = mapped_column(String(16))  # queued | delivered | answered
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FederationResult(Base):
+    """A node's signed answer to one task (verified before it is stored; one per task). ``late``:
+    it arrived after the request's deadline and is not part of that request's release."""
+
+    __tablename__ = "federation_result"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("federation_task.task_id"), primary_key=True)
+    node_code: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    signed_result: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)

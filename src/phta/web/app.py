@@ -17,18 +17,21 @@ from phta.web import (
     airlock_api,
     airlock_checking,
     api_docs,
+    beacon_api,
     budget,
     concept_sets,
     concepts,
     errors,
     feasibility,
     feasibility_atlas,
+    federation_api,
     frontdoor_api,
     frontdoor_cases,
     frontdoor_operator,
     frontdoor_public,
     governance_api,
     hardening,
+    library,
     pages,
     projects,
     projects_api,
@@ -86,4 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(frontdoor_cases.router)
     app.include_router(frontdoor_operator.router)
     app.include_router(frontdoor_api.router)
+    app.include_router(library.router)
+    app.include_router(federation_api.router)
+    app.include_router(beacon_api.router)
+    app.include_router(beacon_api.page_router)
     return app

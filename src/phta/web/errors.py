@@ -26,10 +26,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from phta.beacon.responses import error_document as beacon_error
 from phta.query.nodes import INT64_MAX
 from phta.web.rendering import render
 
 log = logging.getLogger("phta.web")
+BEACON_PREFIX = "/api/beacon/v2"
 
 TITLES = {
     400: "The request could not be read",
@@ -60,6 +62,10 @@ def wants_json(request: Request) -> bool:
 def error_response(request: Request, status: int, detail, headers: dict[str, str] | None = None) -> Response:
     if status in (204, 304):  # no body allowed
         return Response(status_code=status, headers=headers)
+    if request.url.path.startswith(BEACON_PREFIX + "/") or request.url.path == BEACON_PREFIX:
+        # a Beacon client reads Beacon error documents, whoever refused (a route, or hardening's limits)
+        text = detail if isinstance(detail, str) else HTML_MESSAGES.get(status) or TITLES.get(status, "Error")
+        return JSONResponse(beacon_error(status, str(text)), status_code=status, headers=headers)
     if wants_json(request):
         response: Response = JSONResponse({"detail": jsonable_encoder(detail)}, status_code=status, headers=headers)
         return response

@@ -14,8 +14,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from phta.execution import RequestError
-from phta.execution.network import NetworkFeasibility, network_feasibility
+from phta.execution.network import NetworkFeasibility, network_feasibility, region_stores
 from phta.governance.principal import Principal
+from phta.node_names import same_node
 from phta.query import ir, serial
 from phta.query.simple_cohort import (
     SEXES,
@@ -45,9 +46,19 @@ def _form_page(request: Request, *, choice: dict | None = None, error: str | Non
 @router.get("/feasibility", response_class=HTMLResponse, include_in_schema=False,
             dependencies=[Depends(require("feasibility.run"))])
 def feasibility_form(request: Request) -> HTMLResponse:
-    # Query parameters pre-select the form's choices (the front door opens a query from a case).
+    # Query parameters pre-select the form's choices (the front door opens a query from a case;
+    # the library's "count on this node" names a node).
     params = request.query_params
-    return _form_page(request, choice={k: params.get(k, "")[:20] for k in FORM_FIELDS})
+    choice = {k: params.get(k, "")[:20] for k in FORM_FIELDS}
+    choice["node"] = _known_node(request, params.get("node"))
+    return _form_page(request, choice=choice)
+
+
+def _known_node(request: Request, node: str | None) -> str:
+    """A node of the region (the library's "count on this node" link), else "" (the whole network)."""
+    if not node:
+        return ""
+    return next((s.code for s in region_stores(request.app.state.settings) if same_node(s.code, node)), "")
 
 
 def _int_or_none(value, field: str) -> int | None:
@@ -65,6 +76,7 @@ async def feasibility_run(request: Request,
                           principal: Principal = Depends(require("feasibility.run"))) -> HTMLResponse:
     form = await request.form()
     choice = {k: str(form.get(k) or "") for k in FORM_FIELDS}
+    choice["node"] = _known_node(request, str(form.get("node") or ""))
     try:
         condition = _int_or_none(choice["condition"], "condition")
         if condition is None:
@@ -75,8 +87,11 @@ async def feasibility_run(request: Request,
                              sex=choice["sex"] or None, variant=choice["variant"] or None)
     except ChoiceError as e:
         return _form_page(request, choice=choice, error=str(e), status_code=400)
-    return await counts_page(request, principal, network_feasibility, query,
-                             partial(_form_page, request, choice=choice))
+    run = network_feasibility
+    if choice["node"]:
+        run = partial(network_feasibility,
+                      stores=[s for s in region_stores(request.app.state.settings) if s.code == choice["node"]])
+    return await counts_page(request, principal, run, query, partial(_form_page, request, choice=choice))
 
 
 def _cohort_from_json(body: str) -> ir.Cohort:

@@ -186,7 +186,9 @@ def events_page(request: Request) -> HTMLResponse:
     return render(request, "fd_events.html", events=listings.events(db(request), now(request).date()))
 
 
-@router.get("/events.ics", summary="Upcoming events as iCalendar (RFC 5545)", dependencies=public)
+@router.get("/events.ics", summary="Upcoming events as iCalendar (RFC 5545)", dependencies=public,
+            response_class=Response,
+            responses={200: {"description": "Upcoming events", "content": {"text/calendar": {"schema": {"type": "string"}}}}})
 def events_ics(request: Request) -> Response:
     body = listings.icalendar(listings.events(db(request), now(request).date()), request.url.hostname or "phta")
     return Response(body, media_type="text/calendar; charset=utf-8",

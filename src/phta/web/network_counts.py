@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from phta.execution import NotAuthorised
 from phta.execution.budget import BudgetExhausted
-from phta.execution.network import NetworkCell
+from phta.execution.network import NetworkCell, is_primary
 from phta.governance.principal import Principal
 from phta.query.ir import IRError
 from phta.query.vocabulary_check import VocabularyRefused
@@ -33,22 +33,41 @@ from phta.web.rendering import render
 NetworkRun = Callable[..., Any]
 
 
+SAME_AS_EARLIER = "same as an earlier answer for the same or a near-identical population"
+SAME_AS_NODE = "same as the node's whole population"
+HIDDEN = "hidden to protect another cell"
+
+
 def shown(cell: NetworkCell | None, threshold: int, nodes: int) -> str:
-    """How one combined cell reads on the page."""
+    """How one combined cell reads on the page: never a bare 0 for what a node withheld."""
     if cell is None:
         return "0"
     if cell.suppressed:
+        if cell.hidden_at and set(cell.hidden_at) == set(cell.suppressed_at):
+            return HIDDEN
         return f"suppressed (<{threshold})"
-    note = f" (+ suppressed at {len(cell.suppressed_at)} of {nodes} nodes)" if cell.suppressed_at else ""
-    return f"{cell.value:,}{note}"
+    notes = []
+    if cell.suppressed_at:
+        notes.append(f"+ not published at {len(cell.suppressed_at)} of {nodes} nodes")
+    if cell.reused_at:
+        notes.append(f"{len(cell.reused_at)} of {nodes} nodes: {SAME_AS_EARLIER}")
+    return f"{cell.value:,}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
-def shown_node(published, threshold: int) -> str:
-    if not published:  # the level does not occur at this node
-        return "0"
+def shown_node(published, threshold: int, zeros_hidden: bool = False) -> str:
+    """One node's cell: "suppressed (<10)" only for its own small count (primary suppression)."""
+    if not published:
+        # where zeros are hidden a level the node does not list (its cohort is under the threshold,
+        # or nobody there has it) reads like any small count; elsewhere it is a published zero
+        return f"suppressed (<{threshold})" if zeros_hidden else "0"
     if published.suppressed:
-        return f"suppressed (<{threshold})"
-    return f"{int(published.value or 0):,}"
+        return f"suppressed (<{threshold})" if is_primary(published) else HIDDEN
+    value = f"{int(published.value or 0):,}"
+    if "same_as_node" in published.reasons:
+        return f"{value} ({SAME_AS_NODE})"
+    if "same_as_earlier" in published.reasons:
+        return f"{value} ({SAME_AS_EARLIER})"
+    return value
 
 
 def render_counts(request: Request, template: str, *, status_code: int = 200, **context) -> HTMLResponse:

@@ -50,12 +50,23 @@ def my_projects(request: Request, principal: Principal = Depends(require("projec
 
 @router.get("/projects/new", response_class=HTMLResponse, dependencies=[Depends(require("projects.apply"))])
 def new_project(request: Request) -> HTMLResponse:
-    # Query parameters pre-fill the form (the front door opens a request from a case this way);
-    # only the form's own questions are read, and nothing is saved until the applicant saves.
+    return render(request, "project_form.html", project=None,
+                  **_form_context(request, request_form.normalise(_prefilled(request))))
+
+
+def _prefilled(request: Request) -> dict:
+    """Answers a link may pre-fill: the front door opens a request from a case, the library's
+    "request access" names a dataset and its node. Only the form's own questions are read,
+    datasets and nodes only where they are choices the form offers; nothing is saved until sent."""
     params = request.query_params
     prefill = {q.name: params.getlist(q.name) if q.kind == "multi" else params.get(q.name)
                for q in request_form.QUESTIONS if q.name in params}
-    return render(request, "project_form.html", project=None, **_form_context(request, request_form.normalise(prefill)))
+    nodes = registered_nodes(request)
+    if "datasets" in params:
+        prefill["datasets"] = [d for d in params.getlist("datasets") if d in request_form.DATASETS]
+    if "nodes" in params:
+        prefill["nodes"] = [n for n in params.getlist("nodes") if n in nodes]
+    return prefill
 
 
 @router.post("/projects/new", dependencies=[Depends(csrf_protected)])

@@ -105,6 +105,8 @@ CLEAN = {
         '<rect x="90" y="50" width="60" height="60" style="fill: #1d4f91; stroke: #000"/>'
         '<text x="10" y="115" font-size="10" text-anchor="start">18-49</text>')).encode(),
     "report.html": html(f"<h1>Table 1</h1>{TABLE}<p>See <a href='https://example.org/methods'>methods</a>.</p>"),
+    # a charset declaration alone carries nothing (any other <meta> still fails: meta-content.html)
+    "report-with-charset.html": html(f"<h1>Table 1</h1>{TABLE}", head='<meta charset="utf-8">'),
     "table.xlsx": xlsx([["age \\ sex", "F", "M"], ["18-49", 40, 25], ["50-69", 48, 61]]),
     # as pandas' DataFrame.to_html() writes a table
     "pandas-table.html": b'<table border="1" class="dataframe">\n  <thead>\n    <tr style="text-align: right;">\n'
@@ -124,3 +126,16 @@ def test_workbooks_with_formulas_or_hidden_sheets_fail():
     assert "formula" in {f.rule for f in check_file("t.xlsx", xlsx(rows, formula=True)).findings}
     assert "hidden_data" in {f.rule for f in check_file("t.xlsx", xlsx(rows, hidden_sheet=True)).findings}
     assert "malformed" in {f.rule for f in check_file("t.xlsx", b"PK not really").findings}
+
+
+def test_a_meta_charset_with_anything_else_still_fails():
+    for head in ('<meta charset="utf-8" content="12345,F,1950-01-02">', '<meta charset="12345,F,1950-01-02 x">',
+                 '<meta http-equiv="refresh" content="0;url=https://example.org">'):
+        assert not check_file("r.html", html(f"<h1>T</h1>{TABLE}", head=head)).passed, head
+
+
+def test_attributes_on_the_document_wrappers_are_seen():
+    # the sanitiser drops <html>/<body>; data in their attributes must still fail the file
+    for markup in ('<body title="12345,F,1950-01-02"><h1>T</h1></body>', '<html data-x="12345"><h1>T</h1></html>'):
+        assert not check_file("r.html", markup.encode()).passed, markup
+    assert check_file("r.html", b'<html lang="en"><body><h1>T</h1></body></html>').passed  # control
