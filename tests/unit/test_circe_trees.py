@@ -77,3 +77,18 @@ def test_values_from_the_definition_never_enter_the_sql_text(dialect):
         assert "DROP" not in a.sql() and "1=1" not in a.sql()
         assert a.sql() == c.sql()  # the same statement; only the bound values differ
     assert f"%{INJECTION}%" in attack.cohort.params.values()
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "spark"])
+@pytest.mark.parametrize("definition", CORPUS, ids=[p.stem for p in CORPUS])
+def test_rendering_changes_no_tree_though_statements_share_the_chain(definition, dialect):
+    """The four statements share their CTE nodes (no copies: compile speed); rendering one, in any
+    order and twice, must give what a private copy gives and leave every tree as it was."""
+    compiled = compile_circe(import_expression(json.loads(definition.read_text(encoding="utf-8"))), dialect)
+    statements = _statements(compiled)
+    expected = [s.tree.copy().sql(dialect=dialect) for s in statements]
+    snapshots = [s.tree.copy() for s in statements]
+    for i in [3, 1, 0, 2, 0, 1, 2, 3]:
+        assert statements[i].sql() == expected[i]
+    for statement, snapshot in zip(statements, snapshots, strict=True):
+        assert statement.tree == snapshot

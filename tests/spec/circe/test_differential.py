@@ -136,8 +136,11 @@ def correlated(draw):
         out["StartWindow"]["UseIndexEnd"] = True
     if draw(st.integers(0, 3)) == 0:
         out["Occurrence"]["IsDistinct"] = True
-        spec = CRITERIA[next(iter(out["Criteria"]))]
-        out["Occurrence"]["CountColumn"] = draw(st.sampled_from(sorted(set(spec.count_columns) - set(spec.count_needs))))
+        kind, body = next(iter(out["Criteria"].items()))
+        # a CustomEra counts a column only if every member criterion can (Circe asks each one for it)
+        countable = set.intersection(*(set(CRITERIA[k].count_columns) - set(CRITERIA[k].count_needs)
+                                       for k in [kind, *(next(iter(m)) for m in body.get("CriteriaList", []))]))
+        out["Occurrence"]["CountColumn"] = draw(st.sampled_from(sorted(countable)))
     if draw(st.integers(0, 4)) == 0:
         out["RestrictVisit"] = True
     if draw(st.integers(0, 4)) == 0:

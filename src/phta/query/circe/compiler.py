@@ -219,19 +219,17 @@ def compile_circe(cohort: c.CirceCohort, dialect: str = "duckdb") -> CompiledCir
         e = window_end
         return t.case([(t.cmp("<", t.col("end_date"), e.copy()), t.col("end_date"))], e.copy())
 
+    ctes[1:1] = cc.ctes  # the criteria's own CTEs (correlated criteria's events) read codesets only
+    chain_params = dict(p.values)  # every value the chain binds: all but the censor window's
     window_start = p.date(cohort.censor_start) if cohort.censor_start else None
     window_end = p.date(cohort.censor_end) if cohort.censor_end else None
     in_window = t.cmp("<=", start(), end()) if cohort.censor_start or cohort.censor_end else None
 
-    first = [True]
-
-    def statement(query: exp.Select) -> Statement:
-        # Each statement has its own copy of the chain (a node has one parent); the first takes it.
-        chain = [(name, q if first[0] else q.copy()) for name, q in ctes]
-        first[0] = False
-        tree = t.with_ctes(query, chain)
-        used = {ph.name for ph in tree.find_all(exp.Placeholder)}
-        return Statement(tree, {k: v for k, v in p.values.items() if k in used}, dialect)
+    def statement(query: exp.Select, params: dict[str, object]) -> Statement:
+        # The statements share the chain's nodes, as a PHTA cohort's statements share theirs:
+        # rendering changes no tree (tests/unit/test_circe_trees.py), and whoever rewrites a
+        # statement copies it first (phta.query.restrict, cell_keys, the Spark engine's binding).
+        return Statement(t.with_ctes(query, ctes), params, dialect)
 
     def masks(events: exp.Expression) -> exp.Select:
         per_event = t.select([*_columns("Q", "person_id", "event_id"), t.alias(_mask(), "inclusion_rule_mask")],
@@ -259,11 +257,11 @@ def compile_circe(cohort: c.CirceCohort, dialect: str = "duckdb") -> CompiledCir
         [t.col("person_id"), t.alias(p.cast(start(), "DATE"), "start_date"), t.alias(p.cast(end(), "DATE"), "end_date")],
         t.table("final_cohort"), where=in_window, order=[t.ordered(t.col("person_id")), t.ordered(t.col("start_date"))])
     return CompiledCirce(
-        cohort=statement(cohort_rows),
-        masks_by_event=statement(masks(t.table("qualified_events", "Q"))),
-        masks_by_person=statement(masks(t.sub(best, "Q"))),
+        cohort=statement(cohort_rows, dict(p.values)),
+        masks_by_event=statement(masks(t.table("qualified_events", "Q")), chain_params),
+        masks_by_person=statement(masks(t.sub(best, "Q")), chain_params),
         eras_before_window=statement(t.select([t.alias(t.count(t.col("person_id"), distinct=True), "n")],
-                                              t.table("final_cohort"))),
+                                              t.table("final_cohort")), chain_params),
         rule_names=tuple(r.name for r in cohort.inclusion_rules),
     )
 

@@ -7,7 +7,8 @@ date arithmetic and day differences are the shared :class:`~phta.query.dialects.
 the same trees render for DuckDB and Spark. :mod:`phta.query.circe.compiler` assembles them.
 
 An event source (the events a criteria group is evaluated on) is a function of the alias it is
-read under, returning a new node each time: a CTE name, or a subquery copied for each use.
+read under, returning a new node each time: a CTE name (a correlated criterion's events are
+CTEs of their own, :attr:`CriteriaCompiler.ctes`), or a subquery copied for each use.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def cte(name: str) -> Source:
 
 
 def subquery(query: exp.Expression) -> Source:
+    """A query read as a table under each alias asked for (a copy each time)."""
     return lambda alias: t.sub(query.copy(), alias)
 
 
@@ -181,6 +183,14 @@ def count_value_sql(token: str, start: exp.Expression, end: exp.Expression, visi
 @dataclass
 class CriteriaCompiler:
     p: Params
+    # Named queries the criteria read (a correlated criterion's events), in the order made: each
+    # reads only OMOP tables, ``codesets`` and earlier ones, so they go right after ``codesets``.
+    ctes: list[tuple[str, exp.Expression]] = field(default_factory=list)
+
+    def cte(self, stem: str, query: exp.Expression) -> str:
+        name = f"{stem}_{len(self.ctes) + 1}"
+        self.ctes.append((name, query))
+        return name
 
     def _event_end(self, spec) -> exp.Expression:
         """The event's end date after Circe's defaults (a new node)."""
@@ -271,17 +281,21 @@ class CriteriaCompiler:
         inner = t.select(inner_columns, self.source(cr, spec.table), where=t.and_(inner_where))
         query = t.select(columns, t.sub(inner, "C"), joins=join_nodes, where=t.and_(outer_where))
         if cr.correlated is not None:
+            # The criterion's events and the events with their observation period are CTEs of
+            # their own (see ``ctes``): the group reads them once per correlated criterion.
+            events_cte = self.cte("criterion", query)
             op = (t.col("observation_period_start_date", "OP"), t.col("observation_period_end_date", "OP"))
             events = t.select(
                 [t.col("person_id", "Q"), t.col("event_id", "Q"), t.col("start_date", "Q"), t.col("end_date", "Q"),
                  t.col("visit_occurrence_id", "Q"), t.alias(op[0], "op_start_date"), t.alias(op[1], "op_end_date")],
-                t.sub(query.copy(), "Q"),
+                t.table(events_cte, "Q"),
                 joins=[t.join(t.table("observation_period", "OP"), t.and_([
                     t.eq(t.col("person_id", "Q"), t.col("person_id", "OP")),
                     t.cmp("<=", op[0].copy(), t.col("start_date", "Q")),
                     t.cmp(">=", op[1].copy(), t.col("start_date", "Q"))]))])
-            group = self.group(cr.correlated, subquery(events), 0)
-            query = t.select([t.star("PE")], t.sub(query, "PE"), joins=[t.join(t.sub(group, "AC"), _same_event("AC", "PE"))])
+            group = self.group(cr.correlated, cte(self.cte("criterion_periods", events)), 0)
+            query = t.select([t.star("PE")], t.table(events_cte, "PE"),
+                             joins=[t.join(t.sub(group, "AC"), _same_event("AC", "PE"))])
         return query
 
     def source(self, cr: c.DomainCriterion, table: str) -> exp.Expression:
