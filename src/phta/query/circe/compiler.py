@@ -112,8 +112,15 @@ def compile_circe(cohort: c.CirceCohort, dialect: str = "duckdb") -> CompiledCir
     criteria = t.union_all([cc.criterion(x) for x in cohort.primary])
     ranked = t.select(
         [*_columns("E", "person_id", "start_date", "end_date"),
-         t.alias(t.row_number([t.col("person_id", "E")], [t.ordered(t.col("sort_date", "E"), _desc(cohort.primary_limit)),
-                                                           t.ordered(t.col("event_id", "E"))]), "ordinal"),
+         # The ordinal is the event id every later CTE joins on, and Spark (which inlines CTEs)
+         # computes this one once per reference: the order must be total, or two computations may
+         # number a person's events differently. Entry criteria reading one row tie on sort date
+         # and row id (eleven UserDefinedPeriods of one observation period, phenotype library
+         # cohort 1071, where duckcdm's own numbering varies from run to run).
+         t.alias(t.row_number([t.col("person_id", "E")], [
+             t.ordered(t.col("sort_date", "E"), _desc(cohort.primary_limit)),
+             *(t.ordered(t.col(n, "E")) for n in ("event_id", "start_date", "end_date", "visit_occurrence_id"))]),
+             "ordinal"),
          t.alias(t.col("observation_period_start_date", "OP"), "op_start_date"),
          t.alias(t.col("observation_period_end_date", "OP"), "op_end_date"), t.col("visit_occurrence_id", "E")],
         t.sub(criteria, "E"),
