@@ -126,18 +126,22 @@ def execute_circe(request: CirceRequest, context: ExecutionContext,
     keyed = has_record_keys(request.store)
     # With record keys, the by-person masks come with each mask's key sum (rows: mask, n, key_sum).
     by_person_statement = mask_key_sums(compiled.masks_by_person) if keyed else compiled.masks_by_person
-    statements = [compiled.cohort, compiled.masks_by_event, by_person_statement, compiled.eras_before_window]
-    if keyed:
-        statements.append(person_key_sum(compiled.cohort))
+    # Without a censor window no era is lost to it: the count before the window is not run (on
+    # Spark each statement recomputes the whole chain)
+    windowed = query.censor_start is not None or query.censor_end is not None
+    statements = [compiled.cohort, compiled.masks_by_event, by_person_statement,
+                  *([compiled.eras_before_window] if windowed else []),
+                  *([person_key_sum(compiled.cohort)] if keyed else [])]
     # Opt-outs: every person-keyed table every statement reads loses the excluded persons.
     runnable = [exclude_persons(s, excluded) for s in statements]
-    cohort, by_event, by_person, before, *person_key = run_statements(request.engine, request.store, runnable)
+    cohort, by_event, by_person, *rest = run_statements(request.engine, request.store, runnable)
+    before, person_key = (rest.pop(0) if windowed else None), rest
     episodes = tuple((int(r[0]), python_value("date", r[1]), python_value("date", r[2])) for r in cohort)
     persons = len({e[0] for e in episodes})
     result = CirceResult(
         query_hash=query_hash, node=request.node, purpose=request.purpose.code,
         episode_count=len(episodes), person_count=persons,
-        censored_lost=int(before[0][0]) - persons,
+        censored_lost=int(before[0][0]) - persons if windowed else 0,
         by_event=_stats("event", by_event, compiled.rule_names),
         by_person=_stats("person", [r[:2] for r in by_person], compiled.rule_names),
         episodes=episodes if request.purpose.record_level_allowed else None,
