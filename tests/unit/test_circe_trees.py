@@ -92,3 +92,25 @@ def test_rendering_changes_no_tree_though_statements_share_the_chain(definition,
         assert statements[i].sql() == expected[i]
     for statement, snapshot in zip(statements, snapshots, strict=True):
         assert statement.tree == snapshot
+
+
+def test_opt_out_restriction_binds_on_both_engines():
+    """The opt-out rewrite of a Circe statement: on DuckDB one list parameter (unnested); on Spark an
+    IN list the engines' binding spreads into one placeholder per person, so no id becomes SQL text.
+    Control: with no one to exclude the statement is unchanged."""
+    from phta.engines.params import bind
+    from phta.query.restrict import PARAM, exclude_persons
+
+    cohort = import_expression(json.loads(CORPUS[0].read_text(encoding="utf-8")))
+    for dialect in ("duckdb", "spark"):
+        statement = compile_circe(cohort, dialect).cohort
+        assert exclude_persons(statement, ()) is statement
+        restricted = exclude_persons(statement, (7, 3))
+        assert restricted.params[PARAM] == [3, 7]
+        if dialect == "spark":  # DuckDB's driver binds the list itself
+            bound = bind(restricted.tree, restricted.params)
+            assert {bound.values[f"{PARAM}__0"], bound.values[f"{PARAM}__1"]} == {3, 7}
+            text = bound.tree.sql(dialect=dialect)
+        else:
+            text = restricted.sql()
+        assert PARAM in text and " 7" not in text and "(3" not in text
