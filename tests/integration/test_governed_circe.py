@@ -134,3 +134,43 @@ def test_a_withheld_atlas_release_is_audited_and_the_network_names_the_node(regi
     assert not outcome.nodes and len(outcome.not_taken_part) == len(region_stores(region_settings))
     assert all("release ledger" in why for _, why in outcome.not_taken_part)
     assert {r.details["outcome"] for r in _runs(database)} == {"withheld (block): differencing"}
+
+
+def test_an_atlas_request_takes_the_engine_the_settings_give_its_node(tmp_path):
+    """ATLAS cohorts run on the node's engine (issue 16): a node set to Spark gets a Spark request
+    (compiled for Spark, run on its export); control: without a setting, DuckDB."""
+    from phta.cdm.store import Store
+    from phta.config import load_settings
+    from phta.execution.circe import CirceRequest
+    from phta.execution.request import FEASIBILITY
+    from phta.query.circe.importer import import_expression
+
+    store = Store.create(tmp_path / "XR001", node_name="XR001")
+    cohort = import_expression({"ConceptSets": [], "PrimaryCriteria": {"CriteriaList": [{"Death": {}}]}})
+    spark = load_settings(tmp_path / "data", env={"PHTA_NODE_ENGINES": "XR001=spark"})
+    request = CirceRequest.build(cohort, FEASIBILITY, store, settings=spark)
+    assert (request.node, request.engine.kind) == ("XR001", "spark")
+    plain = load_settings(tmp_path / "data", env={})
+    assert CirceRequest.build(cohort, FEASIBILITY, store, settings=plain).engine.kind == "duckdb"
+    assert CirceRequest.build(cohort, FEASIBILITY, store).engine.kind == "duckdb"
+
+
+def test_a_spark_node_without_an_export_refuses_an_atlas_cohort_and_audits_it(tmp_path):
+    """Fail safe on Spark: no Parquet export, no run (named error, before Spark starts); the path
+    audits nothing as completed."""
+    from phta.cdm.store import Store
+    from phta.engines.spark_views import ParquetExportError
+    from phta.execution.circe import CirceRequest, execute_circe
+    from phta.execution.node_engine import NodeEngine
+    from phta.execution.policy import ExecutionPolicy
+    from phta.execution.request import LOCAL_CUSTODIAN_QUALITY, ExecutionContext
+    from phta.query.circe.importer import import_expression
+
+    store = Store.create(tmp_path / "XR001", node_name="XR001")
+    cohort = import_expression({"ConceptSets": [], "PrimaryCriteria": {"CriteriaList": [{"Death": {}}]}})
+    events = []
+    policy = ExecutionPolicy(audit=events.append)
+    request = CirceRequest(cohort, LOCAL_CUSTODIAN_QUALITY, store, "XR001", NodeEngine("spark", "local[2]"))
+    with pytest.raises(ParquetExportError, match="export-parquet"):
+        execute_circe(request, ExecutionContext("tester", frozenset({"custodian"}), "XR001"), policy)
+    assert [e.outcome for e in events if e.outcome == "completed"] == []

@@ -232,3 +232,21 @@ def test_compatibility_doc_lists_the_countable_columns_of_every_criterion():
     for kind, spec in CRITERIA.items():
         listed = {m.group(1) for item in rows[kind].split(", ") if (m := re.match(r"`([A-Z_]+)`", item))}
         assert listed == set(spec.count_columns), kind
+
+
+def _custom_era_count(member: dict) -> dict:
+    era = {"CustomEra": {"CriteriaList": [member]}}
+    return {"ConceptSets": [], "PrimaryCriteria": {"CriteriaList": [{"ConditionOccurrence": {}}]},
+            "AdditionalCriteria": {"Type": "ALL", "CriteriaList": [{
+                "Criteria": era, "StartWindow": {"Start": {"Coeff": -1}, "End": {"Coeff": 1}},
+                "Occurrence": {"Type": 2, "Count": 1, "IsDistinct": True, "CountColumn": "DURATION"}}]}}
+
+
+def test_a_custom_era_counts_a_column_only_if_every_member_can():
+    """Circe asks each member of a CustomEra for the counted column (duckcdm fails on a payer plan
+    period's DURATION, found by the Hypothesis generator): refused by path, not compiled."""
+    with pytest.raises(CirceImportError) as err:
+        import_expression(_custom_era_count({"PayerPlanPeriod": {}}))
+    assert err.value.path.startswith("$.AdditionalCriteria.CriteriaList[0]")
+    assert "PayerPlanPeriod" in str(err.value)
+    import_expression(_custom_era_count({"ConditionOccurrence": {}}))  # control: a member with a duration

@@ -24,11 +24,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from phta.cdm.store import Store, StoreError
-from phta.config import load_settings
+from phta.config import SettingsError, load_settings
 from phta.disclosure import PolicyError
 from phta.execution import (
     FEASIBILITY,
     LOCAL_CUSTODIAN_QUALITY,
+    EngineError,
     ExecutionContext,
     ExecutionPolicy,
     NotAuthorised,
@@ -116,12 +117,12 @@ def run_circe_file(definition: Path, store: Path, as_json: bool, purpose: str = 
             result = _run_project(cohort, opened, purpose, user, data_dir)
         elif purpose == FEASIBILITY.code:
             check_vocabulary(cohort, purpose, data_node=node)  # the purpose's vocabulary, before compiling
-            request = CirceRequest(cohort, FEASIBILITY, opened, node)
+            request = CirceRequest.build(cohort, FEASIBILITY, opened, settings=load_settings())
             result = execute_circe(request, ExecutionContext.local_custodian(opened), _feasibility_policy(opened, node))
         else:
-            request = CirceRequest(cohort, LOCAL_CUSTODIAN_QUALITY, opened, node)
+            request = CirceRequest.build(cohort, LOCAL_CUSTODIAN_QUALITY, opened, settings=load_settings())
             result = execute_circe(request, ExecutionContext.local_custodian(opened))
-    except (StoreError, NotAuthorised, IRError, PolicyError, BudgetExhausted) as e:
+    except (StoreError, NotAuthorised, IRError, PolicyError, BudgetExhausted, EngineError, SettingsError) as e:
         raise _fail(str(e)) from None
     if isinstance(result, ProtectedCirceResult):
         if as_json:

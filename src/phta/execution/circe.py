@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 import sqlglot.expressions as exp
 
 from phta.cdm.record_keys import has_record_keys
+from phta.config import Settings
 from phta.disclosure.results import TOTAL
-from phta.engines import duckdb as duckdb_engine
 from phta.execution.circe_disclosure import MAX_TABLE_RULES
 from phta.execution.circe_results import (
     MET,
@@ -32,6 +32,7 @@ from phta.execution.circe_results import (
     ProtectedCirceResult,
     RuleStat,
 )
+from phta.execution.node_engine import DUCKDB, NodeEngine, node_engine, run_statements
 from phta.execution.path import KEY_RESOLUTION
 from phta.execution.policy import (
     TOTAL_CELL,
@@ -63,6 +64,14 @@ class CirceRequest:
     purpose: Purpose
     store: object  # phta.cdm.store.Store
     node: str
+    engine: NodeEngine = DUCKDB  # the node's engine: the statements are compiled for its dialect and run on it
+
+    @classmethod
+    def build(cls, query: CirceCohort, purpose: Purpose, store, *, settings: Settings | None = None) -> CirceRequest:
+        """The request on ``store`` (a Store), named as the store names its node; with ``settings``, on
+        the engine they give that node (DuckDB or Spark), else DuckDB -- as ExecutionRequest.build."""
+        name = store.info()["node_name"] or store.path.name
+        return cls(query, purpose, store, name, node_engine(settings, name, store) if settings is not None else DUCKDB)
 
 
 def _stats(mode: str, rows: list[tuple], names: tuple[str, ...]) -> InclusionStats:
@@ -128,36 +137,41 @@ def execute_circe(request: CirceRequest, context: ExecutionContext,
     except Exception:
         audit("refused")
         raise
-    compiled = compile_circe(query)
+    compiled = compile_circe(query, request.engine.dialect)
     keyed = has_record_keys(request.store)
     # With record keys, the by-person masks come with each mask's key sum (rows: mask, n, key_sum).
     by_person_statement = mask_key_sums(compiled.masks_by_person) if keyed else compiled.masks_by_person
-    statements = [compiled.cohort, compiled.masks_by_event, by_person_statement, compiled.eras_before_window,
-                  person_masks(compiled.masks_by_person)]
-    if keyed:
-        statements.append(person_key_sum(compiled.cohort))
+    # Without a censor window no era is lost to it: the count before the window is not run (on
+    # Spark each statement recomputes the whole chain)
+    windowed = query.censor_start is not None or query.censor_end is not None
+    statements = [compiled.cohort, compiled.masks_by_event, by_person_statement,
+                  *([compiled.eras_before_window] if windowed else []),
+                  person_masks(compiled.masks_by_person),
+                  *([person_key_sum(compiled.cohort)] if keyed else [])]
     # Opt-outs: every person-keyed table every statement reads loses the excluded persons.
-    runnable = [(s.sql(), s.params) for s in (exclude_persons(s, excluded) for s in statements)]
-    cohort, by_event, by_person, before, masks_of, *person_key = duckdb_engine.run(request.store.db_path, runnable)
-    episodes = tuple((int(r[0]), python_value("date", r[1]), python_value("date", r[2])) for r in cohort.rows)
+    runnable = [exclude_persons(s, excluded) for s in statements]
+    cohort, by_event, by_person, *rest = run_statements(request.engine, request.store, runnable)
+    before = rest.pop(0) if windowed else None
+    masks_of, person_key = rest.pop(0), rest
+    episodes = tuple((int(r[0]), python_value("date", r[1]), python_value("date", r[2])) for r in cohort)
     persons = len({e[0] for e in episodes})
     result = CirceResult(
         query_hash=query_hash, node=request.node, purpose=request.purpose.code,
         episode_count=len(episodes), person_count=persons,
-        censored_lost=int(before.rows[0][0]) - persons,
-        by_event=_stats("event", by_event.rows, compiled.rule_names),
-        by_person=_stats("person", [r[:2] for r in by_person.rows], compiled.rule_names),
+        censored_lost=int(before[0][0]) - persons if windowed else 0,
+        by_event=_stats("event", by_event, compiled.rule_names),
+        by_person=_stats("person", [r[:2] for r in by_person], compiled.rule_names),
         episodes=episodes if request.purpose.record_level_allowed else None,
         opt_outs=policy.opt_outs,
-        person_key=_key(person_key[0].rows[0][0]) if keyed else None,
-        mask_keys=tuple((int(r[0]), _key(r[2])) for r in by_person.rows) if keyed else None,
+        person_key=_key(person_key[0][0][0]) if keyed else None,
+        mask_keys=tuple((int(r[0]), _key(r[2])) for r in by_person) if keyed else None,
     )
     # the release ledger (differencing against earlier releases), as for PHTA cohorts
     names = compiled.rule_names
     keys = {TOTAL_CELL: result.person_key} if result.person_key is not None else {}
     candidate = ReleaseCandidate(
         request, query_hash, frozenset(e[0] for e in episodes),  # type: ignore[arg-type]
-        cells=inclusion_populations([(int(r[0]), int(r[1])) for r in masks_of.rows], len(names))
+        cells=inclusion_populations([(int(r[0]), int(r[1])) for r in masks_of], len(names))
         if 0 < len(names) <= MAX_TABLE_RULES else (),
         keys=keys, universe=lambda: node_universe(request.store, excluded))
     record_release = check_release(policy, candidate, audit)
@@ -221,6 +235,6 @@ def execute_negative_control(outcome: NegativeControlOutcome, purpose: Purpose, 
         policy.audit(event)
         raise
     statement = compile_negative_control(outcome)
-    (rows,) = duckdb_engine.run(store.db_path, [(statement.sql(), statement.params)])
+    (rows,) = run_statements(DUCKDB, store, [statement])  # custodian QA on the store file itself
     policy.audit(replace(event, outcome="completed", timestamp=dt.datetime.now(dt.UTC)))
-    return tuple((int(r[0]), python_value("date", r[1]), python_value("date", r[2])) for r in rows.rows)
+    return tuple((int(r[0]), python_value("date", r[1]), python_value("date", r[2])) for r in rows)

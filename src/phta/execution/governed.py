@@ -194,13 +194,14 @@ def run_governed(settings: Settings, database: Database, principal: Principal | 
 def run_governed_circe(settings: Settings, database: Database, principal: Principal | None, purpose: str,
                        query, store, task_type: str = "feasibility", *,
                        charge_budget: bool = True) -> ProtectedCirceResult:
-    """Run one ATLAS / Circe cohort on one node store through the governed path: governance's
+    """Run one ATLAS / Circe cohort on one node store (on the engine the settings give that node)
+    through the governed path: governance's
     authorisation, the opt-out registers that apply, its disclosure policy, the audit chain.
 
     ``task_type`` is what a project's grant must allow (phta.governance.request_form.TASK_TYPES):
     protected cohort and inclusion-rule counts are feasibility counts."""
     opened = store if isinstance(store, Store) else Store.open(store)
-    request = CirceRequest(query, purpose_named(purpose), opened, opened.info()["node_name"] or opened.path.name)
+    request = CirceRequest.build(query, purpose_named(purpose), opened, settings=settings)  # on the node's engine
     decision = is_use_allowed(principal, purpose, node=request.node, task_type=task_type, database=database)
     policy = governed_policy(settings, principal, purpose, node=request.node, database=database, decision=decision,
                              charge_budget=charge_budget)

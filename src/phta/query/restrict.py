@@ -31,10 +31,13 @@ def person_tables() -> frozenset[str]:
     return frozenset(cdm | {RECORD_KEY_TABLE})
 
 
-def _without_persons(table: exp.Table) -> exp.Subquery:
-    ids = exp.select(exp.Unnest(expressions=[exp.Placeholder(this=PARAM)])).subquery()
-    inner = (exp.select(exp.Star()).from_(exp.table_(table.name))
-             .where(exp.not_(exp.In(this=exp.column("person_id"), query=ids))))
+def _without_persons(table: exp.Table, dialect: str) -> exp.Subquery:
+    if dialect == "duckdb":  # one list parameter, unnested (as the compiler's PersonIn on DuckDB)
+        ids = exp.select(exp.Unnest(expressions=[exp.Placeholder(this=PARAM)])).subquery()
+        excluded = exp.In(this=exp.column("person_id"), query=ids)
+    else:  # an IN list the engine's binding spreads into one placeholder per id (phta.engines.params)
+        excluded = exp.In(this=exp.column("person_id"), expressions=[exp.Placeholder(this=PARAM)])
+    inner = exp.select(exp.Star()).from_(exp.table_(table.name)).where(exp.not_(excluded))
     return inner.subquery(alias=table.alias or table.name)
 
 
@@ -49,7 +52,7 @@ def exclude_persons(statement: Statement, person_ids: tuple[int, ...]) -> Statem
     def swap(node: exp.Expression) -> exp.Expression:
         # A qualified name (db.table) is not a CDM table of the store; leave it for the engine to refuse.
         if isinstance(node, exp.Table) and not node.args.get("db") and node.name.lower() in tables:
-            return _without_persons(node)
+            return _without_persons(node, statement.dialect)
         return node
 
     # transform() does not descend into a replacement, so the inner table is not wrapped again

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from phta.cdm.parquet_export import export_parquet
 from phta.cdm.store import Store
 from phta.execution.circe import CirceRequest, CirceResult, execute_circe
+from phta.execution.node_engine import DUCKDB, NodeEngine
 from phta.execution.request import LOCAL_CUSTODIAN_QUALITY, ExecutionContext
 from phta.query.circe.importer import CirceImportError, import_expression  # noqa: F401 (re-exported for tests)
 from tests.components import REFERENCE_DIR, require_reference
 
 FIXTURES = REFERENCE_DIR / "circe-be-tests"
+_exported: set[Path] = set()
 
 
 def fixture(rel: str) -> dict:
@@ -50,9 +53,14 @@ def build_store(tmp_path: Path, prep: str | dict, vocabulary: bool = True) -> St
     return store
 
 
-def run(store: Store, expression: dict | str) -> CirceResult:
+def run(store: Store, expression: dict | str, engine: NodeEngine = DUCKDB) -> CirceResult:
+    """The cohort through the execution path on ``engine`` (a Spark node reads the store's export,
+    written here the first time a store runs on Spark: test stores do not change after loading)."""
     cohort = import_expression(expression)
-    request = CirceRequest(cohort, LOCAL_CUSTODIAN_QUALITY, store, "circe-test")
+    if engine.kind == "spark" and store.db_path not in _exported:
+        export_parquet(store)
+        _exported.add(store.db_path)
+    request = CirceRequest(cohort, LOCAL_CUSTODIAN_QUALITY, store, "circe-test", engine)
     return execute_circe(request, ExecutionContext("tester", frozenset({"custodian"}), "circe-test"))
 
 

@@ -1,7 +1,7 @@
 """Replay OHDSI Circe's own test fixtures (circe-be src/test/resources) through phta.execution.
 
 Each case loads Circe's test vocabulary and the case's PREP rows into a real PHTA store, imports
-the ATLAS expression, runs it on DuckDB and compares the cohort rows with the VERIFY file.
+the ATLAS expression, runs it on DuckDB and on Spark (``circe_engine``, conftest.py) and compares the cohort rows with the VERIFY file.
 MANIFEST.md lists every fixture file as replayed or not, with the reason.
 """
 
@@ -67,7 +67,7 @@ def _patch(doc: dict, path: tuple, value) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_cohortgeneration_case(tmp_path, case):
+def test_cohortgeneration_case(tmp_path, case, circe_engine):
     folder, expression_file, prep, verify, variations = CASES[case]
     store = h.build_store(tmp_path, f"{GEN}/{folder}/{prep}")
     want = h.fixture(f"{GEN}/{folder}/{verify}")
@@ -78,7 +78,7 @@ def test_cohortgeneration_case(tmp_path, case):
                 expression = copy.deepcopy(h.fixture(f"{GEN}/{folder}/{value}"))
             else:
                 _patch(expression, path, value)
-        result = h.run(store, expression)
+        result = h.run(store, expression, circe_engine)
         assert h.rows(result) == h.expected(want, cohort_id=cohort_id), f"cohort {cohort_id}"
         h.assert_reference_agrees(result, store, expression)
         for key, rows in want.items():  # statistics, where the fixture states them
@@ -100,14 +100,14 @@ FIRST_OCCURRENCE = {1: "ConditionEra", 2: "ConditionOccurrence", 3: "DeviceExpos
 
 
 @pytest.mark.parametrize(("cohort_id", "kind"), sorted(FIRST_OCCURRENCE.items()))
-def test_first_occurrence_per_domain(tmp_path, cohort_id, kind):
+def test_first_occurrence_per_domain(tmp_path, cohort_id, kind, circe_engine):
     folder = f"{GEN}/firstOccurrence"
     expression = copy.deepcopy(h.fixture(f"{folder}/firstOccurrenceTestExpression.json"))
     body = {"First": True} if kind == "PayerPlanPeriod" else {"CodesetId": 0, "First": True}
     expression["PrimaryCriteria"]["CriteriaList"] = [{kind: body}]
     store = h.build_store(tmp_path, f"{folder}/firstOccurrenceTest_PREP.json")
     want = h.expected(h.fixture(f"{folder}/firstOccurrenceTest_VERIFY.json"), cohort_id=cohort_id)
-    result = h.run(store, expression)
+    result = h.run(store, expression, circe_engine)
     assert h.rows(result) == want
     h.assert_reference_agrees(result, store, expression)
 
@@ -123,7 +123,7 @@ def test_manifest_lists_every_fixture_file():
     assert listed - on_disk == set(), "MANIFEST.md lists files that do not exist"
 
 
-def test_all_criteria_expression_imports_and_runs(tmp_path):
+def test_all_criteria_expression_imports_and_runs(tmp_path, circe_engine):
     """circe-be's allCriteria test only checks the SQL runs (on its CDM v5.0 schema); here it must
     also import, after removing the two attributes PHTA rejects (see docs/circe-compatibility.md):
     DrugExposure's EffectiveDrugDose and DoseUnit, which read CDM v5.0 columns OMOP 5.4 dropped."""
@@ -134,7 +134,7 @@ def test_all_criteria_expression_imports_and_runs(tmp_path):
     assert err.value.path == "$.InclusionRules[6].expression.CriteriaList[0].Criteria.DrugExposure.DoseUnit"
     for name in ("EffectiveDrugDose", "DoseUnit"):
         drug.pop(name)
-    result = h.run(h.build_store(tmp_path / "b", "datasets/vocabulary.json"), expression)
+    result = h.run(h.build_store(tmp_path / "b", "datasets/vocabulary.json"), expression, circe_engine)
     assert result.episode_count == 0 and len(result.by_event.rules) == len(expression["InclusionRules"])
 
 
@@ -146,13 +146,13 @@ CONDITION_STATUS = {1: None, 2: [], 3: [{"CONCEPT_ID": 1, "CONCEPT_NAME": "statu
 
 
 @pytest.mark.parametrize(("cohort_id", "status"), sorted(CONDITION_STATUS.items()))
-def test_condition_status_criteria(tmp_path, cohort_id, status):
+def test_condition_status_criteria(tmp_path, cohort_id, status, circe_engine):
     criterion = {} if status is None else {"ConditionStatus": status}
     expression = {"ConceptSets": [], "PrimaryCriteria": {"CriteriaList": [{"ConditionOccurrence": criterion}],
                                                          "ObservationWindow": {"PriorDays": 0, "PostDays": 0}}}
     folder = f"{GEN}/conditionOccurrence"
     store = h.build_store(tmp_path, f"{folder}/conditionStatusTest_PREP.json")
     want = h.expected(h.fixture(f"{folder}/conditionStatusTest_VERIFY.json"), cohort_id=cohort_id)
-    result = h.run(store, expression)
+    result = h.run(store, expression, circe_engine)
     assert want and h.rows(result) == want
     h.assert_reference_agrees(result, store, expression)

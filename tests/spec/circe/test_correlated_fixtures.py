@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+import sqlglot
 
 from phta.query import ir_circe as c
-from phta.query.circe.criteria_sql import CriteriaCompiler, Params
+from phta.query.circe.criteria_sql import CriteriaCompiler, Params, subquery
 from tests.spec.circe import harness as h
 
 # Circe's test event table (CriteriaUtils.EVENT_TABLE_TEMPLATE), over the CDM cohort table.
@@ -19,6 +20,13 @@ EVENTS = ("(SELECT ROW_NUMBER() OVER (PARTITION BY E.subject_id ORDER BY E.cohor
           "FROM cohort E JOIN observation_period OP ON E.subject_id = OP.person_id "
           "AND E.cohort_start_date >= OP.observation_period_start_date "
           "AND E.cohort_start_date <= OP.observation_period_end_date WHERE E.cohort_definition_id = 1)")
+
+
+def _group_sql(group: c.CriteriaGroup) -> tuple[str, dict]:
+    """The compiled group over Circe's event table (the test's own SQL, parsed here), as DuckDB text."""
+    p = Params()
+    events = subquery(sqlglot.parse_one(EVENTS[1:-1], read="duckdb"))
+    return CriteriaCompiler(p).group(group, events, 0).sql(dialect="duckdb"), p.values
 
 PRIOR_365 = c.Window(c.Endpoint(365, -1), c.Endpoint(0, -1))
 
@@ -40,11 +48,10 @@ CASES = [
 @pytest.mark.parametrize(("fixture", "table", "occurrence"), CASES, ids=[f"{a}-{b}" for a, b, _ in CASES])
 def test_correlated_group_matches_circe(tmp_path, fixture, table, occurrence):
     store = h.build_store(tmp_path, f"corelatedcriteria/{fixture}_PREP.json")
-    p = Params()
-    sql = CriteriaCompiler(p).group(_group(occurrence), EVENTS, 0)
+    sql, values = _group_sql(_group(occurrence))
     con = duckdb.connect(str(store.db_path), read_only=True)
     try:
-        got = sorted(con.execute(f"SELECT index_id, person_id, event_id FROM ({sql}) G", p.values).fetchall())
+        got = sorted(con.execute(f"SELECT index_id, person_id, event_id FROM ({sql}) G", values).fetchall())
     finally:
         con.close()
     verify = h.fixture(f"corelatedcriteria/{fixture}_VERIFY.json")
@@ -77,11 +84,10 @@ def test_visit_detail_codeset_selections_match_circe(tmp_path, attribute, exclud
         con.close()
     criterion = c.DomainCriterion("VisitDetail", filters=(c.CodesetFilter(attribute, 1, exclude),))
     group = c.CriteriaGroup("ALL", (c.CorrelatedCriterion(criterion, PRIOR_365, c.Occurrence(0, 1)),))
-    p = Params()
-    sql = CriteriaCompiler(p).group(group, EVENTS, 0)
+    sql, values = _group_sql(group)
     con = duckdb.connect(str(store.db_path), read_only=True)
     try:
-        got = sorted(con.execute(f"SELECT index_id, person_id, event_id FROM ({sql}) G", p.values).fetchall())
+        got = sorted(con.execute(f"SELECT index_id, person_id, event_id FROM ({sql}) G", values).fetchall())
     finally:
         con.close()
     verify = h.fixture("corelatedcriteria/visitDetailCodesetCriteria_VERIFY.json")

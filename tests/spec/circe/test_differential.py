@@ -4,7 +4,8 @@ Cohort rows must be identical, and so must Circe's inclusion-rule statistics (pe
 event and by person, per-rule counts and gains, base and final counts). Corpus: the ATLAS JSON
 definitions in tests/fixtures/circe/, on seeded synthetic stores and on Eunomia; plus
 Hypothesis-generated Circe expressions on a synthetic store. On the synthetic stores the Python
-reference engine (phta.query.circe.reference) must agree too.
+reference engine (phta.query.circe.reference) must agree too. The synthetic-store corpus and the
+generator run on Spark as well (``circe_engine``, conftest.py; marked java and slow).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from phta.execution.circe import CirceResult
+from phta.execution.node_engine import DUCKDB, NodeEngine
 from phta.query.circe.domains import CRITERIA
 from tests.spec.circe import harness as h
 from tests.spec.circe import oracle, synthetic
@@ -42,10 +44,11 @@ def synthetic_stores(tmp_path_factory):
 
 
 @pytest.mark.parametrize("definition", CORPUS, ids=[p.stem for p in CORPUS])
-def test_corpus_matches_duckcdm_on_synthetic_stores(definition, synthetic_stores, tmp_path):
+def test_corpus_matches_duckcdm_on_synthetic_stores(definition, synthetic_stores, tmp_path, circe_engine):
     expression = json.loads(definition.read_text(encoding="utf-8"))
-    for store in synthetic_stores:
-        result = h.run(store, expression)
+    # Spark: the first store only (a Spark run costs seconds; the second store adds data, not shapes)
+    for store in synthetic_stores if circe_engine.kind == "duckdb" else synthetic_stores[:1]:
+        result = h.run(store, expression, circe_engine)
         assert_same(result, oracle.run_duckcdm(store.db_path, expression, tmp_path))
         h.assert_reference_agrees(result, store, expression)
 
@@ -136,8 +139,11 @@ def correlated(draw):
         out["StartWindow"]["UseIndexEnd"] = True
     if draw(st.integers(0, 3)) == 0:
         out["Occurrence"]["IsDistinct"] = True
-        spec = CRITERIA[next(iter(out["Criteria"]))]
-        out["Occurrence"]["CountColumn"] = draw(st.sampled_from(sorted(set(spec.count_columns) - set(spec.count_needs))))
+        kind, body = next(iter(out["Criteria"].items()))
+        # a CustomEra counts a column only if every member criterion can (Circe asks each one for it)
+        countable = set.intersection(*(set(CRITERIA[k].count_columns) - set(CRITERIA[k].count_needs)
+                                       for k in [kind, *(next(iter(m)) for m in body.get("CriteriaList", []))]))
+        out["Occurrence"]["CountColumn"] = draw(st.sampled_from(sorted(countable)))
     if draw(st.integers(0, 4)) == 0:
         out["RestrictVisit"] = True
     if draw(st.integers(0, 4)) == 0:
@@ -198,7 +204,29 @@ def _corpus_sets():
                                                                   HealthCheck.too_slow])
 @given(expr=expression())
 def test_generated_expressions_match_duckcdm(expr, synthetic_stores, tmp_path):
-    store = synthetic_stores[0]
-    result = h.run(store, expr)
+    _generated_matches(expr, synthetic_stores[0], tmp_path, DUCKDB)
+
+
+# Known gap (issue 16): Spark inlines CTEs, and the Circe chain reads its CTEs several times each
+# (qualified events by every inclusion rule, a correlated criterion's events by each of its
+# criteria), so the plan of a large generated cohort grows multiplicatively: one with three
+# inclusion rules of nested correlated criteria ran the local Spark driver out of heap while
+# planning (java.lang.OutOfMemoryError), which also kills the session every later Spark test
+# shares. Skipped until Circe statements are staged on Spark (cached or checkpointed CTEs); the
+# fixture-based Spark tests (conformance, synthetic-store corpus, phenotype-library sample) run.
+@pytest.mark.skip(reason="known gap: large generated Circe cohorts exhaust the Spark driver's heap while "
+                         "planning (Spark inlines the CTE chain); see the comment above")
+@pytest.mark.java
+@pytest.mark.slow
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(expr=expression())
+def test_generated_expressions_match_duckcdm_on_spark(expr, synthetic_stores, tmp_path, spark_master):
+    """The same generator on Spark, fewer examples (seconds each, against milliseconds on DuckDB)."""
+    _generated_matches(expr, synthetic_stores[0], tmp_path, NodeEngine("spark", spark_master))
+
+
+def _generated_matches(expr, store, tmp_path, engine) -> None:
+    result = h.run(store, expr, engine)
     assert_same(result, oracle.run_duckcdm(store.db_path, expr, tmp_path))
     h.assert_reference_agrees(result, store, expr)

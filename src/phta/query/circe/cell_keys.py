@@ -13,15 +13,17 @@ from dataclasses import replace
 import sqlglot.expressions as exp
 
 from phta.query.compiler import RECORD_KEY_TABLE, Statement
+from phta.query.dialects import cast, get_dialect
 
 _KEY_RESOLUTION = 2**32
 
 
-def _key_sum(alias: str) -> exp.Expression:
-    key = exp.cast(exp.Mul(this=exp.column("record_key", alias), expression=exp.Literal.number(_KEY_RESOLUTION)),
-                   "BIGINT")
-    return exp.alias_(exp.cast(exp.Sum(this=exp.Coalesce(this=key, expressions=[exp.Literal.number(0)])),
-                               "HUGEINT"), "key_sum")
+def _key_sum(alias: str, dialect: str) -> exp.Expression:
+    key = cast(exp.Mul(this=exp.column("record_key", alias), expression=exp.Literal.number(_KEY_RESOLUTION)),
+               "BIGINT")
+    # the dialect's exact type for a sum of keys (HUGEINT on DuckDB, DECIMAL(38, 0) on Spark)
+    return exp.alias_(cast(exp.Sum(this=exp.Coalesce(this=key, expressions=[exp.Literal.number(0)])),
+                           get_dialect(dialect).types["key_sum"]), "key_sum")
 
 
 def _join_keys(select: exp.Select, person_id: exp.Column) -> exp.Select:
@@ -32,7 +34,7 @@ def _join_keys(select: exp.Select, person_id: exp.Column) -> exp.Select:
 def person_key_sum(cohort: Statement) -> Statement:
     """One row (key_sum): the key sum of the distinct persons of the cohort statement's rows."""
     persons = exp.select("person_id").distinct().from_(cohort.tree.copy().subquery("cohort_rows_out"))
-    tree = _join_keys(exp.select(_key_sum("rk")).from_(persons.subquery("m")), exp.column("person_id", "m"))
+    tree = _join_keys(exp.select(_key_sum("rk", cohort.dialect)).from_(persons.subquery("m")), exp.column("person_id", "m"))
     return replace(cohort, tree=tree)
 
 
@@ -46,5 +48,5 @@ def mask_key_sums(masks: Statement) -> Statement:
     alias = source.this.alias_or_name if source is not None else ""
     if not alias:
         raise ValueError("the masks statement no longer reads an aliased subquery; update cell_keys.py")
-    tree = _join_keys(tree.select(_key_sum("rk"), copy=False), exp.column("person_id", alias))
+    tree = _join_keys(tree.select(_key_sum("rk", masks.dialect), copy=False), exp.column("person_id", alias))
     return replace(masks, tree=tree)

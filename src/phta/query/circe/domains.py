@@ -257,6 +257,12 @@ def count_token(criterion, count_column: str | None) -> str:
     if needs and needs not in {f.attribute for f in criterion.filters}:
         raise ValueError(f"Circe can count distinct {name} of {kind} only when {kind}.{needs} is set "
                          "(its SQL selects the column only then)")
+    for member in getattr(criterion, "members", ()):  # a CustomEra: Circe asks every member for the column
+        try:
+            count_token(member, name)
+        except ValueError as e:
+            raise ValueError(f"Circe cannot count distinct {name} of a CustomEra built from {member.kind} "
+                             f"(it asks each member criterion for the column): {e}") from None
     return spec.count_columns[name]
 
 

@@ -16,13 +16,12 @@ and each outcome id is its own cohort (``cohort_definition_id`` = the outcome co
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
-import sqlglot
-
+from phta.query.circe import trees as t
 from phta.query.circe.criteria_sql import Params
 from phta.query.compiler import Statement
+from phta.query.dialects import get_dialect
 from phta.query.ir import Node
 
 DOMAIN_TABLES = {
@@ -60,24 +59,26 @@ class NegativeControlOutcome(Node):
         self._expect("descendants", self.descendants, bool)
 
 
-def compile_negative_control(node: NegativeControlOutcome) -> Statement:
-    """person_id, start_date, end_date rows of the outcome cohort, values bound."""
-    p = Params()
-    ids = p.ids(node.concept_ids)
+def compile_negative_control(node: NegativeControlOutcome, dialect: str = "duckdb") -> Statement:
+    """person_id, start_date, end_date rows of the outcome cohort, values bound (a SQLGlot tree)."""
+    p = Params(get_dialect(dialect))
     if node.descendants:
-        concepts = f"SELECT descendant_concept_id FROM concept_ancestor WHERE ancestor_concept_id IN ({ids})"
+        concepts = t.select([t.col("descendant_concept_id")], t.table("concept_ancestor"),
+                            where=t.in_list(t.col("ancestor_concept_id"), p.ids(node.concept_ids)))
     else:
-        concepts = f"SELECT concept_id FROM concept WHERE concept_id IN ({ids})"
-    parts = [f"SELECT t.person_id, t.{start} AS start_date FROM {table} t WHERE t.{concept} IN ({concepts})"
+        concepts = t.select([t.col("concept_id")], t.table("concept"),
+                            where=t.in_list(t.col("concept_id"), p.ids(node.concept_ids)))
+    parts = [t.select([t.col("person_id", "t"), t.alias(t.col(start, "t"), "start_date")], t.table(table, "t"),
+                      where=t.in_query(t.col(concept, "t"), concepts.copy()))
              for table, concept, start in (DOMAIN_TABLES[d] for d in node.domains)]
-    text = ("SELECT person_id, start_date, start_date AS end_date FROM (SELECT person_id, start_date, "
-            "row_number() OVER (PARTITION BY person_id ORDER BY start_date) AS ordinal FROM ("
-            + " UNION ALL ".join(f"({q})" for q in parts) + ") E) X"
-            + (" WHERE X.ordinal = 1" if node.occurrence == "FIRST" else "")
-            + " ORDER BY person_id, start_date")
-    used = set(re.findall(r"\$(p\d+)\b", text))
-    return Statement(sqlglot.parse_one(text, read="duckdb"), {k: v for k, v in p.values.items() if k in used},
-                     "duckdb")
+    ordinal = t.row_number([t.col("person_id")], [t.ordered(t.col("start_date"))])
+    numbered = t.select([t.col("person_id"), t.col("start_date"), t.alias(ordinal, "ordinal")],
+                        t.sub(t.union_all(parts), "E"))
+    tree = t.select([t.col("person_id"), t.col("start_date"), t.alias(t.col("start_date"), "end_date")],
+                    t.sub(numbered, "X"),
+                    where=t.eq(t.col("ordinal", "X"), t.num(1)) if node.occurrence == "FIRST" else None,
+                    order=[t.ordered(t.col("person_id")), t.ordered(t.col("start_date"))])
+    return Statement(tree, dict(p.values), dialect)
 
 
 _SETTINGS = {"occurrencetype": "occurrenceType", "detectondescendants": "detectOnDescendants", "domains": "domains"}
