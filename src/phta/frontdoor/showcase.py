@@ -4,7 +4,7 @@ Patients covered across the network come through the execution path, under the s
 purpose ``public_statistics`` (its disclosure policy: the public one, cell-key perturbed and
 rounded), as the network's sum of protected per-node counts; nothing raw is read here. The
 other figures are about the platform, not patients: approved projects (the governance
-register), datasets (the region's node stores until the regional library lands), evaluations
+register), datasets (the region's node stores; the web layer counts the regional library's records once it has any), evaluations
 completed (none until evaluation lands), and enquiries handled with the median working days to
 first response. The patient figure is cached for a while, so a busy page does not fill the audit
 chain with identical runs (each run is audited at every node).

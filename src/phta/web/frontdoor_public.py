@@ -3,12 +3,14 @@ events and their iCalendar export; and responding to a challenge (signed in)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from phta.catalogue import library
 from phta.execution.network import region_stores
 from phta.frontdoor import listings, showcase
 from phta.frontdoor.charts import bar_chart
@@ -40,9 +42,17 @@ def _assets(request: Request) -> list[listings.AssetView]:
     return listings.assets(db(request), extra=extra, **_asset_filters(request))
 
 
+def _figures(request: Request) -> showcase.Figures:
+    """The showcase's figures, with datasets counted in the regional library once it has records
+    (the web layer joins the two parts: the front door and the library do not import each other)."""
+    figures = showcase.figures(request.app.state.settings, db(request), now(request))
+    in_library = len(library.datasets(db(request)))
+    return replace(figures, datasets=in_library) if in_library else figures
+
+
 @router.get("/showcase", response_class=HTMLResponse, include_in_schema=False, dependencies=public)
 async def showcase_page(request: Request) -> HTMLResponse:
-    figures = await run_in_threadpool(showcase.figures, request.app.state.settings, db(request), now(request))
+    figures = await run_in_threadpool(_figures, request)
     by_kind: dict[str, int] = {}
     for asset in await run_in_threadpool(_assets, request):
         by_kind[label(ASSET_KINDS, asset.kind)] = by_kind.get(label(ASSET_KINDS, asset.kind), 0) + 1
@@ -52,7 +62,7 @@ async def showcase_page(request: Request) -> HTMLResponse:
 
 @router.get("/api/v1/showcase", summary="The showcase's live figures (protected)", dependencies=public)
 async def showcase_json(request: Request) -> JSONResponse:
-    f = await run_in_threadpool(showcase.figures, request.app.state.settings, db(request), now(request))
+    f = await run_in_threadpool(_figures, request)
     return JSONResponse({"patients_covered": {"value": f.patients.value, "note": f.patients.note,
                                               "purpose": showcase.PURPOSE},
                          "datasets": f.datasets, "approved_projects": f.approved_projects,
