@@ -20,10 +20,12 @@ ledger and its key stay at the node; the hub never holds either. Digests are of 
 
 from __future__ import annotations
 
+import fcntl
 import re
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from phta.disclosure.ledger import (
@@ -171,9 +173,38 @@ def ledger_check(data_dir: Path, policy: Policy, project: str) -> Callable[[Rele
             return ReleasePlan(reused, _nothing)
         release = Release(f"{candidate.query_hash[:16]}-{uuid.uuid4().hex[:8]}", project,
                           candidate.request.purpose.code, tuple(fresh))
-        return ReleasePlan(reused, lambda: ledger.storage.add(release))
+
+        def record() -> None:
+            # Check and record are apart (disclosure control runs between them), so two
+            # near-identical questions at the same moment could both be planned as new. Under the
+            # node's ledger lock the plan is made again: if a near-identical population was
+            # recorded meanwhile, this answer would differ from it, so it is withheld instead
+            # (asked again, it gets the earlier value).
+            with _ledger_lock(data_dir, node):
+                again, _ = plan_release(candidate, ledger, ledger_key(data_dir, node), project=project)
+                if set(again) != set(reused):
+                    raise ReleaseWithheld(
+                        "a near-identical question was answered at this node at the same moment; "
+                        "ask again to get the same answer as that one", "block")
+                ledger.storage.add(release)
+
+        return ReleasePlan(reused, record)
 
     return check
+
+
+@contextmanager
+def _ledger_lock(data_dir: Path, node: str) -> Iterator[None]:
+    """An exclusive lock on the node's ledger across threads and processes (``flock`` on a file
+    beside it; each holder opens its own descriptor, so threads of one process exclude each other too)."""
+    path = ledger_path(data_dir, node).with_suffix(".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def ledger_preview(data_dir: Path, policy: Policy, said: list[str]) -> Callable[[ReleaseCandidate], Callable[[], None]]:

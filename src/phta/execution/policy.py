@@ -147,10 +147,21 @@ def check_release(policy: ExecutionPolicy, candidate: ReleaseCandidate,
     """The policy's release check, with a withheld release audited before it propagates; returns
     what records the release, to be called once disclosure control has let it go."""
     try:
-        return policy.release_check(candidate)
+        record = policy.release_check(candidate)
     except ReleaseWithheld as withheld:
         audit(f"withheld ({withheld.outcome}): differencing")
         raise
+
+    def audited_record() -> None:
+        try:
+            record()
+        except ReleaseWithheld as withheld:  # a near-identical release was recorded meanwhile
+            audit(f"withheld ({withheld.outcome}): differencing")
+            raise
+
+    # keep what the check decided visible to the caller (ReleasePlan.reused)
+    audited_record.reused = getattr(record, "reused", {})  # type: ignore[attr-defined]
+    return audited_record
 
 
 def no_release_ledger(candidate: ReleaseCandidate) -> Callable[[], None]:
