@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from phta.catalogue import library, profiling
 from phta.catalogue.records import new_record
 from phta.config import Settings
@@ -19,7 +21,8 @@ def seed_demo_library(settings: Settings, database: Database) -> list[str]:
         if library.datasets(database, node=node.code):
             continue
         custodian = custodian_organisation(database, node.code) or node.name
-        kind = "GP federation" if "GP" in node.name or "federation" in node.name.lower() else "hospital"
+        # the node's display name (not its code) says what kind of holder it is
+        kind = "GP federation" if re.search(r"\bGP\b|federation", node.name, re.IGNORECASE) else "hospital"
         record = new_record(
             title=f"{node.name}: OMOP CDM extract",
             abstract=(f"Synthetic electronic health records of the {kind} {node.name}, in OMOP CDM v5.4: "

@@ -149,10 +149,9 @@ def dataset(database: Database, dataset_id: int) -> Dataset:
 
 def datasets(database: Database, *, node: str | None = None) -> list[Dataset]:
     with database.session() as s:
-        query = select(DatasetRecord).order_by(DatasetRecord.title)
-        if node is not None:
-            query = query.where(DatasetRecord.node == node)
-        return [_dataset(r) for r in s.scalars(query)]
+        rows = s.scalars(select(DatasetRecord).order_by(DatasetRecord.title))
+        # a node named in any spelling (a link's "xt001") finds the records of XT001
+        return [_dataset(r) for r in rows if node is None or same_node(r.node, node)]
 
 
 def remove(database: Database, dataset_id: int) -> None:
