@@ -5,6 +5,9 @@ would log as a traceback fails the test instead."""
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 import anyio
 import httpx
 
@@ -33,7 +36,14 @@ def call(app, method: str, path: str, **kwargs) -> httpx.Response:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             return await client.request(method, path, **kwargs)
 
-    return anyio.run(send)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no event loop in this thread: run one here
+        return anyio.run(send)
+    # A loop already runs in this thread (a sync Playwright session of an earlier test on this
+    # worker keeps one): run ours in a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(anyio.run, send).result()
 
 
 def chunked(*parts: bytes):

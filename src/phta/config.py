@@ -169,9 +169,11 @@ class Settings:
 
     def engine_for(self, *names: str | None) -> str:
         """The engine of the node known by any of ``names`` (node name, store directory name)."""
+        # keys normalised here too: settings built in code (not by load_settings) may spell them as given
+        engines = {node_key(k): v for k, v in self.node_engines.items()}
         for name in names:
-            if name and node_key(name) in self.node_engines:
-                return self.node_engines[node_key(name)]
+            if name and node_key(name) in engines:
+                return engines[node_key(name)]
         return self.engine
 
     def query_budget_for(self, purpose: str) -> int | None:

@@ -49,9 +49,11 @@ def test_public_and_signed_in_variant_search(page, beacon_server):
     page.get_by_label("Position (1-based)").fill("43124029")  # the deletion allele's last base
     page.get_by_role("button", name="Search").click()
     sites = page.locator("#beacon-sites")
-    assert sites.get_by_role("row", name="NODEA").inner_text().split()[-1] == "10"
-    assert sites.get_by_role("row", name="NODEB").inner_text().split()[-1] == "10"
-    assert page.locator("#beacon-overall").inner_text().split()[-1] == "20"
+    # protected counts (rounded to 10; in this tiny region a node's carriers may lie within the
+    # threshold of its whole population, and then get the whole population's value)
+    values = [int(sites.get_by_role("row", name=n).inner_text().split()[-1]) for n in ("NODEA", "NODEB")]
+    assert all(v >= 10 and v % 10 == 0 for v in values)
+    assert int(page.locator("#beacon-overall").inner_text().split()[-1]) == sum(values)
 
     page.goto(live.url + "/beacon?gene=BRCA2")  # carried by one person: below the threshold everywhere
     assert page.locator("#beacon-overall").inner_text().endswith("fewer than 10 at every site")

@@ -18,7 +18,7 @@ def report_file(tmp_path_factory):
                                       "outcome": "type 2 diabetes within 1 year", "thresholds": [0.05],
                                       "subgroups": ["ethnic_group"], "bootstrap_replicates": 20}))
     result = run_evaluation(protocol, diabetes_population(5000), Policy())
-    html, _, _ = build_report(result).write(tmp_path_factory.mktemp("report"))
+    html, *_ = build_report(result).write(tmp_path_factory.mktemp("report"))
     return html
 
 

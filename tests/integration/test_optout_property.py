@@ -382,9 +382,10 @@ def test_the_atlas_feasibility_page_and_api_never_count_an_opted_out_person(work
         oracle = atlas_network_feasibility(web.settings, web.db, web.innovator, import_expression(expression))
         want = _as_json(oracle)
         want_page = web_optout.post_page(web.page, "/feasibility/atlas", {"definition": definition})
-        assert web_optout.network_total(want_page) == headline(oracle)
+        assert web_optout.network_total(want_page).split(" (")[0] == headline(oracle).split(" (")[0]  # then nodes, labels
         web_optout.serve(web.settings, full)
         got = web_optout.post_api(web.api, "/api/v1/feasibility/atlas", definition, form_page="/feasibility/atlas")
+        got.pop("unknown_concepts", None)  # the page's note of concepts no node knows: not a count
         assert web_optout.last_run_opt_outs(web.db) == kinds, GOVERNED_SURFACES[2]
         assert got == want, GOVERNED_SURFACES[2]
         got_page = web_optout.post_page(web.page, "/feasibility/atlas", {"definition": definition})

@@ -56,7 +56,7 @@ _INTEGER = re.compile(r"-?\d+")
 def wants_json(request: Request) -> bool:
     """``/api/...`` (and the JSON documents beside the pages) answer in JSON; pages in HTML."""
     path = request.url.path
-    return path.startswith("/api/") or path.endswith(".json")
+    return path.startswith("/api/") or path.endswith((".json", ".jsonld"))
 
 
 def error_response(request: Request, status: int, detail, headers: dict[str, str] | None = None) -> Response:
