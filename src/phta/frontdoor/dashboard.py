@@ -18,20 +18,15 @@ from statistics import median
 
 from sqlalchemy import select
 
+from phta.csv_cells import neutralise
 from phta.frontdoor.cases import CaseView, aware
 from phta.governance.working_days import working_days
 from phta.store import Database
 from phta.store.models import FrontdoorCase, FrontdoorCaseLink, Project
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ["case", "created", "organisation", "sector", "stage", "needs", "pathway", "status", "outcome",
                "account_manager", "first_response_working_days", "close_working_days", "first_response_overdue",
                "converted"]
-
-
-def neutralise(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def converted_case_ids(database: Database) -> set[int]:

@@ -14,13 +14,9 @@ from collections.abc import Iterable, Mapping
 
 from fastapi.responses import Response
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from phta.csv_cells import FORMULA_STARTS, neutralise
 
-
-def neutralise(value) -> str:
-    """The cell as text, with a leading quote if a spreadsheet would read it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+__all__ = ["FORMULA_STARTS", "csv_response", "csv_text", "neutralise"]
 
 
 def csv_text(columns: list[str], rows: Iterable[Mapping]) -> str:
